@@ -1,0 +1,31 @@
+# make test     install into .venv if needed, then run the test suite
+# make figures  install into .venv if needed, then run every notebook headless (PROFILE=default)
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= default
+OUT     ?= build/notebooks
+FIGURES ?= figures
+BIN     := $(VENV)/bin
+
+.PHONY: install test figures bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest
+
+figures: install
+	$(BIN)/python -m hgsr.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES)
+
+bench: install
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf build runs

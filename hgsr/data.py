@@ -1,0 +1,350 @@
+"""Datasets held in memory as uint8 tensors, with batched augmentation on tensors.
+
+``load(name)`` returns a :class:`Dataset` for ``mnist``, ``fashion_mnist``, ``cifar10``, ``digits``
+(scikit-learn's bundled 8x8 digits, always offline) or ``synthetic`` (a tiny generated set for unit
+tests). Images are ``(N, C, H, W)`` uint8, labels int64. The first load reads the archives
+(torchvision for MNIST/Fashion-MNIST, the prepared ``cifar10.npz`` or torchvision for CIFAR-10) and
+writes one tensor file per dataset to the cache; every later load reads that file.
+
+Where archives are looked for: the ``root`` argument, else ``$HGSR_DATA_ROOT``, else
+``../shared/data`` beside the repository, else the cache itself. The cache is ``$HGSR_CACHE`` or
+``data/`` in the repository. Archives found elsewhere are linked into the cache before torchvision
+unpacks them, so ``root`` may be read-only.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .io import atomic_save
+
+REPO = Path(__file__).resolve().parents[1]
+
+# (mean, std) per channel, on the [0, 1] scale.
+STATS = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "digits": ((0.3050,), (0.3770,)),
+    "synthetic": ((0.5,), (0.25,)),
+}
+NAMES = tuple(STATS)
+
+# torchvision folder name and (file, md5) of each archive, as torchvision checks them.
+TV_ARCHIVES = {
+    "mnist": ("MNIST", {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}),
+    "fashion_mnist": ("FashionMNIST", {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}),
+}
+CIFAR_NPZ_SHA256 = "7ad5bcb75206214065b10a1241458283fe49422ac5e61f4033ae23c5b8027b53"
+CACHE_VERSION = 1
+
+
+class DatasetNotFound(FileNotFoundError):
+    """A dataset's archives are neither present nor downloadable."""
+
+
+class CorruptArchive(ValueError):
+    """An archive's checksum does not match the published one."""
+
+
+@dataclass
+class Dataset:
+    """Whole splits in memory: images uint8 (N, C, H, W), labels int64, normalization stats."""
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: list = field(default_factory=list)
+
+    @property
+    def mean(self):
+        return STATS[self.name][0]
+
+    @property
+    def std(self):
+        return STATS[self.name][1]
+
+    @property
+    def in_channels(self) -> int:
+        return self.train_x.shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.train_x.shape[-1]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def subset(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "Dataset":
+        """A stratified, seeded subset of each split (``None`` keeps the split whole)."""
+        tr = stratified_indices(self.train_y, train, seed)
+        te = stratified_indices(self.test_y, test, seed + 1)
+        return Dataset(self.name, self.train_x[tr], self.train_y[tr], self.test_x[te],
+                       self.test_y[te], list(self.classes))
+
+    def __repr__(self):
+        return (f"Dataset({self.name!r}, train={tuple(self.train_x.shape)}, "
+                f"test={tuple(self.test_x.shape)}, classes={self.num_classes})")
+
+
+def stratified_indices(y: torch.Tensor, n: int | None, seed: int = 0) -> torch.Tensor:
+    """``n`` indices with each class in proportion to its frequency in ``y``; seeded, sorted.
+
+    Per-class counts use the largest-remainder rule, so they sum to exactly ``n``.
+    """
+    if n is None or n >= len(y):
+        return torch.arange(len(y))
+    if n <= 0:
+        raise ValueError(f"subset size must be positive, got {n}")
+    g = torch.Generator().manual_seed(seed)
+    classes, counts = torch.unique(y, return_counts=True)
+    exact = counts.double() * n / len(y)
+    take = exact.floor().long()
+    short = n - int(take.sum())
+    take[torch.argsort(exact - take, descending=True)[:short]] += 1
+    out = []
+    for c, k in zip(classes.tolist(), take.tolist()):
+        idx = (y == c).nonzero().flatten()
+        out.append(idx[torch.randperm(len(idx), generator=g)[:k]])
+    return torch.cat(out).sort().values
+
+
+# ----------------------------------------------------------------------------- locations
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HGSR_CACHE", REPO / "data"))
+
+
+def archive_roots(root: str | os.PathLike | None = None) -> list[Path]:
+    """Folders searched for archives, in order of preference."""
+    cands = [root, os.environ.get("HGSR_DATA_ROOT"), REPO.parent / "shared" / "data", cache_dir()]
+    out = []
+    for c in cands:
+        if c and Path(c) not in out:
+            out.append(Path(c))
+    return out
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- loaders
+
+def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
+    import torchvision
+
+    folder, files = TV_ARCHIVES[name]
+    cache = cache_dir()
+    raw = cache / folder / "raw"
+    for fname, md5 in files.items():
+        target = raw / fname
+        if not target.exists():
+            src = next((r / folder / "raw" / fname for r in roots if (r / folder / "raw" / fname).exists()), None)
+            if src is None:
+                continue
+            raw.mkdir(parents=True, exist_ok=True)
+            try:
+                target.symlink_to(src.resolve())
+            except OSError:
+                shutil.copy2(src, target)
+        if _md5(target) != md5:
+            raise CorruptArchive(f"{target} (-> {target.resolve()}) fails its MD5 check "
+                                 f"(expected {md5}); replace it with the published archive")
+    missing = [f for f in files if not (raw / f).exists()]
+    if missing and not download:
+        raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots))
+    cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+    try:
+        tr = cls(str(cache), train=True, download=download)
+        te = cls(str(cache), train=False, download=download)
+    except Exception as e:  # no network, or a failed download
+        raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots)
+                              + f"\n(torchvision said: {e})") from e
+    return (tr.data.unsqueeze(1).contiguous(), tr.targets.long(), te.data.unsqueeze(1).contiguous(),
+            te.targets.long(), list(tr.classes))
+
+
+def _load_cifar10(roots: list[Path], download: bool):
+    npz = next((r / "cifar10.npz" for r in roots if (r / "cifar10.npz").exists()), None)
+    if npz is not None:
+        if _sha256(npz) != CIFAR_NPZ_SHA256:
+            raise CorruptArchive(f"{npz} fails its SHA-256 check (expected {CIFAR_NPZ_SHA256})")
+        with np.load(npz, allow_pickle=False) as z:
+            def img(a):
+                return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
+            return (img(z["train_x"]), torch.from_numpy(z["train_y"]).long(), img(z["test_x"]),
+                    torch.from_numpy(z["test_y"]).long(), [str(c) for c in z["classes"]])
+    import torchvision
+
+    base = next((r for r in roots if (r / "cifar-10-batches-py").exists()), cache_dir())
+    try:
+        tr = torchvision.datasets.CIFAR10(str(base), train=True, download=download)
+        te = torchvision.datasets.CIFAR10(str(base), train=False, download=download)
+    except Exception as e:
+        raise DatasetNotFound(_missing_message("cifar10", ["cifar10.npz (or cifar-10-batches-py/)"], roots)
+                              + f"\n(torchvision said: {e})") from e
+
+    def img(a):
+        return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()
+    return (img(tr.data), torch.tensor(tr.targets), img(te.data), torch.tensor(te.targets), list(tr.classes))
+
+
+def _load_digits(seed: int = 0):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.from_numpy((d.images * 16).clip(0, 255).astype(np.uint8)).unsqueeze(1)
+    y = torch.from_numpy(d.target).long()
+    te = stratified_indices(y, 360, seed)
+    mask = torch.ones(len(y), dtype=torch.bool)
+    mask[te] = False
+    return x[mask], y[mask], x[te], y[te], [str(i) for i in range(10)]
+
+
+def _make_synthetic(n_train: int = 512, n_test: int = 256, size: int = 12, classes: int = 4, seed: int = 0):
+    """Each class is a fixed random binary template; images are templates with pixel noise."""
+    g = torch.Generator().manual_seed(seed)
+    templates = (torch.rand(classes, 1, size, size, generator=g) > 0.5).float()
+
+    def split(n):
+        y = torch.arange(n) % classes
+        y = y[torch.randperm(n, generator=g)]
+        x = templates[y] * 0.6 + 0.2 + 0.15 * torch.randn(n, 1, size, size, generator=g)
+        return (x.clamp(0, 1) * 255).round().to(torch.uint8), y
+
+    xtr, ytr = split(n_train)
+    xte, yte = split(n_test)
+    return xtr, ytr, xte, yte, [f"class{i}" for i in range(classes)]
+
+
+def _missing_message(name: str, files: list[str], roots: list[Path]) -> str:
+    where = "\n".join(f"  - {r}" for r in roots)
+    need = "\n".join(f"  - {f}" for f in files)
+    return (f"dataset {name!r} not found and could not be downloaded. Put these files\n{need}\n"
+            f"under one of these folders (or pass root=..., or set HGSR_DATA_ROOT):\n{where}")
+
+
+def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
+         cache: bool = True) -> Dataset:
+    """Load a whole dataset into memory (see the module docstring for where files are found)."""
+    key = name.lower().replace("-", "_")
+    if key == "fashionmnist":
+        key = "fashion_mnist"
+    if key not in STATS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+    if key == "synthetic":
+        return Dataset(key, *_make_synthetic())
+    if key == "digits":
+        return Dataset(key, *_load_digits())
+    tensor_file = cache_dir() / f"{key}.pt"
+    if cache and tensor_file.exists():
+        try:
+            blob = torch.load(tensor_file, weights_only=True)
+            if blob.get("version") == CACHE_VERSION:
+                return Dataset(key, blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"],
+                               blob["classes"])
+        except Exception:
+            pass  # unreadable cache: rebuild it below
+    roots = archive_roots(root)
+    if key == "cifar10":
+        parts = _load_cifar10(roots, download)
+    else:
+        parts = _load_torchvision_mnist(key, roots, download)
+    ds = Dataset(key, *parts)
+    if cache:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        atomic_save({"version": CACHE_VERSION, "train_x": ds.train_x, "train_y": ds.train_y,
+                     "test_x": ds.test_x, "test_y": ds.test_y, "classes": ds.classes}, tensor_file)
+    return ds
+
+
+# ----------------------------------------------------------------------------- batches
+
+@dataclass(frozen=True)
+class Augment:
+    """Batched train-time augmentation on uint8 tensors: random crop after zero padding, h-flip."""
+
+    pad: int = 4
+    flip: bool = True
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return augment(x, self.pad, self.flip, generator)
+
+
+def augment(x: torch.Tensor, pad: int = 4, flip: bool = True,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random crop of the original size from the zero-padded batch, then random horizontal flip."""
+    B, C, H, W = x.shape
+    out = x
+    if pad > 0:
+        padded = F.pad(x, (pad, pad, pad, pad))
+        dy = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
+        dx = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
+        rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
+        b = torch.arange(B, device=x.device)[:, None, None, None]
+        c = torch.arange(C, device=x.device)[None, :, None, None]
+        out = padded[b, c, rows, cols]
+    if flip:
+        mask = (torch.rand(B, generator=generator) < 0.5).to(x.device)[:, None, None, None]
+        out = torch.where(mask, out.flip(-1), out)
+    return out
+
+
+def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 -> float: ``(x/255 - mean) / std`` per channel."""
+    m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
+    return (x.float().div_(255) - m) / s
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean, std, shuffle: bool = False,
+            augment_fn: Augment | None = None, generator: torch.Generator | None = None,
+            device: torch.device | str = "cpu", drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield normalized float batches from uint8 tensors (augmented when ``augment_fn`` is given)."""
+    n = len(y)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        idx = order[start:start + batch_size]
+        xb = x[idx]
+        if augment_fn is not None:
+            xb = augment_fn(xb, generator)
+        yield normalize(xb.to(device, non_blocking=True), mean, std), y[idx].to(device, non_blocking=True)
+
+
+def default_augment(name: str) -> Augment | None:
+    """The usual recipe: crop(pad 4)+flip on CIFAR-10, none on the digit sets."""
+    return Augment(4, True) if name == "cifar10" else None

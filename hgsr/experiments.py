@@ -1,0 +1,200 @@
+"""Frozen experiment configs, profiles, and a result cache keyed by config hash.
+
+    cfg = recipe("lenet5_mnist", "default", regularizer={"key": "hsq_gl12", "lam": 1e-3})
+    run_ = run(cfg)             # trains once; every later call loads runs/<hash>/ instantly
+    run_.model, run_.history, run_.metrics
+
+Cache layout ``runs/<hash>/``: ``config.json``, ``checkpoint.pt`` while training (an interrupted run
+resumes after its last finished epoch) and ``result.pt`` written atomically last. An entry without a
+readable ``result.pt`` is ignored and recomputed; a changed config has a different hash.
+Override the folder with ``$HGSR_RUNS``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import torch
+
+from . import data as hdata
+from . import measure, models, regularizers, train
+from .io import atomic_save, atomic_write_json
+
+CACHE_VERSION = 1
+
+# Budgets per profile (design.md "Profiles"). ``epochs`` scales each recipe's schedule.
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
+              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 128},
+    "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 10000, "cifar_test": 2000,
+                "lenet_epochs": 4, "resnet_epochs": 15, "finetune_epochs": 3, "score_samples": 1024},
+    "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
+              "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024},
+}
+
+
+def profile(name: str) -> dict[str, Any]:
+    """The budget dictionary of a profile; an unknown name lists the known ones."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return dict(PROFILES[name])
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that determines a training run. Two equal configs give the same cached result."""
+
+    dataset: str = "mnist"
+    model: str = "lenet5"
+    model_kw: dict = field(default_factory=dict)
+    train_subset: int | None = None
+    test_subset: int | None = None
+    regularizer: Any = None            # a spec for hgsr.regularizers.from_spec
+    epochs: int = 1
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: Any = "cosine"
+    augment: bool = False
+    seed: int = 0
+    profile: str = "default"
+    init_from: "Config | None" = None  # start from this run's trained weights (fine-tuning)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        blob = json.dumps({"v": CACHE_VERSION, **self.to_dict()}, sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    def replace(self, **kw) -> "Config":
+        return dataclasses.replace(self, **kw)
+
+
+RECIPES: dict[str, Callable[[dict], dict]] = {
+    "lenet5_mnist": lambda p: dict(dataset="mnist", model="lenet5", train_subset=p["mnist_train"],
+                                   test_subset=p["mnist_test"], epochs=p["lenet_epochs"], lr=0.05,
+                                   batch_size=128, schedule="cosine"),
+    "lenet5_fashion_mnist": lambda p: dict(dataset="fashion_mnist", model="lenet5",
+                                           train_subset=p["mnist_train"], test_subset=p["mnist_test"],
+                                           epochs=p["lenet_epochs"], lr=0.05, schedule="cosine"),
+    "resnet20_cifar10": lambda p: dict(dataset="cifar10", model="resnet20", train_subset=p["cifar_train"],
+                                       test_subset=p["cifar_test"], epochs=p["resnet_epochs"], lr=0.1,
+                                       schedule="cosine", augment=True),
+}
+
+
+def recipe(task: str, profile_name: str = "default", **overrides) -> Config:
+    """A config for a named task (``lenet5_mnist``, ``lenet5_fashion_mnist``, ``resnet20_cifar10``)
+    at a profile's budget; keyword arguments override any field."""
+    if task not in RECIPES:
+        raise ValueError(f"unknown task {task!r}; known: {', '.join(RECIPES)}")
+    return Config(profile=profile_name, **{**RECIPES[task](profile(profile_name)), **overrides})
+
+
+@dataclass
+class Run:
+    config: Config
+    model: torch.nn.Module
+    history: pd.DataFrame
+    metrics: dict
+    path: Path
+
+
+def runs_dir() -> Path:
+    return Path(os.environ.get("HGSR_RUNS", hdata.REPO / "runs"))
+
+
+_DATA: dict[tuple, hdata.Dataset] = {}
+
+
+def dataset_for(config: Config) -> hdata.Dataset:
+    """The config's dataset subset (memoized in-process)."""
+    key = (config.dataset, config.train_subset, config.test_subset, config.seed)
+    if key not in _DATA:
+        _DATA[key] = hdata.load(config.dataset).subset(config.train_subset, config.test_subset, config.seed)
+    return _DATA[key]
+
+
+def build_model(config: Config, ds: hdata.Dataset) -> torch.nn.Module:
+    torch.manual_seed(config.seed)
+    return models.build(config.model, ds.num_classes, ds.in_channels, ds.image_size, **config.model_kw)
+
+
+def input_shape(ds: hdata.Dataset) -> tuple[int, int, int]:
+    return (ds.in_channels, ds.image_size, ds.image_size)
+
+
+def summarize(model: torch.nn.Module, ds: hdata.Dataset, tol: float = 1e-3) -> dict:
+    """Test accuracy, parameters, MACs and sparsity totals of a trained model."""
+    table = measure.sparsity_table(model, tol=tol)
+    total = table.iloc[-1]
+    return {"test_acc": train.evaluate(model, ds)["accuracy"], "params": measure.count_params(model),
+            "macs": measure.count_macs(model, input_shape(ds)), "tol": tol,
+            "weight_sparsity": float(total["weights_sparsity"]), "zero_filters": int(total["zero_filters"]),
+            "filters": int(total["filters"]), "zero_channels": int(total["zero_channels"])}
+
+
+def load_cached(path: Path) -> dict | None:
+    """The stored result at ``path``, or None if it is absent or unreadable (e.g. truncated)."""
+    try:
+        return torch.load(path, weights_only=False, map_location="cpu")
+    except Exception:
+        return None
+
+
+def run(config: Config, progress: bool = True, device=None) -> Run:
+    """Train (or load) the run of ``config``; see the module docstring for the cache."""
+    folder = runs_dir() / config.hash()
+    ds = dataset_for(config)
+    model = build_model(config, ds)
+    cached = load_cached(folder / "result.pt") if (folder / "result.pt").exists() else None
+    if cached is not None and cached.get("config") == config.to_dict():
+        model.load_state_dict(cached["model"])
+        return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(config.to_dict(), folder / "config.json")
+    if config.init_from is not None:
+        parent = run(config.init_from, progress=progress, device=device)
+        model.load_state_dict(parent.model.state_dict())
+    reg = regularizers.from_spec(config.regularizer)
+    history = train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,
+                        momentum=config.momentum, weight_decay=config.weight_decay,
+                        schedule=_schedule(config.schedule), batch_size=config.batch_size, regularizer=reg,
+                        augment=hdata.default_augment(config.dataset) if config.augment else None,
+                        seed=config.seed, device=device, checkpoint=folder / "checkpoint.pt",
+                        progress=progress)
+    model.cpu()
+    metrics = summarize(model, ds)
+    atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
+                 "metrics": metrics}, folder / "result.pt")
+    (folder / "checkpoint.pt").unlink(missing_ok=True)
+    return Run(config, model, history, metrics, folder)
+
+
+def _schedule(s):
+    return tuple(s) if isinstance(s, list) else s
+
+
+def cached(name: str, params: dict, compute: Callable[[], Any]) -> Any:
+    """Generic result cache: ``compute()`` once per ``(name, params)``, stored atomically under
+    ``runs/<name>-<hash>/result.pt``; for pipelines built on runs (pruning, fine-tuning, sweeps)."""
+    blob = json.dumps({"v": CACHE_VERSION, "name": name, **params}, sort_keys=True, default=str)
+    folder = runs_dir() / f"{name}-{hashlib.sha1(blob.encode()).hexdigest()[:16]}"
+    path = folder / "result.pt"
+    if path.exists():
+        hit = load_cached(path)
+        if hit is not None:
+            return hit["value"]
+    value = compute()
+    atomic_write_json(json.loads(blob), folder / "params.json")
+    atomic_save({"value": value}, path)
+    return value

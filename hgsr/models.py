@@ -1,0 +1,196 @@
+"""The CNNs of the study, built by name with :func:`build`.
+
+- ``lenet5``: the Caffe LeNet-5 (conv 20 5x5, pool, conv 50 5x5, pool, fc 500, fc classes).
+- ``vgg``: VGG for CIFAR with BatchNorm, a configurable ``cfg`` (ints = conv widths, "M" = max-pool)
+  and a width multiplier.
+- ``resnet``: ResNet for CIFAR, depth 6n+2 (20/32/56/110), basic blocks, 1x1-conv projection
+  shortcuts (named ``shortcut``) where the shape changes, and a width multiplier.
+- ``alexnet``: the small AlexNet for 32x32 inputs of the HGSR reference code family.
+
+Every model's layer widths are plain constructor arguments, so a compact (pruned) model is rebuilt
+from its widths by the same builder (see :mod:`hgsr.prune`).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+VGG_CFGS = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+
+
+def _flat_size(features: nn.Module, in_channels: int, image_size: int) -> int:
+    with torch.no_grad():
+        return features(torch.zeros(1, in_channels, image_size, image_size)).numel()
+
+
+class LeNet5(nn.Module):
+    """Caffe LeNet-5: conv(20,5x5)-pool-conv(50,5x5)-pool-fc(500)-relu-fc(classes)."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
+                 widths: Sequence[int] = (20, 50, 500)):
+        super().__init__()
+        c1, c2, hidden = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 5), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size), hidden),
+            nn.ReLU(inplace=True), nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class VGG(nn.Module):
+    """VGG for CIFAR: 3x3 conv + BN + ReLU blocks, max-pool at "M", global pool, one linear layer."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
+                 cfg: Sequence | str = "vgg16", width: float = 1.0):
+        super().__init__()
+        if isinstance(cfg, str):
+            if cfg not in VGG_CFGS:
+                raise ValueError(f"unknown VGG cfg {cfg!r}; known: {sorted(VGG_CFGS)}")
+            cfg = [v if v == "M" else max(1, int(round(v * width))) for v in VGG_CFGS[cfg]]
+        layers, c = [], in_channels
+        for v in cfg:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(c, int(v), 3, padding=1, bias=False), nn.BatchNorm2d(int(v)),
+                           nn.ReLU(inplace=True)]
+                c = int(v)
+        self.cfg = list(cfg)
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class BasicBlock(nn.Module):
+    """conv3x3-BN-ReLU-conv3x3-BN, plus identity or 1x1-conv+BN projection shortcut, then ReLU."""
+
+    def __init__(self, in_planes: int, mid_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, mid_planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid_planes)
+        self.conv2 = nn.Conv2d(mid_planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False),
+                                          nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNetCIFAR(nn.Module):
+    """ResNet for CIFAR (He et al. 2016): depth 6n+2, three stages of n basic blocks.
+
+    ``stage_widths`` are the residual widths of the stem and the three stages (default 16/32/64 times
+    ``width``); ``mid_widths`` optionally gives each block's inner width (pruned models).
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
+                 depth: int = 20, width: float = 1.0, stage_widths: Sequence[int] | None = None,
+                 mid_widths: Sequence[int] | None = None):
+        super().__init__()
+        if (depth - 2) % 6 != 0 or depth < 8:
+            raise ValueError(f"ResNet depth must be 6n+2 (20, 32, 56, 110), got {depth}")
+        n = (depth - 2) // 6
+        if stage_widths is None:
+            stage_widths = [max(1, int(round(c * width))) for c in (16, 16, 32, 64)]
+        stem, *stages = stage_widths
+        if mid_widths is None:
+            mid_widths = [w for w in stages for _ in range(n)]
+        if len(mid_widths) != 3 * n:
+            raise ValueError(f"mid_widths needs {3 * n} entries for depth {depth}")
+        self.conv1 = nn.Conv2d(in_channels, stem, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
+        blocks, c, k = [], stem, 0
+        for s, planes in enumerate(stages):
+            layer = []
+            for b in range(n):
+                stride = 2 if (s > 0 and b == 0) else 1
+                layer.append(BasicBlock(c, mid_widths[k], planes, stride))
+                c, k = planes, k + 1
+            blocks.append(nn.Sequential(*layer))
+        self.layer1, self.layer2, self.layer3 = blocks
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        return self.fc(torch.flatten(self.pool(out), 1))
+
+
+class AlexNetSmall(nn.Module):
+    """AlexNet for 32x32 inputs: five convs (64-192-384-256-256) with BN, three pools, 3 FC layers."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
+                 widths: Sequence[int] = (64, 192, 384, 256, 256, 1024, 1024)):
+        super().__init__()
+        c1, c2, c3, c4, c5, f1, f2 = widths
+
+        def block(i, o, k, p):
+            return [nn.Conv2d(i, o, k, padding=p, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+
+        self.features = nn.Sequential(
+            *block(in_channels, c1, 5, 2), nn.MaxPool2d(2),
+            *block(c1, c2, 5, 2), nn.MaxPool2d(2),
+            *block(c2, c3, 3, 1), *block(c3, c4, 3, 1), *block(c4, c5, 3, 1), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size), f1),
+            nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(f1, f2), nn.ReLU(inplace=True),
+            nn.Dropout(0.5), nn.Linear(f2, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+MODELS = {"lenet5": LeNet5, "vgg": VGG, "resnet": ResNetCIFAR, "alexnet": AlexNetSmall}
+ALIASES = {f"resnet{d}": ("resnet", {"depth": d}) for d in (20, 32, 56, 110)}
+ALIASES.update({k: ("vgg", {"cfg": k}) for k in VGG_CFGS})
+
+
+def names() -> list[str]:
+    """Every name :func:`build` accepts."""
+    return sorted(MODELS) + sorted(ALIASES)
+
+
+def build(name: str, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
+          **kw) -> nn.Module:
+    """Build a model by name, e.g. ``build("resnet20", 10, 3)`` or ``build("vgg", cfg="vgg11", width=0.5)``."""
+    key = name.lower()
+    if key in ALIASES:
+        key, extra = ALIASES[key]
+        kw = {**extra, **kw}
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(names())}")
+    return MODELS[key](num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kw)
+
+
+def is_shortcut(name: str, module: nn.Module) -> bool:
+    """True for residual shortcut/projection convs (excluded from regularization by default)."""
+    return "shortcut" in name or "downsample" in name

@@ -1,0 +1,1 @@
+"""Imports every family module so that their ``@register`` decorators run."""
