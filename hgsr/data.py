@@ -7,7 +7,7 @@ tests). Images are ``(N, C, H, W)`` uint8, labels int64. The first load reads th
 writes one tensor file per dataset to the cache; every later load reads that file.
 
 Where archives are looked for: the ``root`` argument, else ``$HGSR_DATA_ROOT``, else
-``../shared/data`` beside the repository, else the cache itself. The cache is ``$HGSR_CACHE`` or
+``../shared/data`` beside the repository; then the cache itself. The cache is ``$HGSR_CACHE`` or
 ``data/`` in the repository. Archives found elsewhere are linked into the cache before torchvision
 unpacks them, so ``root`` may be read-only.
 """
@@ -135,8 +135,10 @@ def cache_dir() -> Path:
 
 
 def archive_roots(root: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for archives, in order of preference."""
-    cands = [root, os.environ.get("HGSR_DATA_ROOT"), REPO.parent / "shared" / "data", cache_dir()]
+    """Folders searched for archives: ``root`` if given, else ``$HGSR_DATA_ROOT`` if set, else
+    ``../shared/data`` beside the repository; then the cache itself."""
+    first = root or os.environ.get("HGSR_DATA_ROOT") or REPO.parent / "shared" / "data"
+    cands = [first, cache_dir()]
     out = []
     for c in cands:
         if c and Path(c) not in out:
@@ -233,7 +235,7 @@ def _load_digits(seed: int = 0):
     return x[mask], y[mask], x[te], y[te], [str(i) for i in range(10)]
 
 
-def _make_synthetic(n_train: int = 512, n_test: int = 256, size: int = 12, classes: int = 4, seed: int = 0):
+def _make_synthetic(n_train: int = 512, n_test: int = 256, size: int = 16, classes: int = 4, seed: int = 0):
     """Each class is a fixed random binary template; images are templates with pixel noise."""
     g = torch.Generator().manual_seed(seed)
     templates = (torch.rand(classes, 1, size, size, generator=g) > 0.5).float()

@@ -84,7 +84,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
         schedule=None, batch_size: int = 128, regularizer: Regularizer | None = None,
         augment: hdata.Augment | None = None, seed: int = 0, device=None,
         sparsity_tol: float = 1e-3, checkpoint: str | Path | None = None,
-        progress: bool = True, eval_every: int = 1) -> pd.DataFrame:
+        progress: bool = True, eval_every: int = 1, _stop_after: int | None = None) -> pd.DataFrame:
     """Train ``model`` in place on ``ds``; return the history, one row per epoch.
 
     Columns: epoch, lr, train_loss (mean CE), penalty (mean), train_acc, test_acc, test_loss,
@@ -134,7 +134,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
             if not torch.isfinite(loss):
                 bar.close()
                 raise NonFiniteLoss(f"non-finite loss at epoch {epoch + 1}, step {step + 1} "
-                                    f"(cross-entropy {ce.item():.4g}, penalty {float(pen):.4g}); "
+                                    f"(cross-entropy {ce.item():.4g}, penalty {float(pen.detach()):.4g}); "
                                     f"lower the learning rate or the regularization strength")
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -142,7 +142,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
             reg.after_step(model, opt.param_groups[0]["lr"])
             n = len(yb)
             tot_loss += ce.item() * n
-            tot_pen += float(pen) * n
+            tot_pen += float(pen.detach()) * n
             tot_correct += (out.argmax(1) == yb).sum().item()
             bar.update(1)
             if step % 20 == 0:
@@ -166,5 +166,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
                          "torch_rng": torch.get_rng_state(), "history": rows, "epoch": epoch + 1,
                          "regularizer": reg.state_dict() if hasattr(reg, "state_dict") else None},
                         checkpoint)
+        if _stop_after is not None and epoch + 1 >= _stop_after:
+            break
     bar.close()
     return pd.DataFrame(rows)

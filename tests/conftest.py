@@ -1,0 +1,33 @@
+"""Shared fixtures. Real datasets come from ../shared/data (or $HGSR_DATA_ROOT); when one is absent
+the tests that need it are skipped with a message naming the missing files — or fail, when
+HGSR_REQUIRE_DATA=1 (CI sets it, so CI cannot go green on skipped data)."""
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from hgsr import data as hdata  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runs(tmp_path_factory, monkeypatch):
+    """Every test writes experiment caches to a temporary folder, never to runs/."""
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path_factory.mktemp("runs")))
+
+
+def load_or_skip(name: str) -> hdata.Dataset:
+    try:
+        return hdata.load(name, download=False)
+    except hdata.DatasetNotFound as e:
+        if os.environ.get("HGSR_REQUIRE_DATA") == "1":
+            pytest.fail(f"required dataset missing:\n{e}")
+        pytest.skip(f"dataset {name!r} not available offline:\n{e}")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return load_or_skip("mnist")

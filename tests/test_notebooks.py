@@ -1,0 +1,52 @@
+"""Execute every notebook headless in the ``smoke`` profile (papermill) and check that each figure and
+table it promises (notebooks/outputs.json) appears and is non-empty."""
+import json
+from pathlib import Path
+
+import pytest
+
+from hgsr import run_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = json.loads((ROOT / "notebooks" / "outputs.json").read_text())
+NOTEBOOKS = run_notebooks.notebook_paths()
+
+
+def test_manifest_covers_every_notebook():
+    assert sorted(EXPECTED) == [p.stem for p in NOTEBOOKS]
+    for stem, files in EXPECTED.items():
+        assert files, f"{stem} promises no figure or table"
+        assert all(Path(f).name.startswith(stem[:2] + "_") for f in files), stem
+
+
+@pytest.fixture(scope="session")
+def smoke_dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("smoke")
+    return base / "executed", base / "figures", base / "runs"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_in_smoke_profile(nb, smoke_dirs, monkeypatch):
+    executed, figures, runs = smoke_dirs
+    monkeypatch.setenv("HGSR_RUNS", str(runs))  # shared by the notebooks, as in `make figures`
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    run_notebooks.execute(nb, executed, "smoke", figures, timeout=600)
+    for rel in EXPECTED[nb.stem]:
+        f = figures / rel
+        assert f.exists(), f"{nb.name} did not write {rel}"
+        assert f.stat().st_size > 0, f"{nb.name} wrote an empty {rel}"
+
+
+def test_failing_notebook_names_notebook_and_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('PROFILE = "default"\nINTERACTIVE = True\nFIGURES_DIR = "."')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    path = tmp_path / "99_broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(run_notebooks.NotebookFailed, match=r"99_broken.ipynb: cell 3 raised ValueError: boom"):
+        run_notebooks.execute(path, tmp_path / "out", "smoke", tmp_path / "figs", timeout=120)

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from hgsr import data as hdata
+from hgsr import models, train
+from hgsr.regularizers import Regularizer
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return hdata.load("synthetic")
+
+
+def lenet(ds):
+    torch.manual_seed(0)
+    return models.build("lenet5", ds.num_classes, ds.in_channels, ds.image_size)
+
+
+def test_fit_learns_the_synthetic_set(synthetic):
+    m = lenet(synthetic)
+    h = train.fit(m, synthetic, epochs=6, lr=0.05, batch_size=32, progress=False)
+    assert list(h.epoch) == list(range(1, 7))
+    assert h.train_acc.iloc[-1] >= 0.95 and h.test_acc.iloc[-1] >= 0.9
+    assert h.train_loss.iloc[-1] < h.train_loss.iloc[0]
+    for col in ("lr", "penalty", "test_loss", "weight_sparsity", "zero_filters", "seconds"):
+        assert col in h.columns
+
+
+def test_fit_is_deterministic_under_a_seed(synthetic):
+    h1 = train.fit(lenet(synthetic), synthetic, epochs=2, seed=5, progress=False)
+    h2 = train.fit(lenet(synthetic), synthetic, epochs=2, seed=5, progress=False)
+    assert h1.train_loss.tolist() == h2.train_loss.tolist()
+    h3 = train.fit(lenet(synthetic), synthetic, epochs=2, seed=6, progress=False)
+    assert h1.train_loss.tolist() != h3.train_loss.tolist()
+
+
+class Explodes(Regularizer):
+    def __init__(self, at_step):
+        self.at_step, self.calls = at_step, 0
+
+    def penalty(self, model):
+        self.calls += 1
+        p = next(model.parameters())
+        return p.sum() * float("nan") if self.calls == self.at_step else p.new_zeros(())
+
+
+def test_nan_loss_stops_with_epoch_and_step(synthetic):
+    steps_per_epoch = 512 // 128
+    with pytest.raises(train.NonFiniteLoss, match="epoch 2, step 3"):
+        train.fit(lenet(synthetic), synthetic, epochs=3, regularizer=Explodes(steps_per_epoch + 3),
+                  progress=False)
+
+
+def test_checkpoint_resume_equals_uninterrupted(synthetic, tmp_path):
+    full = lenet(synthetic)
+    h_full = train.fit(full, synthetic, epochs=3, seed=1, schedule="cosine", progress=False)
+    ck = tmp_path / "ck.pt"
+    part = lenet(synthetic)
+    train.fit(part, synthetic, epochs=3, seed=1, schedule="cosine", checkpoint=ck, progress=False,
+              _stop_after=1)
+    resumed = lenet(synthetic)  # fresh weights: everything must come from the checkpoint
+    h_res = train.fit(resumed, synthetic, epochs=3, seed=1, schedule="cosine", checkpoint=ck, progress=False)
+    assert h_res.epoch.tolist() == [1, 2, 3]
+    assert h_res.train_loss.tolist() == pytest.approx(h_full.train_loss.tolist(), rel=1e-6)
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_evaluate_and_bad_settings(synthetic):
+    m = lenet(synthetic)
+    ev = train.evaluate(m, synthetic)
+    assert 0 <= ev["accuracy"] <= 1 and ev["loss"] > 0
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        train.fit(m, synthetic, optimizer="lion", progress=False)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        train.fit(m, synthetic, schedule="warmup", progress=False)
