@@ -33,15 +33,25 @@ def _flat_size(features: nn.Module, in_channels: int, image_size: int) -> int:
 
 
 class LeNet5(nn.Module):
-    """Caffe LeNet-5: conv(20,5x5)-pool-conv(50,5x5)-pool-fc(500)-relu-fc(classes)."""
+    """Caffe LeNet-5: conv(20,5x5)-pool-conv(50,5x5)-pool-fc(500)-relu-fc(classes).
+
+    ``batchnorm=True`` puts a BatchNorm2d after each conv (no conv bias), which network slimming
+    needs; the Caffe original has none.
+    """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
-                 widths: Sequence[int] = (20, 50, 500)):
+                 widths: Sequence[int] = (20, 50, 500), batchnorm: bool = False):
         super().__init__()
         c1, c2, hidden = widths
+
+        def conv(i, o):
+            if batchnorm:
+                return [nn.Conv2d(i, o, 5, bias=False), nn.BatchNorm2d(o)]
+            return [nn.Conv2d(i, o, 5)]
+
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, 5), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5), nn.MaxPool2d(2),
+            *conv(in_channels, c1), nn.MaxPool2d(2),
+            *conv(c1, c2), nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size), hidden),

@@ -6,6 +6,7 @@ from hgsr import models
 CASES = [
     ("lenet5", 1, 28, {}),
     ("lenet5", 3, 32, {}),
+    ("lenet5", 1, 28, {"batchnorm": True}),
     ("vgg", 3, 32, {"cfg": "vgg11", "width": 0.25}),
     ("vgg16", 3, 32, {"width": 0.125}),
     ("resnet20", 3, 32, {}),
