@@ -32,8 +32,8 @@ CACHE_VERSION = 1
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 128},
-    "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 10000, "cifar_test": 2000,
-                "lenet_epochs": 4, "resnet_epochs": 15, "finetune_epochs": 3, "score_samples": 1024},
+    "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
+                "lenet_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024},
 }
