@@ -108,14 +108,14 @@ def brute_vector(obj, y, starts):
     best = min(obj(s) for s in starts)
     for s in starts:
         r = minimize(obj, s, method="Nelder-Mead",
-                     options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+                     options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 1500})
         best = min(best, r.fun)
     return best
 
 
 def l1l2_cases(seed):
     g = np.random.default_rng(seed)
-    for _ in range(10):
+    for _ in range(6):
         n = int(g.integers(1, 5))
         t = float(g.uniform(0.1, 2.0))
         alpha = float(g.choice([0.2, 0.5, 0.9, 1.0]))
@@ -123,13 +123,13 @@ def l1l2_cases(seed):
         yield y, t, alpha
         # max|y| exactly at and around t and (1-alpha) t
         for m in (t, (1 - alpha) * t):
-            for d in (0.0, 1e-7, -1e-7, 1e-3, -1e-3):
+            for d in (0.0, 1e-7, -1e-3):
                 yy = y / max(np.abs(y).max(), 1e-12) * max(m + d, 0.0)
                 yield yy, t, alpha
 
 
 def test_l1_minus_l2_prox_matches_brute_force():
-    for seed in range(2):
+    for seed in range(1):
         for y, t, alpha in l1l2_cases(seed):
             x = prox.l1_minus_l2_prox(torch.tensor(y, dtype=D), t, alpha).numpy()
             assert np.isfinite(x).all()
@@ -140,7 +140,7 @@ def test_l1_minus_l2_prox_matches_brute_force():
                 e = np.zeros(n)
                 e[i] = y[i]
                 starts.append(e)
-            starts += list(np.random.default_rng(1).normal(0, 1.5, (4, n)))
+            starts += list(np.random.default_rng(1).normal(0, 1.5, (2, n)))
             best = brute_vector(lambda v: obj_l1l2(v, y, t, alpha), y, starts)
             assert fx <= best + 1e-6, (y, t, alpha, x, fx, best)
 
@@ -197,7 +197,7 @@ def test_group_and_sparse_group_prox_match_brute_force(t1_zero):
     """One group (dim=None): the prox objective is <= the best of Nelder-Mead from many starts and
     of random perturbations of the prox point (the objective is convex: local = global)."""
     g = np.random.default_rng(3)
-    for _ in range(25):
+    for _ in range(15):
         n = int(g.integers(1, 5))
         y = g.normal(0, 1.5, n)
         t1 = 0.0 if t1_zero else float(g.uniform(0, 1.5))
