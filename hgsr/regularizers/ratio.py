@@ -1,0 +1,46 @@
+"""L1/L2 pseudo-norm on filters (Berthelier et al., ICPR 2020 workshops; methods.md section 5).
+
+``lam · Σ_layers R_l`` with, by ``level``:
+
+- ``"filter"`` (default): ``R_l = Σ_o f_o / sqrt(Σ_o f_o²)``, ``f_o = ||F[o]||_2``: the L1/L2 ratio of
+  the vector of filter norms;
+- ``"per_filter"``: ``R_l = Σ_o ||F[o]||_1 / ||F[o]||_2``;
+- ``"per_kernel"``: ``R_l = Σ_{o,i} ||w[o,i]||_1 / ||w[o,i]||_2``.
+
+Every L2 norm is ``sqrt(Σ x² + eps)``, so a zero filter or kernel contributes 0 with a finite
+gradient. The ratio is scale invariant and lies in [1, sqrt(n)] (1 exactly when one entry is
+nonzero); its gradient is orthogonal to the weights, so it never shrinks them: filters are removed
+afterwards by a norm threshold relative to the layer's largest filter norm, with ordinary weight
+decay kept on.
+"""
+from __future__ import annotations
+
+from .. import groups
+from .common import ConvRegularizer, check_choice, check_nonneg
+from .registry import register
+
+LEVELS = ("filter", "per_filter", "per_kernel")
+
+
+def l1_over_l2_layer(W, level: str = "filter", eps: float = groups.EPS):
+    """``R_l`` of one layer at ``level`` (see the module docstring)."""
+    if level == "filter":
+        f = groups.filter_l2(W, eps)
+        return f.sum() / f.pow(2).sum().sqrt()
+    if level == "per_filter":
+        return (W.abs().sum(dim=(1, 2, 3)) / groups.filter_l2(W, eps)).sum()
+    return (groups.kernel_l1(W) / groups.kernel_l2(W, eps)).sum()
+
+
+@register("l1_over_l2")
+class L1OverL2(ConvRegularizer):
+    """``lam · Σ_layers R_l``, the scale-invariant L1/L2 ratio at ``level`` (module docstring)."""
+
+    def __init__(self, lam: float, level: str = "filter", eps: float = groups.EPS, predicate=None):
+        super().__init__(predicate)
+        self.lam = check_nonneg("lam", lam)
+        self.level = check_choice("level", level, LEVELS)
+        self.eps = check_nonneg("eps", eps)
+
+    def layer_penalty(self, W):
+        return l1_over_l2_layer(W, self.level, self.eps)
