@@ -1,0 +1,21 @@
+"""Pruning: from a sparse-trained network to a compact, faster one (methods.md sections 3 and 6).
+
+- structure: :func:`prunable_groups` (coupled output channels; ResNet stages form one group)
+- zeros: :func:`zero_structure`, :func:`zero_plan` (which channels are zero, what is left)
+- scores: :func:`magnitude_scores`, :func:`bn_gamma_scores`, :func:`select` (lower score = removed first)
+- loss: :func:`loss_increase_scores` (fast) and :func:`loss_increase_scores_naive` (reference)
+- surgery: :func:`prune` (new compact model), :func:`masked_copy`, :func:`compact_size`
+- masks: :func:`masks_from_zero`, :class:`MaskedFinetune`, :func:`finetune`
+- compact_io: :func:`save_compact`, :func:`load_compact`
+- iterative: :func:`iterative_prune`
+"""
+from .compact_io import ArchitectureMismatch, load_compact, save_compact  # noqa: F401
+from .graph import UnsupportedModel  # noqa: F401
+from .iterative import iterative_prune, score  # noqa: F401
+from .loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
+from .masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
+from .scores import EmptyLayerError, bn_gamma_scores, magnitude_scores, select  # noqa: F401
+from .silence import silence  # noqa: F401
+from .structure import Group, prunable_groups, widths  # noqa: F401
+from .surgery import compact_size, masked_copy, prune, validate_plan  # noqa: F401
+from .zeros import zero_plan, zero_structure  # noqa: F401

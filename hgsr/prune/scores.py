@@ -1,0 +1,112 @@
+"""Channel importance scores and the choice of channels to remove.
+
+Every score table has one row per prunable channel: ``group``, ``channel``, ``score``. Convention:
+**lower score = removed first**.
+
+- :func:`magnitude_scores`: ``score_c = sqrt(sum over the group's convs of ||F_conv[c]||_2^2)``, the
+  L2 norm of all coupled filters of channel c (for a single conv, the filter norm ``||W[c]||_2``).
+- :func:`bn_gamma_scores`: ``score_c = sqrt(sum over the group's BatchNorms of gamma_c^2)`` (for a single
+  BatchNorm, ``|gamma_c|``: Network Slimming's criterion).
+- :func:`select`: the channels with the lowest scores, by threshold (``score <= tau``) or by fraction,
+  globally or per layer; a group is never emptied.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import groups as hgroups
+from .structure import prunable_groups
+
+Plan = dict  # {group name: sorted list of channel indices to remove}
+
+
+def _filter_norms(layer: nn.Module) -> torch.Tensor:
+    W = layer.weight.detach()
+    return hgroups.filter_l2(W if W.dim() == 4 else W.reshape(W.shape[0], -1, 1, 1))
+
+
+def _table(rows: dict[str, torch.Tensor]) -> pd.DataFrame:
+    parts = [pd.DataFrame({"group": name, "channel": range(len(v)), "score": v.cpu().double().numpy()})
+             for name, v in rows.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+@torch.no_grad()
+def magnitude_scores(model: nn.Module, example_input, include_linear: bool = False) -> pd.DataFrame:
+    """Filter L2 norm per group channel (over all coupled filters); lower = removed first."""
+    out = {}
+    for g in prunable_groups(model, example_input, include_linear):
+        sq = sum(_filter_norms(model.get_submodule(c)).pow(2) for c in g.convs)
+        out[g.name] = sq.sqrt()
+    return _table(out)
+
+
+@torch.no_grad()
+def bn_gamma_scores(model: nn.Module, example_input) -> pd.DataFrame:
+    """``|gamma|`` of the BatchNorm after the conv (L2 over coupled BatchNorms); lower = removed first."""
+    out = {}
+    for g in prunable_groups(model, example_input):
+        if not g.bns:
+            raise ValueError(f"group {g.name!r} (layers {', '.join(g.convs)}) has no BatchNorm; "
+                             f"bn_gamma_scores needs one after every pruned conv")
+        sq = sum(model.get_submodule(b).weight.detach().pow(2) for b in g.bns)
+        out[g.name] = sq.sqrt()
+    return _table(out)
+
+
+class EmptyLayerError(ValueError):
+    """A pruning plan would remove every channel of a layer."""
+
+
+def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float | None = None,
+           scope: str = "global", score_col: str = "score", on_empty: str = "raise") -> Plan:
+    """Channels to remove: ``{group: [channel, ...]}`` (groups with nothing removed are left out).
+
+    Exactly one of ``threshold`` (remove every channel with ``score <= threshold``) and ``fraction``
+    (remove that fraction of the channels with the lowest scores: of all channels together for
+    ``scope="global"``, of each group for ``scope="layer"``, rounded to the nearest count).
+    A group is never emptied: with ``on_empty="raise"`` a selection that would remove all channels
+    of a group raises :class:`EmptyLayerError` naming it; with ``on_empty="keep"`` its highest-scoring
+    channel is kept.
+    """
+    if (fraction is None) == (threshold is None):
+        raise ValueError("give exactly one of fraction= or threshold=")
+    if scope not in ("global", "layer"):
+        raise ValueError(f"unknown scope {scope!r}; use 'global' or 'layer'")
+    if on_empty not in ("raise", "keep"):
+        raise ValueError(f"unknown on_empty {on_empty!r}; use 'raise' or 'keep'")
+    missing = {"group", "channel", score_col} - set(scores.columns)
+    if missing:
+        raise ValueError(f"scores lack column(s) {sorted(missing)}; columns: {list(scores.columns)}")
+    if fraction is not None and not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
+    df = scores[["group", "channel", score_col]].copy()
+    if df[score_col].isna().any():
+        raise ValueError(f"column {score_col!r} has NaN scores")
+    order = {g: i for i, g in enumerate(dict.fromkeys(df["group"]))}
+    df["_g"] = df["group"].map(order)
+    df = df.sort_values([score_col, "_g", "channel"], kind="stable")
+    if threshold is not None:
+        chosen = df[df[score_col] <= threshold]
+    elif scope == "global":
+        chosen = df.iloc[:int(math.floor(fraction * len(df) + 0.5))]
+    else:
+        chosen = pd.concat([d.iloc[:int(math.floor(fraction * len(d) + 0.5))]
+                            for _, d in df.groupby("_g", sort=True)])
+    sizes = scores.groupby("group").size()
+    plan: Plan = {}
+    for g, d in sorted(chosen.groupby("group"), key=lambda kv: order[kv[0]]):
+        idx = d["channel"].tolist()  # lowest score first
+        if len(idx) >= sizes[g]:
+            if on_empty == "raise":
+                raise EmptyLayerError(f"pruning would empty layer {g!r}: all {sizes[g]} of its channels "
+                                      f"are selected; lower the fraction/threshold, or pass "
+                                      f"on_empty='keep' to keep its best channel")
+            idx = idx[:sizes[g] - 1]
+        if idx:
+            plan[g] = sorted(int(i) for i in idx)
+    return plan
