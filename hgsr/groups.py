@@ -8,6 +8,8 @@ A conv weight is ``W`` of shape (O, I, kh, kw). Groups:
 
 Functions with ``eps`` compute ``sqrt(sum x^2 + eps)`` so that gradients stay finite at an all-zero
 group (the autograd path); ``eps=0`` gives the exact norm (measurement and proximal paths).
+All reductions use negative dims, so a stack of same-shape layers ``(L, O, I, kh, kw)`` works too
+(one result per layer).
 """
 from __future__ import annotations
 
@@ -52,32 +54,32 @@ def _l2(x: torch.Tensor, dims, eps: float) -> torch.Tensor:
 
 def kernel_l1(W: torch.Tensor) -> torch.Tensor:
     """``A[o,i] = ||W[o,i,:,:]||_1``, shape (O, I)."""
-    return W.abs().sum(dim=(2, 3))
+    return W.abs().sum(dim=(-2, -1))
 
 
 def kernel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``N[o,i] = ||W[o,i,:,:]||_2``, shape (O, I)."""
-    return _l2(W, (2, 3), eps)
+    return _l2(W, (-2, -1), eps)
 
 
 def filter_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||F[o]||_2 = ||W[o]||_2``, shape (O,)."""
-    return _l2(W, (1, 2, 3), eps)
+    return _l2(W, (-3, -2, -1), eps)
 
 
 def channel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||C[i]||_2 = ||W[:, i]||_2``, shape (I,)."""
-    return _l2(W, (0, 2, 3), eps)
+    return _l2(W, (-4, -2, -1), eps)
 
 
 def shape_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """SSL shape columns ``||W[:, i, a, b]||_2``, shape (I, kh, kw)."""
-    return _l2(W, (0,), eps)
+    return _l2(W, (-4,), eps)
 
 
 def layer_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||W||_2`` of the whole layer, a scalar."""
-    return _l2(W, tuple(range(W.dim())), eps)
+    return _l2(W, (-4, -3, -2, -1), eps)
 
 
 GROUP_NORMS = {"filter": filter_l2, "channel": channel_l2, "kernel": kernel_l2,
@@ -93,7 +95,7 @@ def group_norms(W: torch.Tensor, kind: str, eps: float = 0.0) -> torch.Tensor:
 
 def group_size(W: torch.Tensor, kind: str) -> int:
     """Number of weights in one group of ``kind`` (for the sqrt(|g|) weighting)."""
-    O, I, kh, kw = W.shape
+    O, I, kh, kw = W.shape[-4:]
     sizes = {"filter": I * kh * kw, "channel": O * kh * kw, "kernel": kh * kw, "shape": O,
              "layer": O * I * kh * kw}
     if kind not in sizes:

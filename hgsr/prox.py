@@ -28,19 +28,25 @@ Threshold = "float | torch.Tensor"
 
 
 def _check_t(t, name: str = "t"):
-    """Raise ValueError unless the threshold is >= 0 (and not NaN) everywhere."""
+    """Raise ValueError unless the threshold is finite and >= 0 everywhere."""
     if isinstance(t, torch.Tensor):
-        if torch.isnan(t).any() or (t < 0).any():
-            raise ValueError(f"threshold {name} must be >= 0 everywhere, got {t}")
-    elif not (t >= 0):  # also catches NaN
-        raise ValueError(f"threshold {name} must be >= 0, got {t!r}")
+        if not torch.isfinite(t).all() or (t < 0).any():
+            raise ValueError(f"threshold {name} must be finite and >= 0 everywhere, got {t}")
+    elif not (t >= 0 and math.isfinite(t)):  # also catches NaN
+        raise ValueError(f"threshold {name} must be finite and >= 0, got {t!r}")
     return t
+
+
+def _above(x: torch.Tensor, tau) -> torch.Tensor:
+    """1.0 where ``x > tau``, else 0.0, as a float tensor: ``max(sign(x − tau), 0)`` (several times
+    faster on CPU than a boolean mask followed by ``where``/``masked_fill``)."""
+    return (x - tau).sign_().clamp_(min=0)
 
 
 def soft_threshold(y: torch.Tensor, t) -> torch.Tensor:
     """L1 prox (soft threshold): ``sign(y)·max(|y| − t, 0)``."""
     _check_t(t)
-    return torch.sign(y) * torch.clamp(y.abs() - t, min=0)
+    return torch.sign(y).mul_((y.abs() - t).clamp_(min=0))
 
 
 def hard_threshold(y: torch.Tensor, t) -> torch.Tensor:
@@ -49,8 +55,8 @@ def hard_threshold(y: torch.Tensor, t) -> torch.Tensor:
     At ``|y| = sqrt(2t)`` both 0 and ``y`` minimize; 0 is returned.
     """
     _check_t(t)
-    tau = torch.sqrt(2 * torch.as_tensor(t, dtype=y.dtype, device=y.device))
-    return torch.where(y.abs() > tau, y, torch.zeros_like(y))
+    tau = torch.sqrt(2 * t) if isinstance(t, torch.Tensor) else math.sqrt(2 * t)
+    return _above(y.abs(), tau).mul_(y)
 
 
 def tl1_threshold(t: float, a: float) -> float:
@@ -74,11 +80,12 @@ def tl1_prox(y: torch.Tensor, t: float, a: float = 1.0) -> torch.Tensor:
         raise ValueError(f"TL1 parameter a must be > 0, got {a!r}")
     tau = tl1_threshold(t, a)
     ay = y.abs()
-    s = a + ay
-    u = (27 * t * a * (a + 1) / 2) / (s * s * s)          # s**3 may overflow to inf -> u = 0
-    phi = 2 * torch.asin(torch.sqrt(torch.clamp(u, 0.0, 2.0) / 2))
-    g = (2.0 / 3.0) * s * torch.cos(phi / 3) - 2 * a / 3 + ay / 3
-    return torch.where(ay > tau, torch.sign(y) * g, torch.zeros_like(y))
+    s = ay + a
+    # h = u/2 = 27t·a(a+1)/(4 s³), clamped to [0, 1]; s³ may overflow to inf -> h = 0
+    h = s.pow(3).reciprocal_().mul_(27 * t * a * (a + 1) / 4).clamp_(max=1.0)
+    cos3 = h.sqrt_().asin_().mul_(2.0 / 3.0).cos_()                 # cos(φ/3), φ = 2 asin(sqrt(u/2))
+    g = cos3.mul_(s).mul_(2.0 / 3.0).add_(ay, alpha=1.0 / 3.0).sub_(2 * a / 3)
+    return torch.sign(y).mul_(g).mul_(_above(ay, tau))
 
 
 def l1_minus_l2_prox(y: torch.Tensor, t: float, alpha: float = 1.0) -> torch.Tensor:

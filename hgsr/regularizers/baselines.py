@@ -12,7 +12,7 @@ from torch import nn
 
 from .. import groups
 from .base import Regularizer
-from .common import ConvRegularizer, check_choice, check_nonneg
+from .common import ConvRegularizer, check_choice, check_nonneg, fused_penalty, group_norms_keepdim
 from .registry import register
 
 GROUP_KINDS = tuple(groups.GROUP_NORMS)  # filter, channel, kernel, shape, layer
@@ -29,6 +29,9 @@ class L1(ConvRegularizer):
     def layer_penalty(self, W):
         return W.abs().sum()
 
+    def layer_value_and_grad(self, W):
+        return W.abs().sum(), W.sign()
+
 
 @register("l2")
 class L2(ConvRegularizer):
@@ -41,12 +44,22 @@ class L2(ConvRegularizer):
     def layer_penalty(self, W):
         return 0.5 * W.pow(2).sum()
 
+    def layer_value_and_grad(self, W):
+        return 0.5 * (W * W).sum(), W.clone()
+
 
 def group_lasso_layer(W: torch.Tensor, group: str, size_weighted: bool, eps: float) -> torch.Tensor:
     """``Σ_g c_g ||W_g||_2`` of one layer; ``c_g = sqrt(|g|)`` if ``size_weighted`` else 1;
     ``||·||_2 = sqrt(Σ x² + eps)``."""
     s = groups.group_norms(W, group, eps).sum()
     return s * math.sqrt(groups.group_size(W, group)) if size_weighted else s
+
+
+def group_lasso_value_and_coef(W: torch.Tensor, group: str, c: float, eps: float):
+    """``c·Σ_g ||W_g||`` and the coefficient ``r = c/||W_g||`` (broadcastable against W) such that
+    the gradient is ``r·W`` (no autograd)."""
+    n = group_norms_keepdim(W, group, eps)
+    return c * n.sum(), n.reciprocal().mul_(c)
 
 
 @register("group_lasso")
@@ -65,6 +78,11 @@ class GroupLasso(ConvRegularizer):
 
     def layer_penalty(self, W):
         return group_lasso_layer(W, self.group, self.size_weighted, self.eps)
+
+    def layer_value_and_grad(self, W):
+        c = math.sqrt(groups.group_size(W, self.group)) if self.size_weighted else 1.0
+        value, r = group_lasso_value_and_coef(W, self.group, c, self.eps)
+        return value, W * r
 
 
 @register("ssl")
@@ -93,6 +111,17 @@ class SSL(ConvRegularizer):
             if lam > 0:
                 total = total + lam * groups.group_norms(W, kind, self.eps).sum()
         return total
+
+    def layer_value_and_grad(self, W):
+        """value and gradient ``W · Σ_k λ_k/||W_g(k)||`` (the coefficients broadcast, one full-size
+        multiply)."""
+        value, coef = W.new_zeros(()), None
+        for kind, lam in self.lams.items():
+            if lam > 0:
+                v, r = group_lasso_value_and_coef(W, kind, lam, self.eps)
+                value += v
+                coef = r if coef is None else coef + r
+        return value, (W * coef if coef is not None else torch.zeros_like(W))
 
     @torch.no_grad()
     def after_step(self, model, lr):
@@ -125,8 +154,13 @@ class Slimming(Regularizer):
         return found
 
     def penalty(self, model):
+        """``lam·Σ|γ|`` as one fused autograd node (gradient ``lam·sign(γ)``)."""
         gs = self.scales(model)
-        total = gs[0].abs().sum()
-        for g in gs[1:]:
-            total = total + g.abs().sum()
-        return self.lam * total
+        with torch.no_grad():
+            value = torch.stack([g.abs().sum() for g in gs]).sum()
+            grads = torch._foreach_sign(gs)
+        return fused_penalty(value, grads, gs, self.lam)
+
+    def reference_penalty(self, model):
+        """The same penalty with autograd (for tests)."""
+        return self.lam * sum(g.abs().sum() for g in self.scales(model))

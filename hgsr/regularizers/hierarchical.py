@@ -41,8 +41,9 @@ def _ident(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x
 
 
-# key -> (inner φ as a function of W giving the (O, I) matrix, outer ψ). "inner" for the
-# non-hierarchical bases is the quantity summed inside the outer group.
+# key -> (inner φ: W -> (O, I) matrix, outer ψ). For the non-hierarchical bases "inner" is the
+# quantity summed inside the outer group. Each inner also has a closed-form Jacobian-vector form
+# ``J(c) = ∂(Σ_{o,i} c[o,i]·M[o,i])/∂W`` and each outer its derivative, for the fused penalty.
 def _A(W, eps):
     return groups.kernel_l1(W)
 
@@ -52,7 +53,7 @@ def _N(W, eps):
 
 
 def _N2(W, eps):
-    return W.pow(2).sum(dim=(2, 3))
+    return W.pow(2).sum(dim=(-2, -1))
 
 
 def _A2(W, eps):
@@ -76,12 +77,42 @@ VARIANTS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+def _k(c):
+    """(..., O, I) -> (..., O, I, 1, 1), to broadcast a per-kernel factor over the kernel's entries."""
+    return c[..., None, None]
+
+
+def _inner_vg(inner: Callable, W: torch.Tensor, eps: float):
+    """``(M, J)``: the inner matrix and ``J(c) = ∂(Σ c·M)/∂W`` in closed form:
+    N²: ``2c·w``; A: ``c·sign(w)``; N: ``(c/N)·w``; A²: ``2cA·sign(w)``; sqrt(A+eps): ``c/(2 sqrt(A+eps))·sign(w)``."""
+    if inner is _N2:
+        return _N2(W, eps), lambda c: _k(2 * c) * W
+    if inner is _N:
+        N = _N(W, eps)
+        return N, lambda c: _k(c / N) * W
+    A = groups.kernel_l1(W)
+    if inner is _A:
+        return A, lambda c: _k(c) * W.sign()
+    if inner is _A2:
+        return A * A, lambda c: _k(2 * c * A) * W.sign()
+    r = _sqrt(A, eps)
+    return r, lambda c: _k(c / (2 * r)) * W.sign()
+
+
+def _outer_vg(outer: Callable, s: torch.Tensor, eps: float):
+    """``(ψ(s), ψ'(s))``: sqrt(s+eps) -> 1/(2 sqrt(s+eps)); s² -> 2s."""
+    if outer is _sqrt:
+        r = _sqrt(s, eps)
+        return r, 0.5 / r
+    return s * s, 2 * s
+
+
 def hgsr_layer(W: torch.Tensor, variant: str, grouping: str = "input", eps: float = groups.EPS):
     """``Σ_outer ψ(Σ_inner φ(w[o,i]))`` of one layer for ``variant`` in :data:`VARIANTS`:
     the inner sum runs over o (``grouping="input"``) or over i (``"output"``)."""
     inner, outer = VARIANTS[variant]
     M = inner(W, eps)                         # (O, I)
-    s = M.sum(dim=0 if grouping == "input" else 1)
+    s = M.sum(dim=-2 if grouping == "input" else -1)
     return outer(s, eps).sum()
 
 
@@ -102,6 +133,13 @@ class HGSR(ConvRegularizer):
     def layer_penalty(self, W):
         return hgsr_layer(W, self.variant, self.grouping, self.eps)
 
+    def layer_value_and_grad(self, W):
+        inner, outer = VARIANTS[self.variant]
+        M, J = _inner_vg(inner, W, self.eps)
+        s = M.sum(dim=-2 if self.grouping == "input" else -1, keepdim=True)
+        psi, dpsi = _outer_vg(outer, s, self.eps)
+        return psi.sum(), J(dpsi.expand_as(M))
+
 
 @register("hgsr_ref")
 class HGSRReference(ConvRegularizer):
@@ -119,5 +157,13 @@ class HGSRReference(ConvRegularizer):
 
     def layer_penalty(self, W):
         A = groups.kernel_l1(W)
-        s = _sqrt(A, self.eps).sum(dim=0 if self.grouping == "input" else 1)
+        s = _sqrt(A, self.eps).sum(dim=-2 if self.grouping == "input" else -1)
         return self.lam2 * (s * s).sum() + (1 - self.lam2) * A.sum()
+
+    def layer_value_and_grad(self, W):
+        """gradient ``sign(w)·[lam2·s/sqrt(A+eps) + (1 − lam2)]``, s the outer sum of sqrt(A+eps)."""
+        A = groups.kernel_l1(W)
+        r = _sqrt(A, self.eps)
+        s = r.sum(dim=-2 if self.grouping == "input" else -1, keepdim=True)
+        value = self.lam2 * (s * s).sum() + (1 - self.lam2) * A.sum()
+        return value, _k(self.lam2 * s / r + (1 - self.lam2)) * W.sign()

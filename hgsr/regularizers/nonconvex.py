@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .. import groups, prox
-from .common import ConvRegularizer, check_choice, check_nonneg, check_positive
+from .common import ConvRegularizer, check_choice, check_nonneg, check_positive, fused_penalty, stacks
 from .registry import register
 
 R_CHOICES = tuple(prox.PROX)  # l1, l0, tl1, l1_l2
@@ -84,19 +84,40 @@ class NonconvexSGL(ConvRegularizer):
         return V
 
     # --- interface -----------------------------------------------------------------------------
+    def _scale(self) -> float:
+        return 1.0 / self.n_train if self.n_train else 1.0
+
     def penalty(self, model):
-        total = None
+        """``Σ_l [λ·sqrt(|g|)·Σ_o ||W_l[o]||_2 + (β/2)||W_l − V_l||²]`` (÷ n_train), one fused node;
+        gradient ``λ·sqrt(|g|)·W[o]/||W[o]||_2 + β(W − V)``."""
+        convs = self.convs(model)
+        ws = [conv.weight for _, conv in convs]
+        with torch.no_grad():
+            Vs = [self.V(conv) for _, conv in convs]
+            vals, grads = [], [None] * len(ws)
+            for (idx, W), (_, V) in zip(stacks(ws), stacks(Vs)):   # same shapes, same buckets
+                lg = self.lam * math.sqrt(W[0, 0].numel())
+                f = groups.filter_l2(W, self.eps)
+                D = W - V
+                vals.append(lg * f.sum() + (0.5 * self.beta) * (D * D).sum())
+                G = torch.addcdiv(D.mul_(self.beta), W, f[..., None, None, None], value=lg)
+                for j, i in enumerate(idx):
+                    grads[i] = G[j]
+            total = torch.stack(vals).sum()
+        return fused_penalty(total, grads, ws, self._scale())
+
+    def reference_penalty(self, model):
+        """The same penalty with autograd (for tests)."""
+        total = 0
         for _, conv in self.convs(model):
             W, V = conv.weight, self.V(conv)
-            g = math.sqrt(W[0].numel())
-            term = (self.lam * g) * groups.filter_l2(W, self.eps).sum() + \
-                (0.5 * self.beta) * (W - V).pow(2).sum()
-            total = term if total is None else total + term
-        return total / self.n_train if self.n_train else total
+            total = total + self.lam * math.sqrt(W[0].numel()) * groups.filter_l2(W, self.eps).sum() \
+                + 0.5 * self.beta * (W - V).pow(2).sum()
+        return total * self._scale()
 
     @torch.no_grad()
     def after_step(self, model, lr):
-        for _, conv in self.convs(model):
+        for _, conv in self.convs(model):     # per layer: stays in cache (faster than one flat op)
             self.V(conv).copy_(self.prox_of(conv.weight))
 
     def on_epoch_end(self, epoch: int) -> None:

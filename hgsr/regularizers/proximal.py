@@ -26,6 +26,8 @@ class _Prox(ConvRegularizer):
     def penalty(self, model):
         return self.weights(model)[0].new_zeros(())
 
+    reference_penalty = penalty
+
 
 @register("prox_l1")
 class ProxL1(_Prox):

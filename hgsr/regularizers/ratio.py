@@ -16,7 +16,7 @@ decay kept on.
 from __future__ import annotations
 
 from .. import groups
-from .common import ConvRegularizer, check_choice, check_nonneg
+from .common import ConvRegularizer, check_choice, check_nonneg, group_norms_keepdim
 from .registry import register
 
 LEVELS = ("filter", "per_filter", "per_kernel")
@@ -32,6 +32,27 @@ def l1_over_l2_layer(W, level: str = "filter", eps: float = groups.EPS):
     return (groups.kernel_l1(W) / groups.kernel_l2(W, eps)).sum()
 
 
+def l1_over_l2_value_and_grad(W, level: str = "filter", eps: float = groups.EPS):
+    """``R_l`` (summed over a stack of layers) and ``∂R_l/∂W`` in closed form.
+
+    filter: with ``S1 = Σ f``, ``S2 = sqrt(Σ f²)``: ``∂R/∂f_o = 1/S2 − S1·f_o/S2³`` and
+    ``∂f_o/∂w = w/f_o``. per filter / per kernel, ``r = a/f`` with ``a = ||·||_1``:
+    ``∂r/∂w = sign(w)/f − a·w/f³``.
+    """
+    if level == "filter":
+        f = groups.filter_l2(W, eps)                     # (..., O): one row per layer
+        s1, s2 = f.sum(-1, keepdim=True), f.pow(2).sum(-1, keepdim=True).sqrt()
+        dR = (1 / s2 - s1 * f / s2 ** 3) / f
+        return (s1 / s2).sum(), dR[..., None, None, None] * W
+    if level == "per_filter":
+        a = W.abs().sum(dim=(-3, -2, -1), keepdim=True)
+        f = group_norms_keepdim(W, "filter", eps)
+    else:
+        a = W.abs().sum(dim=(-2, -1), keepdim=True)
+        f = group_norms_keepdim(W, "kernel", eps)
+    return (a / f).sum(), W.sign() / f - (a / f.pow(3)) * W
+
+
 @register("l1_over_l2")
 class L1OverL2(ConvRegularizer):
     """``lam · Σ_layers R_l``, the scale-invariant L1/L2 ratio at ``level`` (module docstring)."""
@@ -44,3 +65,6 @@ class L1OverL2(ConvRegularizer):
 
     def layer_penalty(self, W):
         return l1_over_l2_layer(W, self.level, self.eps)
+
+    def layer_value_and_grad(self, W):
+        return l1_over_l2_value_and_grad(W, self.level, self.eps)
