@@ -25,6 +25,7 @@ import torch
 from . import data as hdata
 from . import measure, models, regularizers, train
 from .io import atomic_save, atomic_write_json
+from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
 
@@ -158,12 +159,14 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
     model = build_model(config, ds)
     cached = load_cached(folder / "result.pt") if (folder / "result.pt").exists() else None
     if cached is not None and cached.get("config") == config.to_dict():
+        adopt_buffers(model, cached["model"])
         model.load_state_dict(cached["model"])
         return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config.to_dict(), folder / "config.json")
     if config.init_from is not None:
         parent = run(config.init_from, progress=progress, device=device)
+        adopt_buffers(model, parent.model.state_dict())
         model.load_state_dict(parent.model.state_dict())
     reg = regularizers.from_spec(config.regularizer)
     history = train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,

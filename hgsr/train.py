@@ -23,6 +23,7 @@ from . import data as hdata
 from . import measure
 from .io import atomic_save
 from .regularizers.base import Regularizer
+from .regularizers.common import adopt_buffers
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -104,6 +105,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
     rows, start = [], 0
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, weights_only=False, map_location=device)
+        adopt_buffers(model, state["model"])   # regularizer buffers (e.g. nonconvex SGL's hgsr_V)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["schedule"])

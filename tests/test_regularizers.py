@@ -443,3 +443,48 @@ def test_model_without_targets_rejected(key, params):
     if key.startswith(("prox", "nonconvex")) or "zero_below" in params:   # families with a step
         with pytest.raises(ValueError, match=match):
             reg.after_step(model, 0.1)
+
+
+# --------------------------------------------------------------------------- training integration
+@pytest.mark.parametrize("spec", [
+    {"key": "nonconvex_sgl", "lam": 0.05, "beta": 1.0, "R": "tl1", "period": 1, "growth": 2.0},
+    [{"key": "nonconvex_sgl", "lam": 0.05, "beta": 1.0, "R": "l0", "period": 1, "growth": 2.0},
+     {"key": "l1", "lam": 1e-3}],
+], ids=["single", "combined"])
+def test_fit_resumes_with_v_buffers_and_beta(tmp_path, spec):
+    """An interrupted fit resumes from its checkpoint (V buffers in the model state, beta in the
+    regularizer state) and ends exactly where an uninterrupted run ends."""
+    from hgsr import data, models, train
+
+    ds = data.load("synthetic")
+
+    def fresh():
+        torch.manual_seed(0)
+        return models.build("lenet5", num_classes=ds.num_classes, in_channels=1, image_size=ds.image_size)
+
+    kw = dict(epochs=2, lr=0.01, batch_size=128, progress=False, device="cpu")
+    full, reg_full = fresh(), R.from_spec(spec)
+    train.fit(full, ds, regularizer=reg_full, **kw)
+    ck = tmp_path / "ck.pt"
+    part = fresh()
+    train.fit(part, ds, regularizer=R.from_spec(spec), checkpoint=ck, _stop_after=1, **kw)
+    resumed, reg_res = fresh(), R.from_spec(spec)
+    hist = train.fit(resumed, ds, regularizer=reg_res, checkpoint=ck, **kw)
+    assert list(hist["epoch"]) == [1, 2] and "v_sparsity" in hist and "masked_acc" in hist
+    assert reg_res.state_dict() == reg_full.state_dict()
+    for k, v in full.state_dict().items():
+        assert torch.allclose(v, resumed.state_dict()[k], atol=1e-6), k
+
+
+def test_cached_run_with_v_buffers_loads_back():
+    from hgsr import experiments
+
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, schedule=None,
+                             regularizer={"key": "nonconvex_sgl", "lam": 0.05, "beta": 1.0, "R": "l1"})
+    first = experiments.run(cfg, progress=False, device="cpu")
+    again = experiments.run(cfg, progress=False, device="cpu")          # from the cache
+    keys = [k for k in first.model.state_dict() if k.endswith("hgsr_V")]
+    assert keys and all(torch.equal(first.model.state_dict()[k], again.model.state_dict()[k]) for k in keys)
+    child = experiments.run(cfg.replace(regularizer={"key": "l1", "lam": 1e-4}, init_from=cfg),
+                            progress=False, device="cpu")                # fine-tune from it
+    assert all(k in child.model.state_dict() for k in keys)

@@ -74,6 +74,15 @@ class Combined(Regularizer):
             out.update(r.metrics(model, evaluate))
         return out
 
+    def state_dict(self) -> dict:
+        """The resumable state of each part that has one (e.g. nonconvex SGL's beta and epoch)."""
+        return {"parts": [r.state_dict() if hasattr(r, "state_dict") else None for _, r in self.parts]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for (_, r), s in zip(self.parts, state["parts"]):
+            if s is not None:
+                r.load_state_dict(s)
+
 
 def from_spec(spec) -> Regularizer:
     """Build from a plain spec: ``None``; ``"key"``; ``{"key": k, **params}`` (optional ``"weight"``);
