@@ -110,3 +110,18 @@ def test_finetune_a_compact_model_and_iterate():
     assert measure.count_params(final) == hist["params"].iloc[-1]
     with pytest.raises(ValueError, match="unknown scorer"):
         P.iterative_prune(m, ds, (1, 12, 12), scorer="random")
+
+
+def test_fuse_bn_keeps_the_function_of_a_compact_model():
+    c = pruned_resnet()
+    with torch.no_grad():
+        for mod in c.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.bias.uniform_(-0.5, 0.5)
+    fused = P.fuse_bn(c)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (fused(x) - c.eval()(x)).abs().max() <= 1e-4

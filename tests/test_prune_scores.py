@@ -81,8 +81,8 @@ def test_subset_is_fixed_and_preprocessed():
     x1, y1 = P.subset(ds, 64, seed=3)
     x2, y2 = P.subset(ds, 64, seed=3)
     assert torch.equal(x1, x2) and torch.equal(y1, y2) and x1.dtype == torch.float32
-    expect = hdata.normalize(ds.train_x[torch.randperm(len(ds.train_y), generator=torch.Generator().manual_seed(3))[:64]],
-                             ds.mean, ds.std)
+    idx = torch.randperm(len(ds.train_y), generator=torch.Generator().manual_seed(3))[:64]
+    expect = hdata.normalize(ds.train_x[idx], ds.mean, ds.std)
     assert torch.allclose(x1, expect)
 
 

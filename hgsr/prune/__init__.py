@@ -8,8 +8,10 @@
 - masks: :func:`masks_from_zero`, :class:`MaskedFinetune`, :func:`finetune`
 - compact_io: :func:`save_compact`, :func:`load_compact`
 - iterative: :func:`iterative_prune`
+- deploy: :func:`fuse_bn` (BatchNorm folded into convs, for inference timing)
 """
 from .compact_io import ArchitectureMismatch, load_compact, save_compact  # noqa: F401
+from .deploy import fuse_bn  # noqa: F401
 from .graph import UnsupportedModel  # noqa: F401
 from .iterative import iterative_prune, score  # noqa: F401
 from .loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401

@@ -2,9 +2,10 @@
 
 Removing output channel ``c`` of a :class:`~hgsr.prune.structure.Group` sets, for every conv in the
 group, filter ``W[c]`` to zero, and (the affine part) its bias ``b[c]`` and for every coupled
-BatchNorm ``gamma[c] = beta[c] = 0``. A BatchNorm in eval mode then outputs ``0*(x-mu)/sigma + 0 = 0`` exactly on ``c``, so
-every consumer sees an all-zero channel; without the BatchNorm step (``affine=False``) the channel
-still emits the constant ``beta - gamma*mu/sigma``.
+BatchNorm ``gamma[c] = beta[c] = 0``. A BatchNorm in eval mode then outputs
+``0*(x-mu)/sigma + 0 = 0`` exactly on ``c``, so every consumer sees an all-zero channel; without the
+affine step (``affine=False``) the channel still emits the constant ``beta - gamma*mu/sigma`` (or the
+conv bias ``b[c]``).
 """
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ zero-padded conv the same fold is exact only away from the border, where the pad
   scores).
 - ``"approx"``: fold into padded convs too (exact in the interior, approximate on the border).
 
-**Guarantee** (tested): in eval mode the compact model computes the same function as
+**Guarantee** (tested, for ``fold="exact"`` and ``"zero"``): in eval mode the compact model computes the
+same function as
 :func:`masked_copy` -- the dense model with the removed filters zeroed and, for the channels not
 folded, gamma, beta and bias zeroed too -- up to float rounding. Hence with ``fold="exact"``, removing
 filters that are exactly zero changes nothing whenever their constants are zero (e.g. after
@@ -208,7 +209,8 @@ def masked_copy(model: nn.Module, plan: dict, input_shape, fold: str = "exact") 
     """The dense reference of :func:`prune`: a copy with the plan's channels silenced, not removed.
 
     Removed filters are zeroed; channels whose constant output is not folded (see ``fold``) also get
-    ``gamma = beta = 0``. The compact model of :func:`prune` computes the same function.
+    ``gamma = beta = 0``. The compact model of :func:`prune` computes the same function (for
+    ``fold="approx"`` only away from the borders of padded convs).
     """
     work = _Work(model, plan, input_shape)
     _silence(work, fold)

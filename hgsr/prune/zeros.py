@@ -75,7 +75,8 @@ def zero_structure(model: nn.Module, input_shape, tol: float = 1e-3, rel: float 
     df = pd.DataFrame(rows)
     shape = shape_of(input_shape)
     size = compact_size(model, plan, input_shape)
-    total = {c: df[c].sum() for c in ("channels", "zero", "removed", "remaining") + (("rel_zero",) if rel is not None else ())}
+    cols = ("channels", "zero", "removed", "remaining") + (("rel_zero",) if rel is not None else ())
+    total = {c: df[c].sum() for c in cols}
     total.update(group="total", layers="", emptied=bool(df["emptied"].any()),
                  params_dense=measure.count_params(model), params_compact=size["params"],
                  macs_dense=measure.count_macs(model, shape), macs_compact=size["macs"])
