@@ -81,5 +81,7 @@ def zero_structure(model: nn.Module, input_shape, tol: float = 1e-3, rel: float 
                  params_dense=measure.count_params(model), params_compact=size["params"],
                  macs_dense=measure.count_macs(model, shape), macs_compact=size["macs"])
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    for c in ("params_dense", "params_compact", "macs_dense", "macs_compact"):
+        df[c] = df[c].astype("Int64")  # counts only on the total row
     df.attrs.update(tol=tol, rel=rel, plan=plan)
     return df
