@@ -24,8 +24,6 @@ from typing import Callable, Sequence
 
 import torch
 
-Threshold = "float | torch.Tensor"
-
 
 def _check_t(t, name: str = "t"):
     """Raise ValueError unless the threshold is finite and >= 0 everywhere."""

@@ -422,6 +422,8 @@ def test_negative_lam_rejected(key):
     ("group_lasso", {"lam": 0.1, "group": "row"}, "unknown group 'row'"),
     ("prox_group_lasso", {"lam": 0.1, "group": "row"}, "unknown group 'row'"),
     ("l1_over_l2", {"lam": 0.1, "level": "layer"}, "unknown level 'layer'"),
+    *[(k, {"lam": 0.1, "eps": 0.0}, "eps must be > 0")
+      for k in ("group_lasso", "hsr_gl12", "hgsr_ref", "l1_over_l2", "nonconvex_sgl")],
 ])
 def test_bad_parameters_named(key, params, match):
     with pytest.raises(ValueError, match=match):

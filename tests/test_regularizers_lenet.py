@@ -19,7 +19,6 @@ import pytest
 import torch
 
 from hgsr import experiments, measure
-from hgsr.data import DatasetNotFound  # noqa: F401  (conftest skips when MNIST is absent)
 
 TOL, REL, GAMMA_REL = 1e-2, 1e-2, 0.1
 SETTINGS = {

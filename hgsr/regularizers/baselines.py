@@ -12,7 +12,8 @@ from torch import nn
 
 from .. import groups
 from .base import Regularizer
-from .common import ConvRegularizer, check_choice, check_nonneg, fused_penalty, group_norms_keepdim
+from .common import (ConvRegularizer, check_choice, check_nonneg, check_positive, fused_penalty,
+                     group_norms_keepdim)
 from .registry import register
 
 GROUP_KINDS = tuple(groups.GROUP_NORMS)  # filter, channel, kernel, shape, layer
@@ -74,7 +75,7 @@ class GroupLasso(ConvRegularizer):
         self.lam = check_nonneg("lam", lam)
         self.group = check_choice("group", group, GROUP_KINDS)
         self.size_weighted = bool(size_weighted)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
 
     def layer_penalty(self, W):
         return group_lasso_layer(W, self.group, self.size_weighted, self.eps)
@@ -102,7 +103,7 @@ class SSL(ConvRegularizer):
                      "shape": check_nonneg("lam_shape", lam_shape),
                      "layer": check_nonneg("lam_depth", lam_depth)}
         self.zero_below = None if zero_below is None else check_nonneg("zero_below", zero_below)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
         self.lam = 1.0  # the λ's weight each group kind inside layer_penalty
 
     def layer_penalty(self, W):

@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 
 from .. import groups
-from .common import ConvRegularizer, check_choice, check_nonneg
+from .common import ConvRegularizer, check_choice, check_nonneg, check_positive
 from .registry import register
 
 GROUPINGS = ("input", "output")
@@ -128,7 +128,7 @@ class HGSR(ConvRegularizer):
         self.variant = check_choice("HGSR variant", key, tuple(VARIANTS))
         self.lam = check_nonneg("lam", lam)
         self.grouping = check_choice("grouping", grouping, GROUPINGS)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
 
     def layer_penalty(self, W):
         return hgsr_layer(W, self.variant, self.grouping, self.eps)
@@ -153,7 +153,7 @@ class HGSRReference(ConvRegularizer):
         if self.lam2 > 1:
             raise ValueError(f"lam2 must be in [0, 1], got {lam2!r}")
         self.grouping = check_choice("grouping", grouping, GROUPINGS)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
 
     def layer_penalty(self, W):
         A = groups.kernel_l1(W)

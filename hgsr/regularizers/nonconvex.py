@@ -65,7 +65,7 @@ class NonconvexSGL(ConvRegularizer):
         if n_train is not None and (int(n_train) != n_train or n_train < 1):
             raise ValueError(f"n_train must be a positive integer or None, got {n_train!r}")
         self.n_train = None if n_train is None else int(n_train)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
         self.epoch = 0
 
     # --- V -----------------------------------------------------------------------------------

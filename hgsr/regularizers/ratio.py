@@ -16,7 +16,7 @@ decay kept on.
 from __future__ import annotations
 
 from .. import groups
-from .common import ConvRegularizer, check_choice, check_nonneg, group_norms_keepdim
+from .common import ConvRegularizer, check_choice, check_nonneg, check_positive, group_norms_keepdim
 from .registry import register
 
 LEVELS = ("filter", "per_filter", "per_kernel")
@@ -61,7 +61,7 @@ class L1OverL2(ConvRegularizer):
         super().__init__(predicate)
         self.lam = check_nonneg("lam", lam)
         self.level = check_choice("level", level, LEVELS)
-        self.eps = check_nonneg("eps", eps)
+        self.eps = check_positive("eps", eps)
 
     def layer_penalty(self, W):
         return l1_over_l2_layer(W, self.level, self.eps)
