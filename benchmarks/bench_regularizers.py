@@ -5,6 +5,7 @@ One step = forward + cross-entropy + penalty, backward, SGD step (momentum 0.9, 
 are timed INTERLEAVED: each round runs ``--steps`` steps of every variant in a freshly shuffled
 order, and each variant's time is divided by the baseline's time OF THE SAME ROUND; the report gives
 the median of these paired ratios (robust to drifts in machine load) and the median step times.
+The variant "none (A/A)" is a second unregularized copy: its ratio calibrates the noise.
 Second table: the regularizer's own work alone (penalty + its backward + after_step, no network),
 median over repeats, and the ratio it implies, ``(t_none + t_reg) / t_none``.
 
@@ -25,6 +26,7 @@ from hgsr import models, regularizers
 
 VARIANTS = {
     "none": None,
+    "none (A/A)": None,     # a second unregularized copy: its ratio shows the measurement noise
     "l1": {"key": "l1", "lam": 1e-4},
     "group_lasso": {"key": "group_lasso", "lam": 1e-4, "group": "filter"},
     "ssl": {"key": "ssl", "lam_filter": 1e-4, "lam_channel": 1e-4, "lam_shape": 1e-4, "lam_depth": 1e-4},
