@@ -30,15 +30,13 @@ GROUPINGS = ("input", "output")
 
 
 def _sqrt(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """``sqrt(x + eps)``."""
     return (x + eps).sqrt()
 
 
 def _square(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """``x²``."""
     return x * x
-
-
-def _ident(x: torch.Tensor, eps: float) -> torch.Tensor:
-    return x
 
 
 # key -> (inner φ: W -> (O, I) matrix, outer ψ). For the non-hierarchical bases "inner" is the
