@@ -1,0 +1,14 @@
+"""Pure plotting functions: each takes data (models, tensors, DataFrames), an optional ``ax``, and
+returns the matplotlib Figure; no global state, no saving (notebooks save with
+:func:`hgsr.report.save_figure`). :mod:`hgsr.widgets` wraps these same functions interactively.
+
+- :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms, sparsity patterns;
+- :mod:`.theory`: proximal (thresholding) maps, 2-D penalty level sets, subgradient vs prox, L1/L2;
+- :mod:`.results`: cost per layer, filters per layer, training curves, Pareto, speedup, sweeps.
+"""
+from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front,  # noqa: F401
+                      params_macs_by_layer, pruning_curve, threshold_sweep, training_curves)
+from .theory import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401
+                     threshold_curves, thresholding_functions)
+from .weights import (compare_sparsity_patterns, filter_norm_histogram, filter_norm_view,  # noqa: F401
+                      kernel_norm_heatmap, kernel_norm_heatmaps, sparsity_pattern)
