@@ -1,0 +1,207 @@
+"""Plotting functions (hgsr.viz): each returns a Figure whose panels and reported numbers are right."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hgsr import groups, measure, models, viz
+
+TOL = 1e-3
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def sparse_lenet(seed=0):
+    """LeNet-5 with 5 of 20 conv1 filters, 10 of 50 conv2 filters and 4 of its 20 input channels zero."""
+    torch.manual_seed(seed)
+    m = models.build("lenet5", 10, 1, 28)
+    with torch.no_grad():
+        m.features[0].weight[:5] = 0
+        m.features[2].weight[:10] = 0
+        m.features[2].weight[:, 3:7] = 0
+    return m
+
+
+def texts(fig):
+    out = [ax.get_title() for ax in fig.axes] + [t.get_text() for t in fig.texts]
+    if fig._suptitle is not None:
+        out.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        if ax.get_legend():
+            out += [t.get_text() for t in ax.get_legend().get_texts()]
+    return "\n".join(out)
+
+
+def test_kernel_norm_heatmap_sorts_dead_rows_and_columns_last():
+    W = sparse_lenet().features[2].weight
+    fig = viz.kernel_norm_heatmap(W, tol=TOL)
+    assert isinstance(fig, plt.Figure) and len(fig.axes) == 2          # image + colour bar
+    img = fig.axes[0].images[0].get_array()
+    assert img.shape == (50, 20)
+    mask = np.ma.getmaskarray(img)
+    assert mask[-10:].all() and mask[:, -4:].all()                     # dead filters/channels at the end
+    assert mask.sum() == int((groups.kernel_l2(W) <= TOL).sum()) == 10 * 20 + 40 * 4
+    assert "10/50 filters, 4/20 channels" in fig.axes[0].get_title()
+
+
+def test_kernel_norm_heatmap_draws_on_given_axes_without_new_figure():
+    fig0, ax = plt.subplots()
+    before = plt.get_fignums()
+    fig = viz.kernel_norm_heatmap(torch.randn(6, 3, 3, 3), sort=False, log=False, ax=ax)
+    assert fig is fig0 and plt.get_fignums() == before
+    assert not np.ma.getmaskarray(ax.images[0].get_array()).any()
+
+
+def test_kernel_norm_heatmaps_one_panel_per_target_conv():
+    fig = viz.kernel_norm_heatmaps(sparse_lenet(), tol=TOL)
+    assert len(fig.axes) == 4                                           # 2 panels, then their 2 colour bars
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes[:2]] == ["features.0", "features.2"]
+
+
+def test_filter_norm_histogram_counts_in_legend():
+    m = sparse_lenet()
+    fig = viz.filter_norm_histogram(m, layer="features.2", tol=TOL, rel=0.5)
+    fn = groups.filter_l2(m.features[2].weight.detach())
+    k_rel = int((fn <= 0.5 * fn.max()).sum())
+    t = texts(fig)
+    assert "10/50 filters ≤ tol" in t and f"{k_rel}/50 ≤" in t and "10 exactly 0" in t
+    everything = viz.filter_norm_histogram(m, tol=TOL)                  # all target layers overlaid
+    assert "15/70 filters ≤ tol" in texts(everything)
+    assert len(everything.axes[0].patches) == 2                         # one step histogram per layer
+    with pytest.raises(ValueError, match="features.0, features.2"):
+        viz.filter_norm_histogram(m, layer="fc9")
+
+
+def test_filter_norm_view_two_panels_and_colour_bar():
+    fig = viz.filter_norm_view(sparse_lenet(), "features.0", tol=TOL)
+    assert len(fig.axes) == 3
+    assert "5/20 filters" in texts(fig)
+    with pytest.raises(ValueError, match="out of range"):
+        viz.filter_norm_view(sparse_lenet(), 5)
+
+
+def test_sparsity_pattern_images_are_the_kernel_masks():
+    m = sparse_lenet()
+    fig = viz.sparsity_pattern(m, TOL)
+    assert len(fig.axes) == 2
+    expected = (groups.kernel_l2(m.features[2].weight.detach()) > TOL).numpy()
+    np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), expected)
+    assert "filters 40/50, channels 16/20" in fig.axes[1].get_title()
+
+
+def test_compare_sparsity_patterns_rows_are_runs():
+    fig = viz.compare_sparsity_patterns({"sparse": sparse_lenet(), "dense": models.build("lenet5", 10, 1, 28)}, TOL)
+    assert len(fig.axes) == 4
+    assert [fig.axes[0].get_ylabel(), fig.axes[2].get_ylabel()] == ["sparse", "dense"]
+    assert "filters 50/50" in fig.axes[3].get_title()
+    with pytest.raises(ValueError):
+        viz.compare_sparsity_patterns({}, TOL)
+
+
+def test_params_macs_by_layer_bars_and_totals():
+    df = measure.macs_by_layer(sparse_lenet(), (1, 28, 28))
+    fig = viz.params_macs_by_layer(df, title="LeNet-5")
+    assert len(fig.axes) == 2 and all(len(ax.patches) == len(df) == 4 for ax in fig.axes)
+    heights = sorted(p.get_width() for p in fig.axes[0].patches)
+    assert heights == sorted(df["params"].astype(float))
+    assert "431k" in fig.axes[0].get_title()                            # 431,080 parameters
+
+
+def test_filters_per_layer_bar_heights_are_filters_left():
+    tables = {"sparse": measure.sparsity_table(sparse_lenet(), TOL),
+              "dense": measure.sparsity_table(models.build("lenet5", 10, 1, 28), TOL)}
+    fig = viz.filters_per_layer(tables)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2 * 3                                     # original + two runs, two layers
+    h = [p.get_height() for p in ax.patches]
+    assert h[:2] == [20, 50] and h[2:4] == [15, 40] and h[4:] == [20, 50]
+    assert "tol = 0.001" in ax.get_title()
+
+
+def test_threshold_curves_follow_the_proximal_formulas():
+    c = viz.threshold_curves(lam=0.5, a=2.0, alpha=0.4)
+    y = c["y"]
+    np.testing.assert_allclose(c["soft"], np.sign(y) * np.maximum(np.abs(y) - 0.5, 0))
+    assert (c["hard"][np.abs(y) <= 1.0] == 0).all() and (c["hard"][np.abs(y) > 1.0] == y[np.abs(y) > 1.0]).all()
+    assert sorted(c["tl1"]) == [0.1, 1.0, 2.0, 10.0]
+    # the 1-D slice of L1 - aL2 is the soft threshold at (1 - alpha)*lam
+    np.testing.assert_allclose(c["l1_l2"][0.0], np.sign(y) * np.maximum(np.abs(y) - 0.6 * 0.5, 0), atol=1e-12)
+    np.testing.assert_allclose(c["group"], np.maximum(c["r"] - 0.5, 0), atol=1e-12)
+    with pytest.raises(ValueError, match="lam"):
+        viz.threshold_curves(lam=0.0)
+
+
+def test_thresholding_functions_panels():
+    fig = viz.thresholding_functions(lam=0.3, a=0.5, alpha=0.7)
+    assert len(fig.axes) == 6
+    assert "sqrt(2λ) = 0.775" in fig.axes[1].get_title()
+    fig1, ax = plt.subplots()
+    assert viz.thresholding_functions(ax=ax) is fig1 and len(fig1.axes) == 1
+    assert len(ax.lines) >= 5
+
+
+def test_penalty_contours_one_panel_per_penalty():
+    fig = viz.penalty_contours()
+    assert len(fig.axes) == 8
+    fig2 = viz.penalty_contours(names=("l1", "l0"), n=51)
+    assert len(fig2.axes) == 2 and len(fig2.axes[1].lines) == 2        # L0's level-1 set: the two axes
+    with pytest.raises(ValueError, match="known"):
+        viz.penalty_contours(names=("l7",))
+
+
+def test_subgradient_vs_prox_and_scale_invariance():
+    fig = viz.subgradient_vs_prox_path(lam=1.0, lr=0.3, steps=30)
+    assert "prox exactly 0 from step" in fig.axes[0].get_title() and len(fig.axes[0].lines) == 3
+    fig = viz.scale_invariance(scales=[0.1, 1, 10])
+    ratio = fig.axes[0].lines[2].get_ydata()
+    assert np.allclose(ratio, ratio[0]) and "n = 64" in fig.axes[0].get_title()
+
+
+def test_training_curves_panels_and_missing_column():
+    h = pd.DataFrame({"epoch": [1, 2, 3], "test_acc": [0.9, 0.95, 0.97], "zero_filters": [0, 5, 12]})
+    fig = viz.training_curves({"a": h, "b": h.drop(columns="zero_filters")})
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines) == 1
+    with pytest.raises(ValueError, match="available"):
+        viz.training_curves({"a": h}, cols=("nope",))
+
+
+RESULTS = pd.DataFrame({"method": ["l1", "l1", "hgsr", "hgsr", "ssl"], "params": [100, 50, 60, 30, 40],
+                        "test_acc": [0.90, 0.85, 0.91, 0.88, 0.80], "source": [None, None, None, None, "Wen"]})
+
+
+def test_pareto_front_by_hand():
+    ours = RESULTS[RESULTS["source"].isna()]
+    assert viz.pareto_front(ours).tolist() == [False, False, True, True]
+    assert viz.pareto_front(ours, minimize_x=False).tolist() == [True, False, True, False]
+
+
+def test_pareto_marks_front_and_reference_points():
+    fig = viz.pareto(RESULTS)
+    ax = fig.axes[0]
+    front = [ln for ln in ax.lines if ln.get_label() == "Pareto front"][0]
+    assert list(front.get_xdata()) == [30, 60]
+    assert any(t.get_text().strip() == "Wen" for t in ax.texts)
+    with pytest.raises(ValueError, match="available"):
+        viz.pareto(RESULTS, x="macs")
+
+
+def test_latency_pruning_sweep_and_widths():
+    lat = pd.DataFrame({"mac_ratio": [1.5, 2, 4], "speedup": [1.2, 1.6, 2.5], "model": ["a", "b", "c"]})
+    ax = viz.latency_vs_macs(lat, label="model").axes[0]
+    diag = [ln for ln in ax.lines if ln.get_label() == "y = x"][0]
+    assert np.allclose(diag.get_xdata(), diag.get_ydata())
+    pr = pd.DataFrame({"params_removed": [0.4, 0, 0.2] * 2, "test_acc": [0.85, 0.9, 0.89, 0.8, 0.9, 0.88],
+                       "criterion": ["dl"] * 3 + ["norm"] * 3})
+    ax = viz.pruning_curve(pr).axes[0]
+    assert len(ax.lines) == 2 and list(ax.lines[0].get_xdata()) == [0, 0.2, 0.4]
+    sw = pd.DataFrame({"rho": [1e-1, 1e-3, 1e-2], "filters_left": [40, 70, 60], "test_acc": [0.95, 0.99, 0.99]})
+    fig = viz.threshold_sweep(sw)
+    assert len(fig.axes) == 2 and list(fig.axes[0].lines[0].get_ydata()) == [70, 60, 40]
+    fig = viz.layer_widths({"c1": 20, "c2": 50}, {"c1": 15})
+    assert [t.get_text() for t in fig.axes[0].texts] == ["15/20", "50/50"]
