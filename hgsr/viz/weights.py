@@ -135,31 +135,34 @@ def _pattern(ax, W, tol: float, label: str):
     mask = N > tol
     ax.imshow(mask, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set_title(f"{label} {N.shape[0]}×{N.shape[1]}\nfilters {int((fn > tol).sum())}/{len(fn)}, "
-                 f"channels {int((cn > tol).sum())}/{len(cn)}, kernels {100 * mask.mean():.0f}%",
-                 fontsize=8)
+                 f"channels {int((cn > tol).sum())}/{len(cn)}\nkernels {100 * mask.mean():.0f}%", fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def sparsity_pattern(model, tol: float = 1e-3, title: str | None = None, predicate=None):
+def sparsity_pattern(model, tol: float = 1e-3, title: str | None = None, predicate=None, ncols: int = 6):
     """Every target layer's kernel mask ``N[o,i] > tol`` side by side (black: kept kernel, white: zero),
-    rows = filters o, columns = input channels i, in the model's own order. Returns the Figure."""
+    rows = filters o, columns = input channels i, in the model's own order; at most ``ncols`` panels
+    per row. Returns the Figure."""
     convs = target_convs(model, predicate)
-    fig, axes = grid(len(convs), ncols=len(convs), panel=(2.6, 3.0))
-    for ax, (name, conv) in zip(axes, convs):
+    fig, axes = grid(len(convs), ncols=min(ncols, len(convs)), panel=(2.6, 3.0))
+    for k, (ax, (name, conv)) in enumerate(zip(axes, convs)):
         _pattern(ax, conv.weight, tol, name)
-    axes[0].set_ylabel("filter o")
+        if k % min(ncols, len(convs)) == 0:
+            ax.set_ylabel("filter o", fontsize=8)
     fig.suptitle(title or f"kernels with norm > tol = {tol:g}", fontsize=10)
     return fig
 
 
 def compare_sparsity_patterns(runs: dict, tol: float = 1e-3, predicate=None):
-    """:func:`sparsity_pattern` of several models, one row per run (``{label: model}``), same ``tol``."""
+    """:func:`sparsity_pattern` of several models, one row per run (``{label: model}``), same ``tol``;
+    a run with fewer target layers leaves its last panels empty."""
     if not runs:
         raise ValueError("compare_sparsity_patterns needs at least one run")
     per_run = {lab: target_convs(m, predicate) for lab, m in runs.items()}
     ncols = max(len(c) for c in per_run.values())
-    fig, axes = plt.subplots(len(runs), ncols, figsize=(2.6 * ncols, 3.0 * len(runs)),
+    width = max(1.3, min(2.6, 26 / ncols))  # many layers (ResNets): narrower panels, one row per run
+    fig, axes = plt.subplots(len(runs), ncols, figsize=(width * ncols, 3.0 * len(runs)),
                              layout="constrained", squeeze=False)
     for r, (lab, convs) in enumerate(per_run.items()):
         for c in range(ncols):
