@@ -164,6 +164,19 @@ def _sha256(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- loaders
 
+def _gunzip(archive: Path) -> None:
+    """Unpack ``x.gz`` to ``x`` beside it (atomically: a temporary file renamed into place)."""
+    import gzip
+
+    target = archive.with_suffix("")
+    if target.exists():
+        return
+    tmp = target.with_name(target.name + ".part")
+    with gzip.open(archive, "rb") as f, open(tmp, "wb") as g:
+        shutil.copyfileobj(f, g)
+    os.replace(tmp, target)
+
+
 def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
     import torchvision
 
@@ -187,10 +200,13 @@ def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
     missing = [f for f in files if not (raw / f).exists()]
     if missing and not download:
         raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots))
+    if not missing:  # torchvision reads the unpacked files; it only unpacks them when downloading
+        for fname in files:
+            _gunzip(raw / fname)
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     try:
-        tr = cls(str(cache), train=True, download=download)
-        te = cls(str(cache), train=False, download=download)
+        tr = cls(str(cache), train=True, download=download and bool(missing))
+        te = cls(str(cache), train=False, download=download and bool(missing))
     except Exception as e:  # no network, or a failed download
         raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots)
                               + f"\n(torchvision said: {e})") from e

@@ -35,6 +35,16 @@ def notebook_paths(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
+def _source_position(nb: Path, source: str | None) -> str:
+    """1-based position, among all cells of the notebook as written, of the cell with ``source``
+    (papermill's own count includes the parameters cell it injects)."""
+    import nbformat
+
+    cells = nbformat.read(nb, as_version=4).cells
+    hits = [i + 1 for i, c in enumerate(cells) if c.source == source]
+    return str(hits[0]) if hits else "?"
+
+
 def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: int | None = None,
             progress: bool = False) -> float:
     """Execute one notebook; return its wall time in seconds."""
@@ -48,7 +58,10 @@ def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: i
                                         "FIGURES_DIR": str(figures_dir.resolve())},
                             progress_bar=progress, execution_timeout=timeout)
     except pm.PapermillExecutionError as e:
-        raise NotebookFailed(f"{nb.name}: cell {e.exec_count} raised {e.ename}: {e.evalue}") from None
+        first = next((ln for ln in (e.source or "").splitlines() if ln.strip()), "")
+        raise NotebookFailed(f"{nb.name}: cell {_source_position(nb, e.source)} raised {e.ename}: "
+                             f"{e.evalue}\n  (the cell starting {first[:80]!r}; executed notebook with "
+                             f"the traceback: {out_dir / nb.name})") from None
     return time.perf_counter() - t
 
 

@@ -7,8 +7,12 @@ import os
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
+# One intra-op thread: the suite's tensors are small, and on a shared 2-core machine more threads
+# only thrash (measured: several times slower under load).
+torch.set_num_threads(1)
 
 from hgsr import data as hdata  # noqa: E402
 

@@ -2,10 +2,12 @@
 returns the matplotlib Figure; no global state, no saving (notebooks save with
 :func:`hgsr.report.save_figure`). :mod:`hgsr.widgets` wraps these same functions interactively.
 
+- :mod:`.datasets`: sample images per class;
 - :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms, sparsity patterns;
 - :mod:`.theory`: proximal (thresholding) maps, 2-D penalty level sets, subgradient vs prox, L1/L2;
 - :mod:`.results`: cost per layer, filters per layer, training curves, Pareto, speedup, sweeps.
 """
+from .datasets import image_grid  # noqa: F401
 from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front,  # noqa: F401
                       params_macs_by_layer, pruning_curve, threshold_sweep, training_curves)
 from .theory import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401
