@@ -29,14 +29,19 @@ from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
 
-# Budgets per profile (design.md "Profiles"). ``epochs`` scales each recipe's schedule.
+# Budgets per profile (design.md "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
+# ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
+# the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
-              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 128},
+              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 128,
+              "variant_train": 1024},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
-                "lenet_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256},
+                "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256,
+                "variant_train": 10000},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
-              "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024},
+              "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
+              "variant_train": None},
 }
 
 

@@ -2,15 +2,19 @@
 
 - :func:`model_costs`: per-layer parameters and MACs of the study's models.
 - :func:`structured_vs_unstructured`: what zeroing weights buys compared with removing filters.
+- :data:`FAMILIES`, :func:`family_config`, :func:`family_run`: every regularizer family as the
+  LeNet-5/MNIST study runs it (one place, so notebooks share cached runs).
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import torch
 
-from . import measure, models
+from . import experiments, measure, models
 
 
 def model_costs(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> dict[str, pd.DataFrame]:
@@ -57,3 +61,71 @@ def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), wid
     df = pd.DataFrame(rows)
     df["speedup"] = df["latency_s"].iloc[0] / df["latency_s"]
     return df
+
+
+# ----------------------------------------------------------------------------- the LeNet-5 study plan
+# One registry of every family as the study runs it on LeNet-5/MNIST, so that notebooks 02-05 and
+# 07 build identical configs and share cached runs. λ values were chosen on the default profile
+# (full MNIST, 3 epochs) for a visible filter sparsity at small accuracy cost; see the notebooks.
+
+@dataclass(frozen=True)
+class Family:
+    label: str                       # how tables and plots name it
+    regularizer: Any                 # a spec for hgsr.regularizers.from_spec (None: no regularizer)
+    model_kw: dict = field(default_factory=dict)
+    notebook: str = ""               # the notebook that introduces it
+
+
+LENET_TASK = "lenet5_mnist"
+FAMILIES: dict[str, Family] = {
+    "none": Family("baseline (weight decay 5e-4 only)", None, notebook="02"),
+    "none_bn": Family("baseline with BatchNorm", None, {"batchnorm": True}, notebook="02"),
+    "l1": Family("L1", {"key": "l1", "lam": 5e-3}, notebook="02"),
+    "group_lasso_filter": Family("group lasso (filters)", {"key": "group_lasso", "lam": 0.017, "group": "filter"},
+                                 notebook="02"),
+    "group_lasso_channel": Family("group lasso (channels)", {"key": "group_lasso", "lam": 0.017, "group": "channel"},
+                                  notebook="02"),
+    "ssl": Family("SSL (filters + channels)", {"key": "ssl", "lam_filter": 0.017, "lam_channel": 0.008}, notebook="02"),
+    "slimming": Family("network slimming (BN γ)", {"key": "slimming", "lam": 0.017}, {"batchnorm": True},
+                       notebook="02"),
+    "hsr_gl_output": Family("HSR-GL (output grouping)", {"key": "hsr_gl", "lam": 8e-3, "grouping": "output"},
+                            notebook="03"),
+    "hgsr_ref": Family("HGSR reference mix", {"key": "hgsr_ref", "lam": 1e-3}, notebook="03"),
+    "prox_l1": Family("proximal L1", {"key": "prox_l1", "lam": 0.013}, notebook="04"),
+    "prox_group_lasso": Family("proximal group lasso (filters)", {"key": "prox_group_lasso", "lam": 0.1,
+                                                                  "group": "filter"}, notebook="04"),
+    "prox_sgl": Family("proximal sparse group lasso", {"key": "prox_sgl", "lam1": 3.3e-3, "lam2": 0.083},
+                       notebook="04"),
+    "nonconvex_l1": Family("nonconvex SGL, R = L1", {"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0, "R": "l1"},
+                           notebook="04"),
+    "nonconvex_l0": Family("nonconvex SGL, R = L0", {"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0, "R": "l0"},
+                           notebook="04"),
+    "nonconvex_tl1": Family("nonconvex SGL, R = TL1", {"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0,
+                                                       "R": "tl1"}, notebook="04"),
+    "nonconvex_l1_l2": Family("nonconvex SGL, R = L1-L2", {"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0,
+                                                           "R": "l1_l2"}, notebook="04"),
+    "l1_over_l2": Family("L1/L2 on filters", {"key": "l1_over_l2", "lam": 0.08}, notebook="05"),
+}
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise ValueError(f"unknown family {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def family_config(name: str, profile: str = "default", **overrides) -> experiments.Config:
+    """The LeNet-5/MNIST config of a family at a profile's budget (``overrides`` change fields)."""
+    f = family(name)
+    return experiments.recipe(LENET_TASK, profile, regularizer=f.regularizer, model_kw=dict(f.model_kw),
+                              **overrides)
+
+
+def family_run(name: str, profile: str = "default", progress: bool = True, **overrides) -> experiments.Run:
+    """Train (or load from the cache) a family's LeNet-5 run."""
+    return experiments.run(family_config(name, profile, **overrides), progress=progress)
+
+
+def families(notebook: str | None = None) -> list[str]:
+    """Family names, optionally those introduced by one notebook (e.g. ``"02"``)."""
+    return [k for k, f in FAMILIES.items() if notebook is None or f.notebook == notebook]

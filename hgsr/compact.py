@@ -1,0 +1,86 @@
+"""From a sparse-trained run to a compact, fine-tuned network (methods.md section 6, then 3 step 4).
+
+    result = compact_from_zeros(run, tol=1e-2, finetune_epochs=2)
+    result["summary"]    # one row: filters per layer before -> after, error, params/MACs removed
+
+Filters whose L2 norm is ``<= tol`` (absolute; or ``<= rel * max`` of their layer with ``rel``) are
+removed physically (:func:`hgsr.prune.zero_plan` + :func:`hgsr.prune.prune`, exact constant folding),
+then the compact network is fine-tuned without the regularizer. For nonconvex sparse group lasso the
+weights pruned are ``W`` masked by the support of ``V`` (methods.md section 4). Results are cached
+(:func:`hgsr.experiments.cached`) by the run's config hash and every argument.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from . import experiments, measure, prune, train
+from .regularizers.common import BUFFER_PREFIX
+
+
+@torch.no_grad()
+def masked_by_support(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` without regularizer buffers; where a layer has an auxiliary ``V``
+    (``hgsr_V``), its weights become ``W * [V != 0]``."""
+    m = copy.deepcopy(model)
+    for mod in m.modules():
+        for name in [b for b in mod._buffers if b.startswith(BUFFER_PREFIX)]:
+            buf = mod._buffers.pop(name)
+            if name == "hgsr_V" and getattr(mod, "weight", None) is not None:
+                mod.weight.mul_((buf != 0).to(mod.weight.dtype))
+    return m
+
+
+def conv_widths(model: nn.Module) -> list[int]:
+    """Output channels of every Conv2d, in module order (e.g. LeNet-5: ``[20, 50]``)."""
+    return [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def widths_text(widths: list[int]) -> str:
+    return "-".join(str(w) for w in widths)
+
+
+def compact_from_zeros(run: experiments.Run, tol: float = 1e-2, rel: float | None = None,
+                       finetune_epochs: int = 0, finetune_lr: float | None = None,
+                       progress: bool = False, device=None) -> dict:
+    """Remove the zero filters of ``run``'s model, fine-tune, and measure (cached).
+
+    Returns ``{"summary": dict, "structure": DataFrame, "model": compact nn.Module, "history":
+    fine-tuning history or None}``. ``summary`` holds: dense and compact conv widths, test accuracy
+    of the dense model, of the compact one before and after fine-tuning, params and MACs of both
+    and the fraction removed, the tolerance. Fine-tuning uses the run's optimizer settings at
+    ``finetune_lr`` (default: a tenth of the run's lr) on a cosine schedule.
+    """
+    cfg = run.config
+    lr = finetune_lr if finetune_lr is not None else cfg.lr / 10
+    params = {"run": cfg.hash(), "tol": tol, "rel": rel, "finetune_epochs": finetune_epochs, "lr": lr}
+
+    def compute():
+        ds = experiments.dataset_for(cfg)
+        shape = experiments.input_shape(ds)
+        dense = masked_by_support(run.model)
+        structure = prune.zero_structure(dense, shape, tol=tol, rel=rel)
+        plan = prune.zero_plan(dense, shape, tol=tol, rel=rel)
+        model = prune.prune(dense, plan, shape, fold="exact")
+        acc_dense = train.evaluate(dense, ds)["accuracy"]
+        acc_pruned = train.evaluate(model, ds)["accuracy"]
+        history = None
+        if finetune_epochs:
+            history = prune.finetune(model, ds, finetune_epochs, lr=lr, optimizer=cfg.optimizer,
+                                     momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                                     schedule="cosine", batch_size=cfg.batch_size, seed=cfg.seed,
+                                     progress=progress, device=device)
+            model.cpu()
+        acc_final = train.evaluate(model, ds)["accuracy"]
+        p0, p1 = measure.count_params(dense), measure.count_params(model)
+        m0, m1 = measure.count_macs(dense, shape), measure.count_macs(model, shape)
+        summary = {"widths_dense": widths_text(conv_widths(dense)), "widths": widths_text(conv_widths(model)),
+                   "acc_dense": acc_dense, "acc_pruned": acc_pruned, "acc_finetuned": acc_final,
+                   "params_dense": p0, "params": p1, "params_removed": 1 - p1 / p0,
+                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0, "tol": tol, "rel": rel,
+                   "finetune_epochs": finetune_epochs}
+        return {"summary": summary, "structure": structure, "model": model, "history": history}
+
+    return experiments.cached("compact", params, compute)

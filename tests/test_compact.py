@@ -1,0 +1,45 @@
+import pandas as pd
+import torch
+
+from hgsr import compact, experiments
+
+
+def _run_with_zero_filters(n_zero=(5, 20)):
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
+                             lr=0.05, profile="test")
+    r = experiments.run(cfg, progress=False)
+    convs = [m for m in r.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        for conv, k in zip(convs, n_zero):
+            conv.weight[:k] = 0
+            conv.bias[:k] = 0
+    return r
+
+
+def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_outputs():
+    r = _run_with_zero_filters()
+    out = compact.compact_from_zeros(r, tol=1e-6)
+    s = out["summary"]
+    assert s["widths_dense"] == "20-50" and s["widths"] == "15-30"
+    assert s["acc_pruned"] == s["acc_dense"]          # exact surgery: same predictions
+    assert 0 < s["params_removed"] < 1 and 0 < s["macs_removed"] < 1
+    assert isinstance(out["structure"], pd.DataFrame) and out["history"] is None
+    again = compact.compact_from_zeros(r, tol=1e-6)   # cached: the same compact weights
+    a, b = out["model"].state_dict(), again["model"].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_compact_from_zeros_finetunes_the_compact_network():
+    r = _run_with_zero_filters()
+    out = compact.compact_from_zeros(r, tol=1e-6, finetune_epochs=1)
+    assert len(out["history"]) == 1 and out["summary"]["widths"] == "15-30"
+
+
+def test_masked_by_support_applies_v_and_drops_buffers():
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
+    v = torch.ones_like(m[0].weight)
+    v[0] = 0
+    m[0].register_buffer("hgsr_V", v)
+    out = compact.masked_by_support(m)
+    assert "hgsr_V" not in dict(out[0].named_buffers())
+    assert torch.all(out[0].weight[0] == 0) and torch.equal(out[0].weight[1], m[0].weight[1])
