@@ -4,7 +4,8 @@
 
 Each notebook runs with parameters ``PROFILE``, ``INTERACTIVE=False`` and ``FIGURES_DIR``; the
 executed copy goes to ``<out>/`` with an HTML rendering and an ``index.html`` that links them, and a
-``timings.csv`` with the wall time of each. A failing notebook is reported by name and cell.
+``timings.csv`` with the wall time of each. After each notebook ``<figures>/manifest.json`` records
+its provenance (:mod:`hgsr.manifest`). A failing notebook is reported by name and cell.
 """
 from __future__ import annotations
 
@@ -16,10 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import manifest
 from .data import REPO
 from .io import atomic_write_text
 
 NOTEBOOKS = REPO / "notebooks"
+
+
+def expected_outputs() -> dict[str, list[str]]:
+    """``notebooks/outputs.json``: the figures and tables each notebook promises."""
+    import json
+
+    return json.loads((NOTEBOOKS / "outputs.json").read_text())
 
 
 class NotebookFailed(RuntimeError):
@@ -101,6 +110,7 @@ def main(argv=None) -> int:
         if not args.no_html:
             to_html(out / nb.name)
         rows.append({"notebook": nb.stem, "profile": args.profile, "seconds": round(secs, 1)})
+        manifest.update(figs, args.profile, rows[-1:], expected_outputs())
         print(f"[hgsr] {nb.name}: {secs:.1f} s", flush=True)
     timings = pd.DataFrame(rows)
     atomic_write_text(timings.to_csv(index=False), out / "timings.csv")

@@ -50,3 +50,20 @@ def test_failing_notebook_names_notebook_and_cell(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(run_notebooks.NotebookFailed, match=r"99_broken.ipynb: cell 3 raised ValueError: boom"):
         run_notebooks.execute(path, tmp_path / "out", "smoke", tmp_path / "figs", timeout=120)
+
+
+def test_manifest_records_provenance_and_hashes(tmp_path):
+    from hgsr import manifest
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "00_a.png").write_bytes(b"png")
+    expected = {"00_x": ["00_a.png", "tables/00_b.csv"], "01_y": ["01_c.png"]}
+    manifest.update(tmp_path, "smoke", [{"notebook": "00_x", "seconds": 1.5}], expected)
+    (tmp_path / "01_c.png").write_bytes(b"c")
+    m = json.loads(manifest.update(tmp_path, "smoke", [{"notebook": "01_y", "seconds": 2.0}], expected).read_text())
+    assert m["profile"] == "smoke" and m["total_seconds"] == 3.5 and m["packages"]["torch"]
+    assert m["notebooks"]["00_x"]["files"] == {"00_a.png": manifest.sha256(tmp_path / "00_a.png"),
+                                               "tables/00_b.csv": None}
+    assert set(m["notebooks"]) == {"00_x", "01_y"}
+    m = json.loads(manifest.update(tmp_path, "default", [{"notebook": "01_y", "seconds": 9.0}], expected).read_text())
+    assert set(m["notebooks"]) == {"01_y"}   # another profile starts a new manifest

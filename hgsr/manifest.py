@@ -1,0 +1,82 @@
+"""Provenance of regenerated figures: ``figures/manifest.json``, written by ``make figures``.
+
+It records the git commit (and whether the tree had uncommitted changes), the profile, package
+versions, the CPU/GPU, threads, and per notebook: its wall time, when it ran, and the SHA-256 of
+every file it promises (``notebooks/outputs.json``). Running a subset of notebooks (``--only``)
+updates their entries and keeps the others, so every number traces to the run that produced it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+from .data import REPO
+from .io import atomic_write_json
+
+PACKAGES = ("torch", "torchvision", "torch-pruning", "numpy", "pandas", "matplotlib", "seaborn",
+            "ipywidgets", "papermill")
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict:
+    """Commit, versions and machine of this process."""
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": bool(_git("status", "--porcelain")),
+            "python": platform.python_version(), "packages": versions, "cpu": cpu_name(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+            "device": "cuda" if gpu else "cpu"}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[str, list[str]]) -> Path:
+    """Merge this run's notebooks (``timings``: dicts with notebook, seconds) into the manifest."""
+    path = Path(figures_dir) / "manifest.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    if old.get("profile") not in (None, profile):
+        old = {}  # a manifest describes one profile; a different one starts afresh
+    notebooks = old.get("notebooks", {})
+    prov = provenance()
+    for row in timings:
+        stem = row["notebook"]
+        files = {}
+        for rel in expected.get(stem, []):
+            f = Path(figures_dir) / rel
+            files[rel] = sha256(f) if f.exists() else None
+        notebooks[stem] = {"seconds": row["seconds"], "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           "commit": prov["commit"], "files": files}
+    total = round(sum(v["seconds"] for v in notebooks.values()), 1)
+    return atomic_write_json({"profile": profile, **prov, "total_seconds": total,
+                              "notebooks": dict(sorted(notebooks.items()))}, path)
