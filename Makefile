@@ -21,7 +21,7 @@ test: install
 	$(BIN)/python -m pytest
 
 figures: install
-	$(BIN)/python -m hgsr.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES)
+	$(BIN)/python -m hgsr.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
 
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

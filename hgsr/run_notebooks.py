@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     ap.add_argument("--figures", default=str(REPO / "figures"))
     ap.add_argument("--only", nargs="*", help="notebook numbers or stems to run")
     ap.add_argument("--no-html", action="store_true")
+    ap.add_argument("--readme", help="fill this README's result blocks from the figures afterwards")
     args = ap.parse_args(argv)
     out, figs = Path(args.out), Path(args.figures)
     rows = []
@@ -116,6 +117,9 @@ def main(argv=None) -> int:
     atomic_write_text(timings.to_csv(index=False), out / "timings.csv")
     write_index(out, timings, args.profile)
     print(timings.to_string(index=False))
+    if args.readme:
+        from . import readme
+        readme.update(Path(args.readme), figs)
     return 0
 
 

@@ -67,3 +67,17 @@ def test_manifest_records_provenance_and_hashes(tmp_path):
     assert set(m["notebooks"]) == {"00_x", "01_y"}
     m = json.loads(manifest.update(tmp_path, "default", [{"notebook": "01_y", "seconds": 9.0}], expected).read_text())
     assert set(m["notebooks"]) == {"01_y"}   # another profile starts a new manifest
+
+
+def test_readme_blocks_are_filled_from_generated_files(tmp_path):
+    from hgsr import manifest, readme
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "07_x.md").write_text("| a |\n|---|\n| 1 |\n")
+    manifest.update(tmp_path, "default", [{"notebook": "00_x", "seconds": 90.0}], {"00_x": []})
+    text = ("intro\n<!-- table: 07_x -->\nold\n<!-- /table -->\nmid\n<!-- table: 07_missing -->\n<!-- /table -->\n"
+            "<!-- manifest -->\nstale\n<!-- /manifest -->\nend\n")
+    out = readme.fill(text, tmp_path)
+    assert "| 1 |" in out and "old" not in out and "stale" not in out
+    assert "not generated yet" in out and "| `00_x` | 1.5 |" in out and out.endswith("end\n")
+    assert readme.fill(out, tmp_path) == out   # idempotent

@@ -1,0 +1,63 @@
+"""Fill the README's result blocks from regenerated files, so no number in it is typed by hand.
+
+A block ``<!-- table: NAME -->`` ... ``<!-- /table -->`` receives ``figures/tables/NAME.md``; a
+block ``<!-- manifest -->`` ... ``<!-- /manifest -->`` receives the provenance and wall times of
+``figures/manifest.json``. ``make figures`` runs this after the notebooks.
+
+    python -m hgsr.readme [README.md] [figures]
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from .data import REPO
+from .io import atomic_write_text
+
+TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
+MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)
+
+
+def manifest_markdown(m: dict) -> str:
+    rows = "\n".join(f"| `{nb}` | {v['seconds'] / 60:.1f} |" for nb, v in m["notebooks"].items())
+    pk = m["packages"]
+    return (f"Profile `{m['profile']}`, commit `{m['commit'][:10]}`"
+            f"{' (with uncommitted changes)' if m.get('uncommitted_changes') else ''}, "
+            f"{m['cpu']} ({m['cpu_count']} cores, {m['torch_threads']} torch threads), "
+            f"{m['gpu'] or 'no GPU'}; Python {m['python']}, torch {pk.get('torch')}, "
+            f"torchvision {pk.get('torchvision')}, torch-pruning {pk.get('torch-pruning')}.\n\n"
+            f"| notebook | wall time (min) |\n|---|---|\n{rows}\n| **total** | "
+            f"**{m['total_seconds'] / 60:.1f}** |\n")
+
+
+def fill(text: str, figures_dir: Path) -> str:
+    """``text`` with every table and manifest block replaced by the current files."""
+    tables = Path(figures_dir) / "tables"
+
+    def table(match):
+        f = tables / f"{match.group(2)}.md"
+        body = f.read_text().rstrip() + "\n" if f.exists() else f"*(not generated yet: run `make figures`)*\n"
+        return match.group(1) + body + match.group(3)
+
+    text = TABLE.sub(table, text)
+    mf = Path(figures_dir) / "manifest.json"
+    if mf.exists():
+        body = manifest_markdown(json.loads(mf.read_text()))
+        text = MANIFEST.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def update(readme: Path = REPO / "README.md", figures_dir: Path = REPO / "figures") -> bool:
+    """Rewrite ``readme`` in place if its blocks changed; True when it did."""
+    old = Path(readme).read_text()
+    new = fill(old, figures_dir)
+    if new != old:
+        atomic_write_text(new, readme)
+    return new != old
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    update(Path(args[0]) if args else REPO / "README.md", Path(args[1]) if len(args) > 1 else REPO / "figures")
