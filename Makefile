@@ -6,6 +6,7 @@ PROFILE ?= default
 OUT     ?= build/notebooks
 FIGURES ?= figures
 BIN     := $(VENV)/bin
+SHELL   := /bin/bash
 
 .PHONY: install test figures bench clean
 
@@ -24,7 +25,9 @@ figures: install
 	$(BIN)/python -m hgsr.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
 
 bench: install
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	mkdir -p benchmarks/results
+	for b in benchmarks/bench_*.py; do n=$$(basename $$b .py); echo "== $$b"; \
+	  $(BIN)/python $$b 2>&1 | tee benchmarks/results/$$n.txt; test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 clean:
 	rm -rf build runs
