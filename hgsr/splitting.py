@@ -1,0 +1,223 @@
+"""Looking inside the variable-splitting nonconvex sparse group lasso (methods.md section 4).
+
+The regularizer (:class:`hgsr.regularizers.nonconvex.NonconvexSGL`) keeps, per target conv, the
+weights ``W`` and an auxiliary ``V`` (buffer ``hgsr_V``) and minimizes
+
+    L(W) + Σ_l [ λ·R(V_l) + λ·sqrt(|g|)·Σ_o ||W_l[o]||_2 + (β/2)·||W_l − V_l||² ].
+
+This module only *inspects* that scheme (the algorithm itself lives in the regularizer):
+
+- :func:`r_value`: ``R(V)`` for R in {l1, l0, tl1, l1_l2};
+- :func:`split_terms`: one layer, one R: ``V = prox_{(λ/β)R}(W)`` and the three regularizer terms;
+- :func:`splitting_toy`: the iteration on one layer with a quadratic stand-in for the data loss;
+- :func:`w_vs_v_layers`, :func:`v_model`: per-layer sparsity of ``W`` (``|w| < 1e-5``) against ``V``
+  (exact zeros), and a copy of a model whose weights are ``V`` (to plot V like a model);
+- :func:`zero_kinds`: exact zeros against near-zeros (``|w| <= tol``) of several models;
+- :func:`compact_rows`: one row per :func:`hgsr.compact.compact_from_zeros` result.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Mapping, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import groups
+from .regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
+
+W_TOL = 1e-5   # methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
+
+
+def r_value(V: torch.Tensor, R: str, a: float = 1.0, alpha: float = 1.0) -> float:
+    """``R(V)`` on the whole tensor: ``l1`` Σ|v|; ``l0`` #{v ≠ 0}; ``tl1`` Σ (a+1)|v|/(a+|v|);
+    ``l1_l2`` ||v||_1 − α||v||_2 (the layer flattened as one vector)."""
+    if R not in R_CHOICES:
+        raise ValueError(f"unknown R {R!r}; known: {', '.join(R_CHOICES)}")
+    v = V.detach().abs().double()
+    if R == "l1":
+        return float(v.sum())
+    if R == "l0":
+        return float((v != 0).sum())
+    if R == "tl1":
+        return float(((a + 1) * v / (a + v)).sum())
+    return float(v.sum() - alpha * torch.linalg.vector_norm(v))
+
+
+def _reg(lam: float, beta: float, R: str, a: float, alpha: float) -> NonconvexSGL:
+    return NonconvexSGL(lam=lam, beta=beta, R=R, a=a, alpha=alpha)
+
+
+@torch.no_grad()
+def split_terms(W: torch.Tensor, lam: float, beta: float, R: str = "l1", a: float = 1.0,
+                alpha: float = 1.0) -> dict:
+    """One step (2) of the iteration on one conv weight ``W`` (O, I, kh, kw), and the terms.
+
+    Returns ``{"V": prox_{(λ/β)R}(W), "t": λ/β, "R_term": λ·R(V), "group_term":
+    λ·sqrt(|g|)·Σ_o ||W[o]||_2 (|g| = I·kh·kw), "coupling": (β/2)·||W − V||², "v_zeros": fraction
+    of exact zeros of V, "v_zero_filters": filters of V that are all zero, "w_small": fraction of
+    |w| < 1e-5}`` (per-sample units, no division by n_train).
+    """
+    if W.dim() != 4:
+        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W.shape)}")
+    W = W.detach()
+    V = _reg(lam, beta, R, a, alpha).prox_of(W)
+    return {"R": R, "V": V, "t": lam / beta, "R_term": lam * r_value(V, R, a, alpha),
+            "group_term": lam * math.sqrt(W[0].numel()) * float(groups.filter_l2(W).sum()),
+            "coupling": 0.5 * beta * float((W - V).pow(2).sum()),
+            "v_zeros": float((V == 0).float().mean()),
+            "v_zero_filters": int((V.flatten(1) == 0).all(1).sum()),
+            "w_small": float((W.abs() < W_TOL).float().mean())}
+
+
+def split_table(W: torch.Tensor, lam: float, beta: float, Rs: Sequence[str] = R_CHOICES,
+                a: float = 1.0, alpha: float = 1.0) -> pd.DataFrame:
+    """:func:`split_terms` for each R, one row each (without the tensor ``V``)."""
+    return pd.DataFrame([{k: v for k, v in split_terms(W, lam, beta, R, a, alpha).items() if k != "V"}
+                         for R in Rs])
+
+
+def splitting_toy(W0: torch.Tensor, lam: float, beta: float, R: str = "l1", epochs: int = 12,
+                  steps_per_epoch: int = 20, lr: float = 0.05, period: int = 3, growth: float = 1.25,
+                  a: float = 1.0, alpha: float = 1.0, rho: float = 1.0) -> pd.DataFrame:
+    """The splitting iteration on one layer, data loss replaced by ``(ρ/2)||W − W0||²`` (a stand-in
+    that keeps W near trained weights ``W0``), plain SGD at ``lr``, with the real regularizer:
+
+    (1) ``W ← W − lr·∇_W[(ρ/2)||W − W0||² + λ·sqrt(|g|)Σ_o||W[o]||_2 + (β/2)||W − V||²]``;
+    (2) ``V ← prox_{(λ/β)R}(W)``; after every ``period``-th epoch ``β ← growth·β``.
+
+    One row per epoch: epoch, beta, gap ``||W − V||_2``, w_sparsity (|w| < 1e-5), v_sparsity
+    (exact zeros), v_zero_filters, filter_activity (mean|W[o]| > 1e-5), objective (the full toy
+    objective including λR(V)).
+    """
+    if W0.dim() != 4:
+        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
+    conv = nn.Conv2d(W0.shape[1], W0.shape[0], tuple(W0.shape[2:]), bias=False)
+    target = W0.detach().clone()
+    with torch.no_grad():
+        conv.weight.copy_(target)
+    model = nn.Sequential(conv)
+    reg = NonconvexSGL(lam=lam, beta=beta, R=R, a=a, alpha=alpha, period=period, growth=growth)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = []
+    for epoch in range(epochs):
+        for _ in range(steps_per_epoch):
+            loss = 0.5 * rho * (conv.weight - target).pow(2).sum() + reg.penalty(model)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            reg.after_step(model, lr)
+        beta_used = reg.beta
+        reg.on_epoch_end(epoch)
+        with torch.no_grad():
+            W, V = conv.weight, reg.V(conv)
+            obj = (0.5 * rho * (W - target).pow(2).sum() + lam * r_value(V, R, a, alpha)
+                   + lam * math.sqrt(W[0].numel()) * groups.filter_l2(W).sum()
+                   + 0.5 * beta_used * (W - V).pow(2).sum())
+            rows.append({"epoch": epoch + 1, "beta": beta_used, "gap": float(torch.linalg.vector_norm(W - V)),
+                         "w_sparsity": float((W.abs() < W_TOL).float().mean()),
+                         "v_sparsity": float((V == 0).float().mean()),
+                         "v_zero_filters": int((V.flatten(1) == 0).all(1).sum()),
+                         "filter_activity": float((W.abs().mean(dim=(1, 2, 3)) > W_TOL).float().mean()),
+                         "objective": float(obj)})
+    return pd.DataFrame(rows)
+
+
+def toy_scale(W0: torch.Tensor, kill: float = 0.5, zero: float = 0.5, rho: float = 1.0) -> dict:
+    """Toy parameters scaled to a layer: ``λ = ρ·q_kill(||W0[o]||_2)/sqrt(|g|)`` (so ``λ·sqrt(|g|)/ρ``,
+    the group shrinkage of a filter against the data stand-in of curvature ρ, equals the
+    ``kill``-quantile of the filter norms: about that fraction of filters can die) and ``β = λ / q_zero(|w0|)`` (so the prox threshold ``λ/β`` starts at the
+    ``zero``-quantile of the weight magnitudes). Returns ``{"lam": λ, "beta": β}``."""
+    if W0.dim() != 4:
+        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
+    for name, q in (("kill", kill), ("zero", zero)):
+        if not 0 < q < 1:
+            raise ValueError(f"{name} must be in (0, 1), got {q!r}")
+    W0 = W0.detach().double()
+    lam = rho * float(torch.quantile(groups.filter_l2(W0), kill)) / math.sqrt(W0[0].numel())
+    t = float(torch.quantile(W0.abs().flatten(), zero))
+    if not (lam > 0 and t > 0):
+        raise ValueError("W0 is (nearly) all zero: no scale to set the toy parameters from")
+    return {"lam": lam, "beta": lam / t, "rho": rho}
+
+
+def _v_of(conv: nn.Module) -> torch.Tensor | None:
+    return conv._buffers.get(BUFFER)
+
+
+@torch.no_grad()
+def w_vs_v_layers(model: nn.Module, tol: float = 1e-2, predicate=None) -> pd.DataFrame:
+    """Per target conv: weights; ``w_zero`` (|w| < 1e-5) and ``v_zero`` (V == 0, exact; NaN when
+    the layer has no V); filters; ``w_active`` (mean|W[o]| > 1e-5, the reference code's filter
+    activity); ``v_filters`` (filters of V with a nonzero entry); ``masked_filters`` (filters of
+    ``W·[V ≠ 0]`` with L2 norm > ``tol``, what :func:`hgsr.compact.compact_from_zeros` keeps)."""
+    rows = []
+    for name, conv in groups.target_convs(model, predicate):
+        W, V = conv.weight.detach(), _v_of(conv)
+        masked = W * (V != 0) if V is not None else W
+        rows.append({"layer": name, "weights": W.numel(),
+                     "w_zero": float((W.abs() < W_TOL).float().mean()),
+                     "v_zero": float((V == 0).float().mean()) if V is not None else float("nan"),
+                     "filters": W.shape[0],
+                     "w_active": int((W.abs().mean(dim=(1, 2, 3)) > W_TOL).sum()),
+                     "v_filters": int((V.flatten(1) != 0).any(1).sum()) if V is not None else W.shape[0],
+                     "masked_filters": int((groups.filter_l2(masked) > tol).sum())})
+    df = pd.DataFrame(rows)
+    df.attrs["tol"] = tol
+    return df
+
+
+@torch.no_grad()
+def v_model(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose target convs with a ``V`` buffer carry ``V`` as their weight (so
+    plotting functions that take a model show V); raises if no layer has ``V``."""
+    m = copy.deepcopy(model)
+    found = False
+    for mod in m.modules():
+        V = _v_of(mod)
+        if V is not None and getattr(mod, "weight", None) is not None:
+            mod.weight.copy_(V)
+            found = True
+    if not found:
+        raise ValueError(f"model has no {BUFFER!r} buffer (not trained with nonconvex_sgl)")
+    return m
+
+
+@torch.no_grad()
+def zero_kinds(models: Mapping[str, nn.Module], tols: Sequence[float] = (1e-5, 1e-3, 1e-2),
+               filter_tol: float = 1e-2, predicate=None) -> pd.DataFrame:
+    """Per model (``{label: model}``), over its target conv weights: ``exact`` fraction of weights
+    == 0, ``|w|<=tol`` fractions for each ``tol``, ``filters``, ``exact_zero_filters`` (every entry
+    0) and ``filters_le_tol`` (filter L2 norm <= ``filter_tol``)."""
+    rows = []
+    for label, m in models.items():
+        ws = [conv.weight.detach() for _, conv in groups.target_convs(m, predicate)]
+        if not ws:
+            raise ValueError(f"model {label!r} has no target conv")
+        flat = torch.cat([w.flatten() for w in ws]).abs()
+        row = {"model": label, "exact": float((flat == 0).float().mean())}
+        row.update({f"|w|<={t:g}": float((flat <= t).float().mean()) for t in tols})
+        row["filters"] = sum(w.shape[0] for w in ws)
+        row["exact_zero_filters"] = sum(int((w.flatten(1) == 0).all(1).sum()) for w in ws)
+        row[f"filters_le_{filter_tol:g}"] = sum(int((groups.filter_l2(w) <= filter_tol).sum()) for w in ws)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compact_rows(results: Mapping[str, dict]) -> pd.DataFrame:
+    """``{label: compact_from_zeros(...) result}`` → one row each: filters "20-50 → a-b", test
+    error (%) of the dense model, after removal and after fine-tuning, params and MACs of the compact
+    network and the fractions removed, the fine-tuned accuracy, tol."""
+    rows = []
+    for label, r in results.items():
+        s = r["summary"]
+        rows.append({"family": label, "filters": f"{s['widths_dense']} → {s['widths']}",
+                     "error_dense_%": 100 * (1 - s["acc_dense"]),
+                     "error_pruned_%": 100 * (1 - s["acc_pruned"]),
+                     "error_finetuned_%": 100 * (1 - s["acc_finetuned"]),
+                     "params": s["params"], "params_removed": s["params_removed"],
+                     "macs": s["macs"], "macs_removed": s["macs_removed"],
+                     "acc_finetuned": s["acc_finetuned"], "tol": s["tol"]})
+    return pd.DataFrame(rows)
