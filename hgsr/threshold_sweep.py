@@ -1,0 +1,63 @@
+"""Relative-threshold sweep of a trained run (methods.md sections 5 and 6), without fine-tuning.
+
+For each ``ρ``, the filters with ``||F[o]||_2 <= ρ · max_o' ||F[o']||_2`` of their layer are removed
+(:func:`hgsr.prune.zero_plan` with ``rel=ρ``; a layer always keeps its largest filter) by real
+surgery (:func:`hgsr.prune.prune`, exact constant folding), and the compact network is evaluated as
+it is. Cheaper than one :func:`hgsr.compact.compact_from_zeros` per ``ρ``: the dense accuracy is
+computed once. Cached by the run's config hash and the grid (:func:`hgsr.experiments.cached`).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from . import compact, experiments, measure, prune, train
+
+DEFAULT_RHOS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
+
+
+def relative_threshold_sweep(run: experiments.Run, rhos: Sequence[float] = DEFAULT_RHOS) -> pd.DataFrame:
+    """One row per ``ρ``: rho, widths ("a-b"), filters_left (conv filters kept), params, macs,
+    params_removed, macs_removed (fractions of the dense network), test_acc (compact, not fine-tuned),
+    acc_drop (dense accuracy − test_acc). ``attrs``: acc_dense, widths_dense, params_dense, macs_dense.
+    """
+    rhos = [float(r) for r in rhos]
+    if not rhos or any(not 0 <= r < 1 for r in rhos):
+        raise ValueError(f"rhos must be a non-empty list of values in [0, 1), got {rhos}")
+    cfg = run.config
+
+    def compute():
+        ds = experiments.dataset_for(cfg)
+        shape = experiments.input_shape(ds)
+        dense = compact.masked_by_support(run.model)
+        acc0 = train.evaluate(dense, ds)["accuracy"]
+        p0, m0 = measure.count_params(dense), measure.count_macs(dense, shape)
+        rows = []
+        for rho in rhos:
+            model = prune.prune(dense, prune.zero_plan(dense, shape, rel=rho), shape, fold="exact")
+            w = compact.conv_widths(model)
+            p1, m1 = measure.count_params(model), measure.count_macs(model, shape)
+            acc = train.evaluate(model, ds)["accuracy"]
+            rows.append({"rho": rho, "widths": compact.widths_text(w), "filters_left": sum(w), "params": p1,
+                         "macs": m1, "params_removed": 1 - p1 / p0, "macs_removed": 1 - m1 / m0,
+                         "test_acc": acc, "acc_drop": acc0 - acc})
+        df = pd.DataFrame(rows)
+        df.attrs.update(acc_dense=acc0, widths_dense=compact.widths_text(compact.conv_widths(dense)),
+                        params_dense=p0, macs_dense=m0)
+        return df
+
+    df = experiments.cached("rel_sweep", {"run": cfg.hash(), "rhos": rhos}, compute)
+    return df
+
+
+def choose_rho(sweep: pd.DataFrame, max_drop: float = 0.01) -> float:
+    """The largest ``ρ`` of ``sweep`` such that it and every smaller ``ρ`` of the grid lose at most
+    ``max_drop`` accuracy before fine-tuning (a fraction: 0.01 = one point); the smallest ``ρ`` of
+    the grid when even that one loses more."""
+    if not 0 <= max_drop < 1:
+        raise ValueError(f"max_drop must be in [0, 1), got {max_drop!r}")
+    d = sweep.sort_values("rho")
+    bad = (d["acc_drop"] > max_drop).to_numpy().cumsum() > 0
+    ok = d["rho"][~bad]
+    return float(ok.iloc[-1]) if len(ok) else float(d["rho"].iloc[0])
