@@ -1,0 +1,146 @@
+"""The grid of HGSR penalties that notebook 03 compares (methods.md section 2).
+
+Ten penalties: the three non-hierarchical bases (``gl``, ``es``, ``gl12``), the six hierarchical
+ones (``hsr_*``, ``hsq_*``) under both groupings (``"input"`` = feature-wise, the default; ``"output"``
+= neuron-wise), and the reference mix ``hgsr_ref`` = λ·[λ2·HSQ-GL1/2 + (1 − λ2)·L1]: 16 variants, named
+``"<key>/<grouping>"``, each a LeNet-5/MNIST run on the training subset ``P["variant_train"]`` of a
+profile (same task, epochs and optimizer as :func:`hgsr.study.family_config`).
+
+Fair λ. The penalties have different degrees of homogeneity (``es`` is quadratic, ``hsq_es`` quartic,
+``hsr_gl12`` of degree 1/4), so one λ for all would compare scales, not penalties. Each variant's λ
+starts from an equal initial pull, ``λ_v = κ / ||∇R_v(W_b)||_F`` (:func:`grad_norm`; ``W_b`` the
+conv weights of the unregularized run on the same subset), with one κ per outer function (square
+root or square) fitted by a few calibration runs (default profile) to a common test accuracy, so that
+the grid answers "which variant leaves the fewest channels at equal accuracy". The chosen values are
+:data:`GRID_LAM` (the comment above it gives the calibration runs).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import dead_channels, experiments, groups, measure, prune, regularizers, study
+
+BASES = ("gl", "es", "gl12")
+HIERARCHICAL = ("hsr_gl", "hsq_gl", "hsr_es", "hsq_es", "hsr_gl12", "hsq_gl12")
+KEYS = BASES + HIERARCHICAL + ("hgsr_ref",)
+GROUPINGS = ("input", "output")
+
+# λ per variant (see the module docstring). Default profile, 10,000 images, 3 epochs: equal initial pull
+# κ / ||∇R_v(W_b)||_F, 2 significant digits, with κ = 0.18 for square-rooted outer functions (gl, gl12,
+# hsr_*) and κ = 1.0 for squared ones (es, hsq_*), both fitted to one point below the baseline's accuracy
+# (98.1%) by calibration runs of hsr_gl/output (0.02: 96.98%) and hsq_gl/input (0.0018: 97.11%), checked on
+# hsr_gl/input (0.033: 97.40%); the other variants inherit their class's κ unverified (the notebook shows
+# the accuracies they reach). hgsr_ref was calibrated on its own (see below).
+# hgsr_ref: 1e-3 (the code default; pull 4.1) gave 96.40%, 5e-4 gave 96.71% (kept).
+HGSR_REF_LAM = 5e-4
+KAPPA = {"sqrt": 0.18, "square": 1.0}
+GRID_LAM: dict[str, float] = {
+    "gl/input": 0.039, "es/input": 8.6e-5, "gl12/input": 0.013,
+    "hsr_gl/input": 0.033, "hsq_gl/input": 0.0018, "hsr_es/input": 0.0079, "hsq_es/input": 2.4e-5,
+    "hsr_gl12/input": 0.024, "hsq_gl12/input": 1.2e-4,
+    "hsr_gl/output": 0.02, "hsq_gl/output": 0.0046, "hsr_es/output": 0.0043, "hsq_es/output": 1.8e-4,
+    "hsr_gl12/output": 0.015, "hsq_gl12/output": 3.1e-4,
+    "hgsr_ref/input": HGSR_REF_LAM,
+}
+
+
+def variant_names() -> list[str]:
+    """The 16 variants: bases and ``hgsr_ref`` feature-wise, hierarchical ones under both groupings."""
+    names = [f"{k}/input" for k in BASES]
+    names += [f"{k}/{g}" for g in GROUPINGS for k in HIERARCHICAL]
+    return names + ["hgsr_ref/input"]
+
+
+def split(name: str) -> tuple[str, str]:
+    """``"hsr_gl/output"`` -> ``("hsr_gl", "output")``; unknown names list the valid ones."""
+    if name not in variant_names():
+        raise ValueError(f"unknown grid variant {name!r}; known: {', '.join(variant_names())}")
+    key, grouping = name.split("/")
+    return key, grouping
+
+
+def spec(name: str, lam: float | None = None) -> dict:
+    """The regularizer spec of a variant, at ``lam`` (default :data:`GRID_LAM`)."""
+    key, grouping = split(name)
+    lam = GRID_LAM[name] if lam is None else lam
+    return {"key": key, "lam": lam, "grouping": grouping}
+
+
+def config(name: str, profile: str = "default", lam: float | None = None) -> experiments.Config:
+    """The run config of a variant (``"none"``: the unregularized run on the same subset)."""
+    P = experiments.profile(profile)
+    if name == "none":
+        return study.family_config("none", profile, train_subset=P["variant_train"])
+    return experiments.recipe(study.LENET_TASK, profile, regularizer=spec(name, lam), train_subset=P["variant_train"])
+
+
+def run(name: str, profile: str = "default", lam: float | None = None, progress: bool = False) -> experiments.Run:
+    """Train (or load from the cache) one variant (or ``"none"``)."""
+    return experiments.run(config(name, profile, lam), progress=progress)
+
+
+def runs(profile: str = "default", progress: bool = False) -> dict[str, experiments.Run]:
+    """``{"none": baseline, variant: run, ...}`` for every variant of the grid."""
+    return {n: run(n, profile, progress=progress) for n in ["none"] + variant_names()}
+
+
+def grad_norm(model: nn.Module, name: str) -> float:
+    """``||∇_W R_v(W)||_F`` over the target conv weights of ``model`` for variant ``name`` at λ = 1."""
+    reg = regularizers.from_spec(spec(name, 1.0))
+    ws = groups.iter_weights(model)
+    ws = [w for w in ws]
+    with torch.enable_grad():
+        grads = torch.autograd.grad(reg.penalty(model), ws, allow_unused=True)
+    return float(torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(()))))
+
+
+def equal_pull_lams(model: nn.Module, kappa: float, names=None) -> dict[str, float]:
+    """``{variant: κ / ||∇R_v(W)||_F}``: every penalty's gradient has norm κ at ``model``'s weights."""
+    return {n: kappa / grad_norm(model, n) for n in (names or variant_names())}
+
+
+def summary(grid: dict[str, experiments.Run], tol: float = 1e-2) -> pd.DataFrame:
+    """One row per run of the grid: variant, key, grouping, λ, test accuracy, and at tolerance ``tol``
+    the channels left per conv and in all (rule ``"zeros+inputs"`` of :mod:`hgsr.dead_channels`: a
+    channel goes when its filter or every consumer's input slice has norm ``<= tol``), the zero
+    filters and dead input slices, the fraction of zero kernels, and the params/MACs of the compact
+    network that rule gives (real surgery on a copy, :func:`hgsr.prune.compact_size`)."""
+    rows = []
+    for name, r in grid.items():
+        ds = experiments.dataset_for(r.config)
+        shape = experiments.input_shape(ds)
+        table, plan = dead_channels.table_and_plan(r.model, shape, "zeros+inputs", tol)
+        per = table[table.layer != "total"].set_index("layer")
+        total = table.iloc[-1]
+        size = prune.compact_size(r.model, plan, shape) if plan else None
+        p0, m0 = measure.count_params(r.model), measure.count_macs(r.model, shape)
+        sp = measure.sparsity_table(r.model, tol=tol).iloc[-1]
+        key, grouping = ("none", "-") if name == "none" else split(name)
+        spec_ = r.config.regularizer or {}
+        rows.append({"variant": name, "key": key, "grouping": grouping,
+                     "hierarchical": key in HIERARCHICAL, "lam": spec_.get("lam", 0.0),
+                     "test_acc": r.metrics["test_acc"],
+                     **{f"left_{lay}": int(per.loc[lay, "filters_left"]) for lay in per.index},
+                     "channels_left": int(total["filters_left"]), "channels": int(total["filters"]),
+                     "zero_filters": int(total["zero_filters"]), "dead_inputs": int(total["dead_inputs"]),
+                     "zero_kernels": float(sp["kernels_sparsity"]),
+                     "params_left": size["params"] / p0 if size else 1.0,
+                     "macs_left": size["macs"] / m0 if size else 1.0})
+    df = pd.DataFrame(rows)
+    df.attrs.update(tol=tol)
+    return df
+
+
+def fewest_channels(table: pd.DataFrame, max_drop: float = 0.01) -> pd.Series | None:
+    """The variant of a :func:`summary` table with the fewest channels left among those whose test
+    accuracy is at least the ``"none"`` row's minus ``max_drop`` (None if no variant qualifies); ties go to
+    the higher accuracy."""
+    base = table.loc[table.variant == "none", "test_acc"]
+    if base.empty:
+        raise ValueError("the summary table needs the 'none' baseline row")
+    ok = table[(table.variant != "none") & (table.test_acc >= float(base.iloc[0]) - max_drop)]
+    if ok.empty:
+        return None
+    return ok.sort_values(["channels_left", "test_acc"], ascending=[True, False]).iloc[0]

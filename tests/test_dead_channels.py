@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from hgsr import dead_channels as dc
+from hgsr import experiments, models
+
+SHAPE = (1, 28, 28)
+
+
+def _lenet(bn=False):
+    torch.manual_seed(0)
+    return models.build("lenet5", 10, 1, 28, batchnorm=bn)
+
+
+def test_dead_input_slices_mark_the_producer_channels():
+    m = _lenet()
+    with torch.no_grad():
+        m.features[2].weight[:, [1, 4, 7]] = 0          # conv2 reads nothing from conv1 channels 1, 4, 7
+        m.features[2].weight[[0, 3]] = 0                # conv2 filters 0, 3 are zero
+    assert dc.plan(m, SHAPE, "inputs") == {"features.0": [1, 4, 7]}
+    assert dc.plan(m, SHAPE, "zeros") == {"features.2": [0, 3]}
+    assert dc.plan(m, SHAPE, "zeros+inputs") == {"features.0": [1, 4, 7], "features.2": [0, 3]}
+    assert dc.inputs_add_channels(m, SHAPE) and not dc.inputs_add_channels(_lenet(), SHAPE)
+    t = dc.channel_table(m, SHAPE, "zeros+inputs", tol=1e-6)
+    assert t.set_index("layer").loc["total", "filters_left"] == 70 - 5
+    assert t.set_index("layer").loc["features.2", "dead_inputs"] == 0   # read by the linear layer
+
+
+def test_gamma_rule_uses_a_threshold_relative_to_the_largest_gamma():
+    m = _lenet(bn=True)
+    with torch.no_grad():
+        m.features[1].weight.fill_(1.0)
+        m.features[1].weight[[2, 5]] = 0.005           # <= 1e-2 * max
+        m.features[1].weight[6] = 0.02                 # above
+        m.features[4].weight.fill_(0.5)
+    assert dc.plan(m, SHAPE, "gamma", rel=1e-2) == {"features.0": [2, 5]}
+    t = dc.channel_table(m, SHAPE, "gamma", rel=1e-2)
+    assert t.iloc[-1]["removed"] == 2 and "tol" not in t.attrs
+
+
+def test_no_group_is_emptied_and_bad_input_is_named():
+    m = _lenet()
+    with torch.no_grad():
+        m.features[0].weight.mul_(1e-9)
+        m.features[0].weight[3] *= 10                   # the largest of the tiny filters
+    assert dc.plan(m, SHAPE, "zeros")["features.0"] == [i for i in range(20) if i != 3]
+    with pytest.raises(ValueError, match="known: zeros"):
+        dc.plan(m, SHAPE, "bogus")
+    with pytest.raises(ValueError, match="BatchNorm"):
+        dc.plan(m, SHAPE, "gamma")
+
+
+def test_compact_by_rule_removes_dead_inputs_without_changing_predictions():
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
+                             lr=0.05, profile="test")
+    r = experiments.run(cfg, progress=False)
+    with torch.no_grad():
+        r.model.features[2].weight[:, :6] = 0
+    out = dc.compact_by_rule(r, "zeros+inputs", tol=1e-6)
+    s = out["summary"]
+    assert s["widths"].startswith("14-") and s["acc_pruned"] == s["acc_dense"] and s["params_removed"] > 0
