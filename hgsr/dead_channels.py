@@ -10,9 +10,10 @@ A prunable channel ``c`` (output channel ``c`` of a :class:`hgsr.prune.Group`) c
 - ``"zeros+inputs"``: either of the two;
 - ``"gamma"`` (network slimming, Liu et al. 2017): the BatchNorm scale after the conv is small,
   ``|γ_c| <= rel · max |γ|`` with the maximum over every prunable BatchNorm of the network (one global
-  threshold, as slimming's global quantile), through :func:`hgsr.prune.bn_gamma_scores` and
-  :func:`hgsr.prune.select`. Removing such a channel drops the term ``γ_c (x - μ_c)/σ_c`` and folds the
-  constant ``β_c`` that remains into the consumers (exact surgery, ``fold="exact"``).
+  threshold, as slimming's global quantile): the scores of :func:`hgsr.prune.bn_gamma_scores`, the
+  choice of ``hgsr.prune.select(scores, threshold=rel·max, on_empty="keep")``. Removing such a
+  channel drops the term ``γ_c (x - μ_c)/σ_c`` and folds the constant ``β_c`` that remains into the
+  consumers (exact surgery, ``fold="exact"``).
 
 No group is ever emptied: if a rule selects all channels of a group, the one with the largest filter
 norm (largest ``|γ|`` for ``"gamma"``) stays.
@@ -61,8 +62,10 @@ def channel_masks(model: nn.Module, input_shape, tol: float = 1e-2, rel: float =
     """Per prunable group: ``{"group", "zero", "dead_input", "small_gamma", "score"}`` boolean masks over
     its channels (``small_gamma`` None without BatchNorm) and a keep-score (filter norm)."""
     gs = prunable_groups(model, input_shape)
-    gammas = {g.name: torch.stack([model.get_submodule(b).weight.detach().abs() for b in g.bns]).pow(2)
-              .sum(0).sqrt() for g in gs if g.bns}
+    gammas = {}
+    if gs and all(g.bns for g in gs):
+        scores = prune.bn_gamma_scores(model, input_shape)
+        gammas = {name: torch.tensor(d["score"].to_numpy()) for name, d in scores.groupby("group", sort=False)}
     gmax = max((float(v.max()) for v in gammas.values()), default=0.0)
     out = []
     for g in gs:

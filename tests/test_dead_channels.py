@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hgsr import dead_channels as dc
-from hgsr import experiments, models
+from hgsr import experiments, models, prune
 
 SHAPE = (1, 28, 28)
 
@@ -32,8 +32,10 @@ def test_gamma_rule_uses_a_threshold_relative_to_the_largest_gamma():
         m.features[1].weight.fill_(1.0)
         m.features[1].weight[[2, 5]] = 0.005           # <= 1e-2 * max
         m.features[1].weight[6] = 0.02                 # above
-        m.features[4].weight.fill_(0.5)
+        m.features[4].weight.copy_(torch.linspace(0.1, 0.5, 50))
     assert dc.plan(m, SHAPE, "gamma", rel=1e-2) == {"features.0": [2, 5]}
+    scores = prune.bn_gamma_scores(m, SHAPE)
+    assert dc.plan(m, SHAPE, "gamma", rel=0.6) == prune.select(scores, threshold=0.6, on_empty="keep")
     t = dc.channel_table(m, SHAPE, "gamma", rel=1e-2)
     assert t.iloc[-1]["removed"] == 2 and "tol" not in t.attrs
 
