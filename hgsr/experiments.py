@@ -31,17 +31,18 @@ CACHE_VERSION = 1
 
 # Budgets per profile (design.md "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
 # ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
-# the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings).
+# the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings);
+# ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
-              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 128,
-              "variant_train": 1024},
+              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
+              "variant_train": 1024, "prune_fractions": (0.3, 0.6)},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
                 "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256,
-                "variant_train": 10000},
+                "variant_train": 10000, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
-              "variant_train": None},
+              "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)},
 }
 
 
