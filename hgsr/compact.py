@@ -53,16 +53,28 @@ def compact_from_zeros(run: experiments.Run, tol: float = 1e-2, rel: float | Non
     and the fraction removed, the tolerance. Fine-tuning uses the run's optimizer settings at
     ``finetune_lr`` (default: a tenth of the run's lr) on a cosine schedule.
     """
+    def choose(dense, shape):
+        return (prune.zero_structure(dense, shape, tol=tol, rel=rel),
+                prune.zero_plan(dense, shape, tol=tol, rel=rel))
+
+    return compact_with(run, choose, "compact", {"tol": tol, "rel": rel}, finetune_epochs, finetune_lr,
+                        progress, device)
+
+
+def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune_epochs: int = 0,
+                 finetune_lr: float | None = None, progress: bool = False, device=None) -> dict:
+    """The pipeline behind :func:`compact_from_zeros`, with the channels chosen by
+    ``choose(dense_model, input_shape) -> (structure table, {group: [channels]})``; cached under
+    ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning."""
     cfg = run.config
     lr = finetune_lr if finetune_lr is not None else cfg.lr / 10
-    params = {"run": cfg.hash(), "tol": tol, "rel": rel, "finetune_epochs": finetune_epochs, "lr": lr}
+    key = {"run": cfg.hash(), **params, "finetune_epochs": finetune_epochs, "lr": lr}
 
     def compute():
         ds = experiments.dataset_for(cfg)
         shape = experiments.input_shape(ds)
         dense = masked_by_support(run.model)
-        structure = prune.zero_structure(dense, shape, tol=tol, rel=rel)
-        plan = prune.zero_plan(dense, shape, tol=tol, rel=rel)
+        structure, plan = choose(dense, shape)
         model = prune.prune(dense, plan, shape, fold="exact")
         acc_dense = train.evaluate(dense, ds)["accuracy"]
         acc_pruned = train.evaluate(model, ds)["accuracy"]
@@ -79,8 +91,8 @@ def compact_from_zeros(run: experiments.Run, tol: float = 1e-2, rel: float | Non
         summary = {"widths_dense": widths_text(conv_widths(dense)), "widths": widths_text(conv_widths(model)),
                    "acc_dense": acc_dense, "acc_pruned": acc_pruned, "acc_finetuned": acc_final,
                    "params_dense": p0, "params": p1, "params_removed": 1 - p1 / p0,
-                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0, "tol": tol, "rel": rel,
+                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0, **params,
                    "finetune_epochs": finetune_epochs}
         return {"summary": summary, "structure": structure, "model": model, "history": history}
 
-    return experiments.cached("compact", params, compute)
+    return experiments.cached(name, key, compute)

@@ -24,8 +24,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import experiments, groups, measure, prune, train
-from .compact import conv_widths, masked_by_support, widths_text
+from . import experiments, groups, prune
+from .compact import compact_with
 from .prune.structure import Group, prunable_groups
 
 RULES = ("zeros", "inputs", "zeros+inputs", "gamma")
@@ -140,35 +140,8 @@ def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float
     cosine schedule, no regularizer).
     """
     _check_rule(rule)
-    cfg = run.config
-    lr = finetune_lr if finetune_lr is not None else cfg.lr / 10
-    params = {"run": cfg.hash(), "rule": rule, "tol": tol, "rel": rel, "finetune_epochs": finetune_epochs, "lr": lr}
-
-    def compute():
-        ds = experiments.dataset_for(cfg)
-        shape = experiments.input_shape(ds)
-        dense = masked_by_support(run.model)
-        structure, chosen = table_and_plan(dense, shape, rule, tol, rel)
-        model = prune.prune(dense, chosen, shape, fold="exact")
-        acc_dense = train.evaluate(dense, ds)["accuracy"]
-        acc_pruned = train.evaluate(model, ds)["accuracy"]
-        history = None
-        if finetune_epochs:
-            history = prune.finetune(model, ds, finetune_epochs, lr=lr, optimizer=cfg.optimizer,
-                                     momentum=cfg.momentum, weight_decay=cfg.weight_decay, schedule="cosine",
-                                     batch_size=cfg.batch_size, seed=cfg.seed, progress=progress, device=device)
-            model.cpu()
-        p0, p1 = measure.count_params(dense), measure.count_params(model)
-        m0, m1 = measure.count_macs(dense, shape), measure.count_macs(model, shape)
-        summary = {"widths_dense": widths_text(conv_widths(dense)), "widths": widths_text(conv_widths(model)),
-                   "acc_dense": acc_dense, "acc_pruned": acc_pruned,
-                   "acc_finetuned": train.evaluate(model, ds)["accuracy"],
-                   "params_dense": p0, "params": p1, "params_removed": 1 - p1 / p0,
-                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0, "tol": tol, "rel": rel,
-                   "rule": rule, "finetune_epochs": finetune_epochs}
-        return {"summary": summary, "structure": structure, "model": model, "history": history}
-
-    return experiments.cached("compact_rule", params, compute)
+    return compact_with(run, lambda dense, shape: table_and_plan(dense, shape, rule, tol, rel), "compact_rule",
+                        {"rule": rule, "tol": tol, "rel": rel}, finetune_epochs, finetune_lr, progress, device)
 
 
 def inputs_add_channels(model: nn.Module, input_shape, tol: float = 1e-2) -> bool:
