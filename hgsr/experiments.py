@@ -36,7 +36,7 @@ CACHE_VERSION = 1
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
-              "variant_train": 1024, "prune_fractions": (0.3, 0.6)},
+              "variant_train": 1024, "prune_fractions": (0.5,)},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
                 "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256,
                 "variant_train": 10000, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)},
