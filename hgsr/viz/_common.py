@@ -63,8 +63,11 @@ def target_convs(model: nn.Module, predicate=None):
 
 
 def label_cycle(labels: Sequence[str]):
-    """A stable colour per label from the default property cycle."""
+    """A stable colour per label: the default property cycle, or ``tab20`` when there are more labels
+    than the cycle has colours (so no two of up to 20 labels share one)."""
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    if len(labels) > len(colors):
+        colors = [plt.get_cmap("tab20")(i) for i in range(20)]
     return {lab: colors[i % len(colors)] for i, lab in enumerate(labels)}
 
 
