@@ -175,12 +175,16 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
         adopt_buffers(model, parent.model.state_dict())
         model.load_state_dict(parent.model.state_dict())
     reg = regularizers.from_spec(config.regularizer)
-    history = train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,
-                        momentum=config.momentum, weight_decay=config.weight_decay,
-                        schedule=_schedule(config.schedule), batch_size=config.batch_size, regularizer=reg,
-                        augment=hdata.default_augment(config.dataset) if config.augment else None,
-                        seed=config.seed, device=device, checkpoint=folder / "checkpoint.pt",
-                        progress=progress)
+    try:
+        history = train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,
+                            momentum=config.momentum, weight_decay=config.weight_decay,
+                            schedule=_schedule(config.schedule), batch_size=config.batch_size, regularizer=reg,
+                            augment=hdata.default_augment(config.dataset) if config.augment else None,
+                            seed=config.seed, device=device, checkpoint=folder / "checkpoint.pt",
+                            progress=progress)
+    except train.NonFiniteLoss as exc:   # say which run diverged: notebooks train many
+        raise train.NonFiniteLoss(f"{config.model} on {config.dataset}, regularizer {config.regularizer}, "
+                                  f"lr {config.lr}: {exc}") from exc
     model.cpu()
     metrics = summarize(model, ds)
     atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
