@@ -1,6 +1,7 @@
 """Provenance of regenerated figures: ``figures/manifest.json``, written by ``make figures``.
 
-It records the git commit (and whether the tree had uncommitted changes), the profile, package
+It records the git commit (and whether the tree had uncommitted changes other than the run's own
+outputs, ``figures/`` and ``README.md``, listed by :data:`OUTPUTS`), the profile, package
 versions, the CPU/GPU, threads, and per notebook: its wall time, when it ran, and the SHA-256 of
 every file it promises (``notebooks/outputs.json``). Running a subset of notebooks (``--only``)
 updates their entries and keeps the others, so every number traces to the run that produced it.
@@ -21,6 +22,7 @@ import torch
 from .data import REPO
 from .io import atomic_write_json
 
+OUTPUTS = ("figures", "README.md")   # written by ``make figures`` itself: not a change to the code
 PACKAGES = ("torch", "torchvision", "torch-pruning", "numpy", "pandas", "matplotlib", "seaborn",
             "ipywidgets", "papermill")
 
@@ -30,6 +32,13 @@ def _git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+def uncommitted_changes() -> list[str]:
+    """Paths that differ from HEAD (``git status --porcelain``), except the run's :data:`OUTPUTS`."""
+    excludes = [f":(exclude){p}" for p in OUTPUTS]
+    out = _git("status", "--porcelain", "--", ".", *excludes)
+    return [line.split(maxsplit=1)[1] for line in out.splitlines() if line.strip()]
 
 
 def cpu_name() -> str:
@@ -51,7 +60,7 @@ def provenance() -> dict:
         except metadata.PackageNotFoundError:
             versions[p] = None
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": bool(_git("status", "--porcelain")),
+    return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": uncommitted_changes(),
             "python": platform.python_version(), "packages": versions, "cpu": cpu_name(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
             "device": "cuda" if gpu else "cpu"}

@@ -20,11 +20,19 @@ TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
 MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)
 
 
+def _changes(m: dict) -> str:
+    """What the manifest says differed from its commit (a list of paths; older manifests: a bool)."""
+    ch = m.get("uncommitted_changes")
+    if not ch:
+        return ""
+    return f" (with uncommitted changes: {', '.join(ch)})" if isinstance(ch, list) else " (with uncommitted changes)"
+
+
 def manifest_markdown(m: dict) -> str:
     rows = "\n".join(f"| `{nb}` | {v['seconds'] / 60:.1f} |" for nb, v in m["notebooks"].items())
     pk = m["packages"]
     return (f"Profile `{m['profile']}`, commit `{m['commit'][:10]}`"
-            f"{' (with uncommitted changes)' if m.get('uncommitted_changes') else ''}, "
+            f"{_changes(m)}, "
             f"{m['cpu']} ({m['cpu_count']} cores, {m['torch_threads']} torch threads), "
             f"{m['gpu'] or 'no GPU'}; Python {m['python']}, torch {pk.get('torch')}, "
             f"torchvision {pk.get('torchvision')}, torch-pruning {pk.get('torch-pruning')}.\n\n"

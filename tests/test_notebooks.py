@@ -81,3 +81,26 @@ def test_readme_blocks_are_filled_from_generated_files(tmp_path):
     assert "| 1 |" in out and "old" not in out and "stale" not in out
     assert "not generated yet" in out and "| `00_x` | 1.5 |" in out and out.endswith("end\n")
     assert readme.fill(out, tmp_path) == out   # idempotent
+
+
+def test_uncommitted_changes_ignore_the_runs_own_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    from hgsr import manifest
+
+    def git(*a):
+        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "README.md").write_text("a\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(manifest, "REPO", tmp_path)
+    assert manifest.uncommitted_changes() == []
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "01_a.png").write_bytes(b"png")
+    (tmp_path / "README.md").write_text("a, regenerated\n")
+    assert manifest.uncommitted_changes() == []   # make figures writes these itself
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert manifest.uncommitted_changes() == ["code.py"]
