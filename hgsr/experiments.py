@@ -38,7 +38,7 @@ PROFILES: dict[str, dict[str, Any]] = {
               "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
               "variant_train": 1024, "prune_fractions": (0.5,)},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
-                "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 256,
+                "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
                 "variant_train": 10000, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,

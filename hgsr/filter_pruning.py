@@ -181,7 +181,7 @@ def bracket(sweep_df: pd.DataFrame, criterion: str = "loss", target: float = TAR
 
 
 def study(profile: str, regularizer=HGSR_SPEC, fractions: Sequence[float] | None = None,
-          finetune_criteria: Sequence[str] = ("loss",), dense_criteria: Sequence[str] = ("loss",),
+          finetune_criteria: Sequence[str] = ("loss", "magnitude"), dense_criteria: Sequence[str] = ("loss",),
           base: experiments.Config | None = None, progress: bool = False) -> dict:
     """The whole pipeline at ``profile``'s budget (every step cached); ``fractions`` defaults to the
     profile's ``prune_fractions``.

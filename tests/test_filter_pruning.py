@@ -57,7 +57,9 @@ def test_sweep_removes_the_requested_fraction_and_shrinks_the_network(out):
 def test_finetuned_points_bracket_the_target_and_are_compact(out):
     ft = out["finetuned"]
     expected = fp.bracket(out["sweep"][out["sweep"]["model"] == "hgsr"], "loss")
-    assert ft[ft["model"] == "hgsr"]["fraction"].tolist() == expected
+    for crit in ("loss", "magnitude"):   # both criteria fine-tuned at the loss sweep's bracket
+        hg = ft[(ft["model"] == "hgsr") & (ft["criterion"] == crit)]
+        assert hg["fraction"].tolist() == expected
     assert (ft["model"] == "dense").sum() == 1
     assert "dense" in out["models"] and len(out["models"]) == len(ft) + 1
     dense_params = measure.count_params(out["models"]["dense"])
