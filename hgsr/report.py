@@ -36,3 +36,11 @@ def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path = "../figure
     atomic_write_text(df.to_csv(index=False), folder / f"{name}.csv")
     atomic_write_text(markdown_table(df), folder / f"{name}.md")
     return folder / f"{name}.csv"
+
+
+def save_text(text: str, name: str, figures_dir: str | Path = "../figures") -> Path:
+    """Save Markdown prose computed from results (e.g. a verdict) as ``<figures_dir>/tables/<name>.md``,
+    so the README can quote it (:mod:`hgsr.readme`) without a number typed by hand."""
+    path = Path(figures_dir) / "tables" / f"{name}.md"
+    atomic_write_text(text.rstrip("\n") + "\n", path)
+    return path
