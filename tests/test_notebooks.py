@@ -79,7 +79,7 @@ def test_readme_blocks_are_filled_from_generated_files(tmp_path):
             "<!-- manifest -->\nstale\n<!-- /manifest -->\nend\n")
     out = readme.fill(text, tmp_path)
     assert "| 1 |" in out and "old" not in out and "stale" not in out
-    assert "not generated yet" in out and "| `00_x` | 1.5 |" in out and out.endswith("end\n")
+    assert "not generated yet" in out and "| `00_x` | 1.5 | `" in out and out.endswith("end\n")
     assert readme.fill(out, tmp_path) == out   # idempotent
 
 
