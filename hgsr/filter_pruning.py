@@ -47,6 +47,11 @@ PUBLISHED = {"source": "Mitsuno & Kurita, ICPR 2020 (abstract)", "setting": "Res
              "params_removed": "> 50%", "accuracy_change_points": -0.3}
 
 
+def series(df: pd.DataFrame) -> pd.Series:
+    """Plot label of each row of a sweep or fine-tuned table: ``"<model> · <criterion label>"``."""
+    return df["model"] + " · " + df["criterion"].map(CRITERION_LABELS)
+
+
 def configs(profile: str, regularizer=HGSR_SPEC, base: experiments.Config | None = None
             ) -> dict[str, experiments.Config]:
     """``{"dense": ..., "hgsr": ...}``: the same config (task :data:`TASK` at ``profile``'s budget, or
