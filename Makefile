@@ -22,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest
 
 figures: install
-	$(BIN)/python -m hgsr.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
+	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
 
 bench: install
 	mkdir -p benchmarks/results

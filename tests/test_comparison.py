@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from hgsr import comparison as cmp
+from hgsr.study import comparison as cmp
 
 
 def _table():
@@ -36,7 +36,7 @@ def test_verdict_states_the_comparison_from_the_numbers(max_err, expect):
 
 
 def test_lenet_row_from_a_registry_family(monkeypatch):
-    from hgsr import study
+    from hgsr.study import families as study
     row = cmp.lenet_row("none", "smoke", finetune_epochs=0)
     assert row["widths"].startswith("20-50 → ") and row["label"] == study.family("none").label
     assert row["error_finetuned"] == row["error_pruned"]          # no fine-tuning

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hgsr import dead_channels as dc
+from hgsr.study import dead_channels as dc
 from hgsr import experiments, models, prune
 
 SHAPE = (1, 28, 28)

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 import torch
 
-from hgsr import experiments, filter_pruning as fp, measure
+from hgsr import experiments, measure
+from hgsr.study import filter_pruning as fp
 
 BASE = experiments.Config(dataset="synthetic", model="resnet20", model_kw={"width": 0.25}, train_subset=96,
                           test_subset=64, epochs=1, lr=0.05, profile="test")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hgsr import run_notebooks
+from hgsr.suite import run_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = json.loads((ROOT / "notebooks" / "outputs.json").read_text())
@@ -53,7 +53,7 @@ def test_failing_notebook_names_notebook_and_cell(tmp_path):
 
 
 def test_manifest_records_provenance_and_hashes(tmp_path):
-    from hgsr import manifest
+    from hgsr.suite import manifest
 
     (tmp_path / "tables").mkdir()
     (tmp_path / "00_a.png").write_bytes(b"png")
@@ -70,15 +70,15 @@ def test_manifest_records_provenance_and_hashes(tmp_path):
 
 
 def test_readme_blocks_are_filled_from_generated_files(tmp_path):
-    from hgsr import manifest, readme
+    from hgsr.suite import manifest, readme
 
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "07_x.md").write_text("| a |\n|---|\n| 1 |\n")
     manifest.update(tmp_path, "default", [{"notebook": "00_x", "seconds": 90.0}], {"00_x": []})
-    text = ("intro\n<!-- table: 07_x -->\nold\n<!-- /table -->\nmid\n<!-- table: 07_missing -->\n<!-- /table -->\n"
-            "<!-- manifest -->\nstale\n<!-- /manifest -->\nend\n")
+    text = ("intro\n<!-- table: 07_x -->\nOLD-TABLE-TEXT\n<!-- /table -->\nmid\n<!-- table: 07_missing -->\n<!-- /table -->\n"
+            "<!-- manifest -->\nSTALE-MANIFEST-TEXT\n<!-- /manifest -->\nend\n")
     out = readme.fill(text, tmp_path)
-    assert "| 1 |" in out and "old" not in out and "stale" not in out
+    assert "| 1 |" in out and "OLD-TABLE-TEXT" not in out and "STALE-MANIFEST-TEXT" not in out
     assert "not generated yet" in out and "| `00_x` | 1.5 | `" in out and out.endswith("end\n")
     assert readme.fill(out, tmp_path) == out   # idempotent
 
@@ -86,7 +86,7 @@ def test_readme_blocks_are_filled_from_generated_files(tmp_path):
 def test_uncommitted_changes_ignore_the_runs_own_outputs(tmp_path, monkeypatch):
     import subprocess
 
-    from hgsr import manifest
+    from hgsr.suite import manifest
 
     def git(*a):
         subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)

@@ -1,6 +1,7 @@
 import pytest
 
-from hgsr import models, speed
+from hgsr import models
+from hgsr.study import speed
 
 
 def test_latency_table_counts_and_ratios():
@@ -24,12 +25,6 @@ def test_latency_table_rejects_bad_arguments():
         speed.latency_table(m, (1, 28, 28), reference="base")
     with pytest.raises(ValueError, match="repeats"):
         speed.latency_table(m, (1, 28, 28), repeats=1, rounds=2)
-
-
-def test_resnet_compact_models_is_none_without_the_module(monkeypatch):
-    import importlib.util
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert speed.resnet_compact_models("smoke") is None
 
 
 def test_efficiency_summary_picks_the_most_reduced_model_per_network():

@@ -1,4 +1,4 @@
-"""hgsr.splitting: inspection of the variable-splitting nonconvex SGL (W against V = prox(W))."""
+"""hgsr.study.splitting: inspection of the variable-splitting nonconvex SGL (W against V = prox(W))."""
 import math
 
 import matplotlib
@@ -8,7 +8,8 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from hgsr import prox, splitting  # noqa: E402
+from hgsr import prox  # noqa: E402
+from hgsr.study import splitting
 from hgsr.regularizers.nonconvex import NonconvexSGL  # noqa: E402
 
 
@@ -128,7 +129,7 @@ def test_compact_rows():
 
 
 def test_prox_panels_figure():
-    from hgsr.viz.splitting import prox_panels
+    from hgsr.study.splitting_plots import prox_panels
     fig = prox_panels(_W(3, (6, 4, 3, 3)), 0.02, 0.5)
     assert len(fig.axes) >= 8                # 4 scatter + 4 heatmaps (+ colour bars)
     assert "R = l0" in fig.axes[1].get_title()

@@ -1,6 +1,6 @@
 """Pure plotting functions: each takes data (models, tensors, DataFrames), an optional ``ax``, and
 returns the matplotlib Figure; no global state, no saving (notebooks save with
-:func:`hgsr.report.save_figure`). :mod:`hgsr.widgets` wraps these same functions interactively.
+:func:`hgsr.suite.report.save_figure`). :mod:`hgsr.widgets` wraps these same functions interactively.
 
 - :mod:`.datasets`: sample images per class;
 - :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms, sparsity patterns;

@@ -3,7 +3,7 @@ parameters and MACs removed (the LeNet-5/MNIST result the study reports, issue #
 published SSL number beside ours (methods.md section 7).
 
 Input: ``{label: result}`` where ``result`` is what :func:`hgsr.compact.compact_from_zeros` or
-:func:`hgsr.dead_channels.compact_by_rule` return (only ``result["summary"]`` is read).
+:func:`hgsr.study.dead_channels.compact_by_rule` return (only ``result["summary"]`` is read).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def best_row(table: pd.DataFrame, max_error: float = 0.01) -> pd.Series | None:
 
 def conv_names(table: pd.DataFrame) -> pd.DataFrame:
     """A copy of a per-layer table (:func:`hgsr.measure.sparsity_table`,
-    :func:`hgsr.dead_channels.channel_table`) with its layers renamed ``conv1, conv2, ...`` in order
+    :func:`hgsr.study.dead_channels.channel_table`) with its layers renamed ``conv1, conv2, ...`` in order
     (``total`` kept), so that models with and without BatchNorm share layer names; ``attrs`` kept."""
     out = table.copy()
     names = iter(f"conv{k}" for k in range(1, len(out) + 1))

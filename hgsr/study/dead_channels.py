@@ -24,9 +24,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import experiments, groups, prune
-from .compact import compact_with
-from .prune.structure import Group, prunable_groups
+from .. import experiments, groups, prune
+from ..compact import compact_with
+from ..prune.structure import Group, prunable_groups
 
 RULES = ("zeros", "inputs", "zeros+inputs", "gamma")
 

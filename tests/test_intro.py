@@ -1,6 +1,7 @@
 import torch
 
-from hgsr import measure, models, study
+from hgsr import measure, models
+from hgsr.study import intro as study
 
 
 def test_zero_random_weights_zeroes_the_fraction_and_keeps_shapes():

@@ -2,11 +2,11 @@
 filters and fine-tuning, the ResNet-20 filter-pruning results, and the published numbers of
 methods.md section 7, labelled as published.
 
-- :func:`lenet_table`: one row per :data:`hgsr.study.FAMILIES` entry, from
+- :func:`lenet_table`: one row per :data:`hgsr.families.FAMILIES` entry, from
   :func:`hgsr.compact.compact_from_zeros` (filters with L2 norm ``<= tol`` removed, then fine-tuned);
 - :func:`published_lenet`: SSL's published LeNet-5 point (3-12 filters at 1.00 % error), with the
   parameters and MACs of a LeNet-5 of those widths counted by :mod:`hgsr.measure`;
-- :func:`resnet_table`: the ResNet-20 points of :func:`hgsr.filter_pruning.study` and the published ones;
+- :func:`resnet_table`: the ResNet-20 points of :func:`hgsr.study.filter_pruning.study` and the published ones;
 - :func:`verdict`: the sentences stating, from the numbers, how the best family compares with SSL's
   published 3-12 at 1.00 % and how ResNet-20 compares with the ≥ 50 % / ≤ 1.0 point target.
 """
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import compact, experiments, filter_pruning, measure, models, study
+from .. import compact, experiments, measure, models
 
+
+from . import filter_pruning, families
 SSL_WIDTHS = (3, 12)
 SSL_ERROR, SSL_BASELINE_ERROR = 0.0100, 0.0080
 ERROR_TARGET = 0.0100   # "≤ 1.00 % error after fine-tuning"
@@ -38,9 +40,9 @@ def lenet_row(name: str, profile: str, tol: float = 1e-2, finetune_epochs: int |
     removing filters with norm ``<= tol`` and after fine-tuning, params/MACs left and removed."""
     P = experiments.profile(profile)
     ep = P["finetune_epochs"] if finetune_epochs is None else finetune_epochs
-    run = study.family_run(name, profile, progress=False)
+    run = families.family_run(name, profile, progress=False)
     s = compact.compact_from_zeros(run, tol=tol, finetune_epochs=ep)["summary"]
-    return {"family": name, "label": study.family(name).label, "notebook": study.family(name).notebook,
+    return {"family": name, "label": families.family(name).label, "notebook": families.family(name).notebook,
             "widths": f"{s['widths_dense']} → {s['widths']}", "filters_left": _total(s["widths"]),
             "error_dense": 1 - s["acc_dense"], "error_pruned": 1 - s["acc_pruned"],
             "error_finetuned": 1 - s["acc_finetuned"], "params": s["params"], "macs": s["macs"],
@@ -53,7 +55,7 @@ def _total(widths: str) -> int:
 
 def lenet_table(profile: str, tol: float = 1e-2, families=None) -> pd.DataFrame:
     """:func:`lenet_row` for every family of the registry (or ``families``), registry order."""
-    return pd.DataFrame([lenet_row(n, profile, tol) for n in (families or list(study.FAMILIES))])
+    return pd.DataFrame([lenet_row(n, profile, tol) for n in (families or list(families.FAMILIES))])
 
 
 def published_lenet() -> dict:
@@ -82,8 +84,8 @@ def best_family(table: pd.DataFrame, max_error: float = ERROR_TARGET) -> dict | 
 
 
 def resnet_table(profile: str) -> tuple[pd.DataFrame, dict]:
-    """Our fine-tuned ResNet-20 points (:func:`hgsr.filter_pruning.study` with its defaults, i.e. the
-    cached results of notebook 06) and the headline point of :func:`hgsr.filter_pruning.headline`."""
+    """Our fine-tuned ResNet-20 points (:func:`hgsr.study.filter_pruning.study` with its defaults, i.e. the
+    cached results of notebook 06) and the headline point of :func:`hgsr.study.filter_pruning.headline`."""
     out = filter_pruning.study(profile)
     ft = out["finetuned"].assign(acc_dense=out["acc_dense"])
     cols = ["name", "model", "criterion", "fraction", "params", "macs", "params_removed", "macs_removed",

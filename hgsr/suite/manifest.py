@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from .data import REPO
-from .io import atomic_write_json
+from ..data import REPO
+from ..io import atomic_write_json
 
 OUTPUTS = ("figures", "README.md")   # written by ``make figures`` itself: not a change to the code
 PACKAGES = ("torch", "torchvision", "torch-pruning", "numpy", "pandas", "matplotlib", "seaborn",

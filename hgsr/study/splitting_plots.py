@@ -6,9 +6,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .. import splitting
-from ._common import grid
-from .weights import kernel_norm_heatmap
+from . import splitting
+from ..viz._common import grid
+from ..viz.weights import kernel_norm_heatmap
 
 
 def prox_panels(W: torch.Tensor, lam: float, beta: float, Rs: Sequence[str] = ("l1", "l0", "tl1", "l1_l2"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import atomic_write_text
+from ..io import atomic_write_text
 
 
 def save_figure(fig, name: str, figures_dir: str | Path = "../figures", dpi: int = 120) -> Path:
@@ -40,7 +40,7 @@ def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path = "../figure
 
 def save_text(text: str, name: str, figures_dir: str | Path = "../figures") -> Path:
     """Save Markdown prose computed from results (e.g. a verdict) as ``<figures_dir>/tables/<name>.md``,
-    so the README can quote it (:mod:`hgsr.readme`) without a number typed by hand."""
+    so the README can quote it (:mod:`hgsr.suite.readme`) without a number typed by hand."""
     path = Path(figures_dir) / "tables" / f"{name}.md"
     atomic_write_text(text.rstrip("\n") + "\n", path)
     return path

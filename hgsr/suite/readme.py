@@ -4,7 +4,7 @@ A block ``<!-- table: NAME -->`` ... ``<!-- /table -->`` receives ``figures/tabl
 block ``<!-- manifest -->`` ... ``<!-- /manifest -->`` receives the provenance and wall times of
 ``figures/manifest.json``. ``make figures`` runs this after the notebooks.
 
-    python -m hgsr.readme [README.md] [figures]
+    python -m hgsr.suite.readme [README.md] [figures]
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from .data import REPO
-from .io import atomic_write_text
+from ..data import REPO
+from ..io import atomic_write_text
 
 TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
 MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)

@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import experiments, measure, prune, train
+from .. import experiments, measure, prune, train
 
 TASK = "resnet20_cifar10"
 HGSR_SPEC = {"key": "hgsr_ref", "lam": 3e-5}

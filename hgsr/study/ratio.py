@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from . import compact, experiments, measure, prune, train
+from .. import compact, experiments, measure, prune, train
 
 DEFAULT_RHOS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 

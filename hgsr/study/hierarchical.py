@@ -4,7 +4,7 @@ Ten penalties: the three non-hierarchical bases (``gl``, ``es``, ``gl12``), the 
 ones (``hsr_*``, ``hsq_*``) under both groupings (``"input"`` = feature-wise, the default; ``"output"``
 = neuron-wise), and the reference mix ``hgsr_ref`` = λ·[λ2·HSQ-GL1/2 + (1 − λ2)·L1]: 16 variants, named
 ``"<key>/<grouping>"``, each a LeNet-5/MNIST run on the training subset ``P["variant_train"]`` of a
-profile (same task, epochs and optimizer as :func:`hgsr.study.family_config`).
+profile (same task, epochs and optimizer as :func:`hgsr.families.family_config`).
 
 Fair λ. The penalties have different degrees of homogeneity (``es`` is quadratic, ``hsq_es`` quartic,
 ``hsr_gl12`` of degree 1/4), so one λ for all would compare scales, not penalties. Each variant's λ
@@ -20,8 +20,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import dead_channels, experiments, groups, measure, prune, regularizers, study
+from .. import experiments, groups, measure, prune, regularizers
 
+
+from . import dead_channels, families
 BASES = ("gl", "es", "gl12")
 HIERARCHICAL = ("hsr_gl", "hsq_gl", "hsr_es", "hsq_es", "hsr_gl12", "hsq_gl12")
 KEYS = BASES + HIERARCHICAL + ("hgsr_ref",)
@@ -75,8 +77,8 @@ def config(name: str, profile: str = "default", lam: float | None = None) -> exp
     """The run config of a variant (``"none"``: the unregularized run on the same subset)."""
     P = experiments.profile(profile)
     if name == "none":
-        return study.family_config("none", profile, train_subset=P["variant_train"])
-    return experiments.recipe(study.LENET_TASK, profile, regularizer=spec(name, lam), train_subset=P["variant_train"])
+        return families.family_config("none", profile, train_subset=P["variant_train"])
+    return experiments.recipe(families.LENET_TASK, profile, regularizer=spec(name, lam), train_subset=P["variant_train"])
 
 
 def run(name: str, profile: str = "default", lam: float | None = None, progress: bool = False) -> experiments.Run:
@@ -106,7 +108,7 @@ def equal_pull_lams(model: nn.Module, kappa: float, names=None) -> dict[str, flo
 
 def summary(grid: dict[str, experiments.Run], tol: float = 1e-2) -> pd.DataFrame:
     """One row per run of the grid: variant, key, grouping, λ, test accuracy, and at tolerance ``tol``
-    the channels left per conv and in all (rule ``"zeros+inputs"`` of :mod:`hgsr.dead_channels`: a
+    the channels left per conv and in all (rule ``"zeros+inputs"`` of :mod:`hgsr.study.dead_channels`: a
     channel goes when its filter or every consumer's input slice has norm ``<= tol``), the zero
     filters and dead input slices, the fraction of zero kernels, and the params/MACs of the compact
     network that rule gives (real surgery on a copy, :func:`hgsr.prune.compact_size`)."""

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 import torch
 
-from hgsr import models, regularizers, theory_checks
+from hgsr import models, regularizers
+from hgsr.study import theory as theory_checks
 
 
 def test_every_closed_form_prox_matches_the_brute_force_minimum():

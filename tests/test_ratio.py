@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from hgsr import experiments, threshold_sweep
+from hgsr import experiments
+from hgsr.study import ratio as threshold_sweep
 
 
 def _run(n_zero=(5, 20)):

@@ -1,11 +1,11 @@
 """Run the numbered notebooks headless with papermill (``make figures``).
 
-    python -m hgsr.run_notebooks --profile default --out build/notebooks [--only 03] [--figures figures]
+    python -m hgsr.suite.run_notebooks --profile default --out build/notebooks [--only 03] [--figures figures]
 
 Each notebook runs with parameters ``PROFILE``, ``INTERACTIVE=False`` and ``FIGURES_DIR``; the
 executed copy goes to ``<out>/`` with an HTML rendering and an ``index.html`` that links them, and a
 ``timings.csv`` with the wall time of each. After each notebook ``<figures>/manifest.json`` records
-its provenance (:mod:`hgsr.manifest`). A failing notebook is reported by name and cell.
+its provenance (:mod:`hgsr.suite.manifest`). A failing notebook is reported by name and cell.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import manifest
-from .data import REPO
-from .io import atomic_write_text
+from ..data import REPO
+from ..io import atomic_write_text
 
 NOTEBOOKS = REPO / "notebooks"
 

@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import groups
-from .regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
+from .. import groups
+from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
 W_TOL = 1e-5   # methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
 

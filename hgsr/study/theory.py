@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import groups, prox
+from .. import groups, prox
 
 D = torch.float64
 

@@ -1,6 +1,6 @@
 import math
 
-from hgsr import compact_report as cr
+from hgsr.study import tables as cr
 
 
 def _res(widths, acc_ft, rule="zeros"):

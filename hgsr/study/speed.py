@@ -4,13 +4,9 @@
 - :func:`latency_table`: params, MACs and median latency (batch sizes of choice) of several models,
   each in inference form (:func:`hgsr.prune.fuse_bn`: BatchNorm folded into its conv), measured
   interleaved in rounds, with the speedup over a reference model, the MAC ratio and their ratio;
-- :func:`resnet_compact_models`: the ResNet-20 compact models of :mod:`hgsr.filter_pruning` when
-  that module provides ``compact_models(profile)``, else None.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import platform
 from typing import Mapping, Sequence
@@ -20,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import measure, prune
+from .. import measure, prune
 
 
 def cpu_name() -> str:
@@ -83,17 +79,6 @@ def latency_table(models: Mapping[str, nn.Module], input_shape, reference: str =
         df[f"efficiency_b{b}"] = df[f"speedup_b{b}"] / df["mac_ratio"]
     df.attrs.update(machine_info(threads), reference=reference, repeats=repeats, warmup=warmup, rounds=rounds)
     return df
-
-
-def resnet_compact_models(profile: str) -> dict[str, nn.Module] | None:
-    """``hgsr.filter_pruning.compact_models(profile)`` (ResNet-20 compact models keyed by name, with
-    ``"dense"``) when that module and function exist; None otherwise (notebook 08 then times LeNet-5
-    only and says so)."""
-    if importlib.util.find_spec("hgsr.filter_pruning") is None:
-        return None
-    mod = importlib.import_module("hgsr.filter_pruning")
-    fn = getattr(mod, "compact_models", None)
-    return fn(profile) if callable(fn) else None
 
 
 def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by: str = "network",

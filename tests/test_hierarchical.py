@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from hgsr import hgsr_grid as G
+from hgsr.study import hierarchical as G
 from hgsr import models, regularizers
 
 
