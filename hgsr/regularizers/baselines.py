@@ -12,7 +12,7 @@ from torch import nn
 
 from .. import groups
 from .base import Regularizer
-from .common import (ConvRegularizer, check_choice, check_nonneg, check_positive, fused_penalty,
+from .common import (ConvRegularizer, check_bool, check_choice, check_predicate, check_nonneg, check_positive, fused_penalty,
                      group_norms_keepdim)
 from .registry import register
 
@@ -74,7 +74,7 @@ class GroupLasso(ConvRegularizer):
         super().__init__(predicate)
         self.lam = check_nonneg("lam", lam)
         self.group = check_choice("group", group, GROUP_KINDS)
-        self.size_weighted = bool(size_weighted)
+        self.size_weighted = check_bool("size_weighted", size_weighted)
         self.eps = check_positive("eps", eps)
 
     def layer_penalty(self, W):
@@ -143,7 +143,7 @@ class Slimming(Regularizer):
 
     def __init__(self, lam: float, predicate=None):
         self.lam = check_nonneg("lam", lam)
-        self.predicate = predicate
+        self.predicate = check_predicate(predicate)
 
     def scales(self, model: nn.Module) -> list[torch.Tensor]:
         pred = self.predicate or is_bn

@@ -12,7 +12,6 @@ uses; the tests check that value and gradient of both agree for every key.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
@@ -20,33 +19,19 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from .. import groups
+# The argument checks live in hgsr.errors (one place for each check); re-exported here for the
+# families that import them from this module.
+from ..errors import (InvalidArgument, InvalidType, check_bool, check_choice, check_int,  # noqa: F401
+                      check_nonneg, check_positive, check_type)
 from .base import Regularizer
 
 
-def check_nonneg(name: str, value) -> float:
-    """``value`` as a float; ValueError naming ``name`` unless it is finite and >= 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
-def check_positive(name: str, value) -> float:
-    """``value`` as a float; ValueError naming ``name`` unless it is finite and > 0."""
-    v = check_nonneg(name, value)
-    if v == 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
-
-
-def check_choice(name: str, value, choices) -> str:
-    """ValueError naming ``name`` and listing ``choices`` unless ``value`` is one of them."""
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(str, choices))}")
-    return value
+def check_predicate(predicate):
+    """``predicate`` unchanged: None or a callable ``(name, module) -> bool``; InvalidType otherwise."""
+    if predicate is not None and not callable(predicate):
+        raise InvalidType(f"predicate must be None or a callable (name, module) -> bool, got "
+                          f"{predicate!r} ({type(predicate).__name__})")
+    return predicate
 
 
 # reduction dims of each group kind of a conv weight (O, I, kh, kw): the group is what remains
@@ -105,7 +90,7 @@ class ConvRegularizer(Regularizer):
     lam = 0.0
 
     def __init__(self, predicate: groups.Predicate | None = None):
-        self.predicate = predicate
+        self.predicate = check_predicate(predicate)
 
     def convs(self, model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
         """The target ``(name, conv)`` pairs; ValueError when the model has none."""

@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 
 from .. import groups
-from .common import ConvRegularizer, check_choice, check_nonneg, check_positive
+from .common import ConvRegularizer, InvalidArgument, check_choice, check_nonneg, check_positive
 from .registry import register
 
 GROUPINGS = ("input", "output")
@@ -149,7 +149,7 @@ class HGSRReference(ConvRegularizer):
         self.lam = check_nonneg("lam", lam)
         self.lam2 = check_nonneg("lam2", lam2)
         if self.lam2 > 1:
-            raise ValueError(f"lam2 must be in [0, 1], got {lam2!r}")
+            raise InvalidArgument(f"lam2 must be in [0, 1], got {lam2!r}")
         self.grouping = check_choice("grouping", grouping, GROUPINGS)
         self.eps = check_positive("eps", eps)
 

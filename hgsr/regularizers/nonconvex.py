@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .. import groups, prox
+from ..errors import check_int, check_range
 from .common import ConvRegularizer, check_choice, check_nonneg, check_positive, fused_penalty, stacks
 from .registry import register
 
@@ -54,17 +55,10 @@ class NonconvexSGL(ConvRegularizer):
         self.beta = check_positive("beta", beta)
         self.R = check_choice("R", R, R_CHOICES)
         self.a = check_positive("a", a)
-        alpha = check_nonneg("alpha", alpha)
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self.alpha = alpha
-        if int(period) != period or period < 1:
-            raise ValueError(f"period must be a positive integer (epochs), got {period!r}")
-        self.period = int(period)
-        self.growth = check_positive("growth", growth)
-        if n_train is not None and (int(n_train) != n_train or n_train < 1):
-            raise ValueError(f"n_train must be a positive integer or None, got {n_train!r}")
-        self.n_train = None if n_train is None else int(n_train)
+        self.alpha = check_range("alpha", alpha, 0.0, 1.0, low_open=True)
+        self.period = check_int("period", period, 1)
+        self.growth = check_range("growth", growth, 1.0, float("inf"), high_open=True)
+        self.n_train = check_int("n_train", n_train, 1, optional=True)
         self.eps = check_positive("eps", eps)
         self.epoch = 0
 

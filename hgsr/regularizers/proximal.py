@@ -16,7 +16,7 @@ import math
 import torch
 
 from .. import groups, prox
-from .common import GROUP_DIMS, ConvRegularizer, check_choice, check_nonneg
+from .common import GROUP_DIMS, ConvRegularizer, check_bool, check_choice, check_nonneg
 from .registry import register
 
 
@@ -55,7 +55,7 @@ class ProxGroupLasso(_Prox):
         super().__init__(predicate)
         self.lam = check_nonneg("lam", lam)
         self.group = check_choice("group", group, tuple(GROUP_DIMS))
-        self.size_weighted = bool(size_weighted)
+        self.size_weighted = check_bool("size_weighted", size_weighted)
 
     @torch.no_grad()
     def after_step(self, model, lr):
@@ -74,7 +74,7 @@ class ProxSGL(_Prox):
         super().__init__(predicate)
         self.lam1 = check_nonneg("lam1", lam1)
         self.lam2 = check_nonneg("lam2", lam2)
-        self.size_weighted = bool(size_weighted)
+        self.size_weighted = check_bool("size_weighted", size_weighted)
 
     @torch.no_grad()
     def after_step(self, model, lr):

@@ -6,6 +6,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..errors import InvalidArgument, InvalidType, check_nonneg
 from .base import Regularizer
 
 REGISTRY: dict[str, type] = {}
@@ -37,15 +38,22 @@ def keys() -> list[str]:
 def build(key: str, **params) -> Regularizer:
     """Build one regularizer by key; an unknown key lists the valid ones."""
     _ensure_loaded()
-    if key in (None, "none"):
+    if key is None or key == "none":
+        if params:
+            raise InvalidArgument(f"regularizer 'none' takes no parameters, got {sorted(params)}")
         return Regularizer()
+    if not isinstance(key, str):
+        raise InvalidType(f"regularizer key must be a string, got {key!r} ({type(key).__name__}); "
+                          f"valid keys: {', '.join(sorted(REGISTRY))}")
     if key not in REGISTRY:
-        raise ValueError(f"unknown regularizer {key!r}; valid keys: {', '.join(sorted(REGISTRY))}")
+        raise InvalidArgument(f"unknown regularizer {key!r}; valid keys: {', '.join(sorted(REGISTRY))}")
     cls = REGISTRY[key]
     try:
         return cls(key=key, **params) if getattr(cls, "takes_key", False) else cls(**params)
-    except TypeError as e:
-        raise TypeError(f"bad parameters for regularizer {key!r}: {e}") from e
+    except InvalidType:
+        raise
+    except TypeError as e:   # a missing or unknown parameter
+        raise InvalidType(f"bad parameters for regularizer {key!r}: {e}") from e
 
 
 class Combined(Regularizer):
@@ -54,7 +62,11 @@ class Combined(Regularizer):
     key = "combined"
 
     def __init__(self, parts: Iterable[tuple[float, Regularizer]]):
-        self.parts = list(parts)
+        self.parts = []
+        for part in parts:
+            if not (isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], Regularizer)):
+                raise InvalidType(f"parts must be (weight, Regularizer) pairs, got {part!r}")
+            self.parts.append((_weight(part[0]), part[1]))
 
     def penalty(self, model: nn.Module) -> torch.Tensor:
         return sum(w * r.penalty(model) for w, r in self.parts)
@@ -93,13 +105,28 @@ def from_spec(spec) -> Regularizer:
         return build(spec)
     if isinstance(spec, dict):
         params = dict(spec)
+        if "key" not in params:
+            raise InvalidArgument(f"regularizer spec {spec!r} lacks 'key'; valid keys: {', '.join(keys())}")
         key = params.pop("key")
-        weight = params.pop("weight", 1.0)
+        weight = _weight(params.pop("weight", 1.0))
         reg = build(key, **params)
         return reg if weight == 1.0 else Combined([(weight, reg)])
+    if not isinstance(spec, (list, tuple)):
+        raise InvalidType(f"regularizer spec must be None, a key, a dict {{'key': ..., **params}} or a "
+                          f"list of dicts, got {spec!r} ({type(spec).__name__})")
+    if not spec:
+        raise InvalidArgument("regularizer spec is an empty list; use None for no regularizer")
     parts = []
     for s in spec:
+        if not isinstance(s, dict):
+            raise InvalidType(f"each part of a regularizer spec list must be a dict {{'key': ..., **params}}, "
+                              f"got {s!r} ({type(s).__name__})")
         params = dict(s)
-        weight = params.pop("weight", 1.0)
+        weight = _weight(params.pop("weight", 1.0))
         parts.append((weight, from_spec(params)))
     return Combined(parts)
+
+
+def _weight(weight) -> float:
+    """A spec's ``weight``: a finite number >= 0 (a negative weight would reward the penalty)."""
+    return check_nonneg("weight", weight)
