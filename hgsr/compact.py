@@ -1,4 +1,4 @@
-"""From a sparse-trained run to a compact, fine-tuned network (methods.md section 6, then 3 step 4).
+"""From a sparse-trained run to a compact, fine-tuned network (docs/methods.md section 6, then 3 step 4).
 
     result = compact_from_zeros(run, tol=1e-2, finetune_epochs=2)
     result["summary"]    # one row: filters per layer before -> after, error, params/MACs removed
@@ -6,7 +6,7 @@
 Filters whose L2 norm is ``<= tol`` (absolute; or ``<= rel * max`` of their layer with ``rel``) are
 removed physically (:func:`hgsr.prune.zero_plan` + :func:`hgsr.prune.prune`, exact constant folding),
 then the compact network is fine-tuned without the regularizer. For nonconvex sparse group lasso the
-weights pruned are ``W`` masked by the support of ``V`` (methods.md section 4). Results are cached
+weights pruned are ``W`` masked by the support of ``V`` (docs/methods.md section 4). Results are cached
 (:func:`hgsr.experiments.cached`) by the run's config hash and every argument.
 """
 from __future__ import annotations

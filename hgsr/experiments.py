@@ -29,7 +29,7 @@ from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
 
-# Budgets per profile (design.md "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
+# Budgets per profile (README.md, "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
 # ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
 # the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings);
 # ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06).

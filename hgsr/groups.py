@@ -1,4 +1,4 @@
-"""Group views of conv weights (methods.md section 0) and the choice of target layers.
+"""Group views of conv weights (docs/methods.md section 0) and the choice of target layers.
 
 A conv weight is ``W`` of shape (O, I, kh, kw). Groups:
 

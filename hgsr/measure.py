@@ -1,4 +1,4 @@
-"""Size, cost and sparsity of a network (methods.md section 6).
+"""Size, cost and sparsity of a network (docs/methods.md section 6).
 
 - :func:`count_params`: number of parameters.
 - :func:`count_macs`: multiply-accumulates of one forward pass (FLOPs ~= 2 x MACs), from

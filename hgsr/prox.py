@@ -1,4 +1,4 @@
-"""Closed-form proximal operators (methods.md section 4), as pure tensor functions.
+"""Closed-form proximal operators (docs/methods.md section 4), as pure tensor functions.
 
 Every function returns ``prox_{tR}(y) = argmin_x t·R(x) + ½||x − y||²`` exactly: no ``eps``, no
 in-place change of ``y``, the same dtype and device as ``y``, and never NaN for finite or infinite

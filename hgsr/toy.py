@@ -1,6 +1,6 @@
 """Tiny problems that make the theory visible (the numbers behind the teaching figures of :mod:`hgsr.viz`).
 
-- :func:`penalty_2d`: the penalties of methods.md evaluated on a 2-D weight ``(w1, w2)``;
+- :func:`penalty_2d`: the penalties of docs/methods.md evaluated on a 2-D weight ``(w1, w2)``;
 - :func:`toy_paths`: subgradient descent vs proximal gradient on ``min_x ½(x − y)² + λ|x|``;
 - :func:`scale_curves`: L1, L2 and L1/L2 of ``c·w`` as the scale ``c`` grows.
 """
@@ -25,7 +25,7 @@ PENALTIES_2D = {
 
 
 def penalty_2d(name: str, w1, w2, a: float = 1.0, alpha: float = 0.5, c_g: float = 1.0) -> np.ndarray:
-    """Value of penalty ``name`` at the 2-D weight ``(w1, w2)`` (arrays broadcast), methods.md formulas.
+    """Value of penalty ``name`` at the 2-D weight ``(w1, w2)`` (arrays broadcast), docs/methods.md formulas.
 
     - ``l1``: ``|w1| + |w2|``; ``l2``: ``sqrt(w1² + w2²)``;
     - ``l1_over_l2``: ``(|w1| + |w2|) / sqrt(w1² + w2²)`` (section 5; NaN at the origin, where it is undefined);
@@ -99,7 +99,7 @@ def toy_paths(y: float = 0.5, lam: float = 1.0, lr: float = 0.3, steps: int = 30
 
 
 def scale_curves(w: torch.Tensor | None = None, scales=None, seed: int = 0) -> pd.DataFrame:
-    """``||c·w||_1``, ``||c·w||_2`` and their ratio for each scale ``c`` (methods.md section 5).
+    """``||c·w||_1``, ``||c·w||_2`` and their ratio for each scale ``c`` (docs/methods.md section 5).
 
     The norms grow linearly in ``c``; the ratio ``||w||_1/||w||_2`` stays constant (scale invariance),
     inside ``[1, sqrt(n)]``. ``w`` defaults to 64 seeded Gaussian numbers; ``scales`` to 0.01..100.

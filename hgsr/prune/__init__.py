@@ -1,4 +1,4 @@
-"""Pruning: from a sparse-trained network to a compact, faster one (methods.md sections 3 and 6).
+"""Pruning: from a sparse-trained network to a compact, faster one (docs/methods.md sections 3 and 6).
 
 - structure: :func:`prunable_groups` (coupled output channels; ResNet stages form one group)
 - zeros: :func:`zero_structure`, :func:`zero_plan` (which channels are zero, what is left)

@@ -1,4 +1,4 @@
-"""Iterative pruning (methods.md section 3, step 4): repeat score -> select -> prune (-> fine-tune).
+"""Iterative pruning (docs/methods.md section 3, step 4): repeat score -> select -> prune (-> fine-tune).
 
 Each round removes ``fraction`` of the channels that are left (so after ``k`` rounds about
 ``1 - (1 - fraction)^k`` of the original channels are gone), scored on the current compact model.

@@ -1,4 +1,4 @@
-"""Loss-increase scores of HGSR filter pruning (methods.md section 3, steps 1-2).
+"""Loss-increase scores of HGSR filter pruning (docs/methods.md section 3, steps 1-2).
 
 ``delta_loss_c = L(c removed) - L0`` where ``L`` is the mean cross-entropy of the model in eval mode
 on a fixed random subset of training images (test-time preprocessing: normalization only), and

@@ -1,4 +1,4 @@
-"""Silencing channels in place: the dense-model meaning of "remove channel c" (methods.md section 3).
+"""Silencing channels in place: the dense-model meaning of "remove channel c" (docs/methods.md section 3).
 
 Removing output channel ``c`` of a :class:`~hgsr.prune.structure.Group` sets, for every conv in the
 group, filter ``W[c]`` to zero, and (the affine part) its bias ``b[c]`` and for every coupled

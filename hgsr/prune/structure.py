@@ -1,4 +1,4 @@
-"""Which output channels can be pruned, and which layers are coupled (design.md "Physical pruning").
+"""Which output channels can be pruned, and which layers are coupled (docs/methods.md section 6, "Physical removal").
 
 A :class:`Group` is one set of output channels that must be removed together: the output channels
 of one conv (with its BatchNorm), or, where a residual add couples them, the channels of every conv

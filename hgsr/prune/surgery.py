@@ -1,4 +1,4 @@
-"""Physical pruning: a plan ``{group: [channels]}`` -> a new, smaller model (design.md).
+"""Physical pruning: a plan ``{group: [channels]}`` -> a new, smaller model (docs/methods.md section 6).
 
 Removed output channels are cut out of every coupled conv and BatchNorm, and the matching input
 channels (or flattened columns) out of every consumer, by torch-pruning's ``DependencyGraph``.

@@ -1,4 +1,4 @@
-"""Zero structure of a sparse-trained network and the compact network it implies (methods.md section 6).
+"""Zero structure of a sparse-trained network and the compact network it implies (docs/methods.md section 6).
 
 A channel of a group is *zero* when every coupled filter has ``||F[c]||_2 <= tol`` (absolute), or,
 with ``rel``, when every coupled filter has ``||F[c]||_2 <= rel * max_o ||F[o]||_2`` of its layer.

@@ -1,4 +1,4 @@
-"""Every regularizer family of methods.md behind one interface, built by name.
+"""Every regularizer family of docs/methods.md behind one interface, built by name.
 
     reg = hgsr.regularizers.build("hsq_gl12", lam=1e-3, grouping="input")
     reg = hgsr.regularizers.from_spec([{"key": "hsq_gl12", "lam": 5e-4}, {"key": "l1", "lam": 5e-4}])

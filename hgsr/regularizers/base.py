@@ -1,4 +1,4 @@
-"""The one interface every regularizer family implements (design.md).
+"""The one interface every regularizer family implements (README.md, "Adding a regularizer").
 
 ``penalty(model)``
     differentiable term added to the loss (a zero tensor for prox-only methods);

@@ -1,4 +1,4 @@
-"""Baseline penalties (methods.md section 1): L1, weight decay, group lasso, SSL, network slimming.
+"""Baseline penalties (docs/methods.md section 1): L1, weight decay, group lasso, SSL, network slimming.
 
 All are summed over the target conv layers (default: every Conv2d except residual shortcuts) and
 use the group views of :mod:`hgsr.groups`; square roots are ``sqrt(x + eps)`` on this autograd path.

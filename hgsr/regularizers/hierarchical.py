@@ -1,4 +1,4 @@
-"""Hierarchical group sparse regularization, HGSR (Mitsuno, Miyao, Kurita 2020; methods.md section 2).
+"""Hierarchical group sparse regularization, HGSR (Mitsuno, Miyao, Kurita 2020; docs/methods.md section 2).
 
 Inner groups are kernels ``w[o,i]``, with the (O, I) matrices ``A[o,i] = ||w[o,i]||_1`` and
 ``N[o,i] = ||w[o,i]||_2``. Outer groups are input channels ``i`` (``grouping="input"``,

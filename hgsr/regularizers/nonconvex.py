@@ -1,4 +1,4 @@
-"""Nonconvex sparse group lasso by variable splitting (Bui, Park, Zhang, Qi, Xin 2021; methods.md §4).
+"""Nonconvex sparse group lasso by variable splitting (Bui, Park, Zhang, Qi, Xin 2021; docs/methods.md §4).
 
 Per target conv layer ``l``, weights ``W_l`` and an auxiliary tensor ``V_l`` of the same shape:
 

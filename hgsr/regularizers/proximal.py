@@ -1,5 +1,5 @@
 """Proximal-step regularizers: no penalty term; ``after_step(model, lr)`` applies a prox with
-threshold ``t = lr·lam`` to the target conv weights (methods.md section 4), which gives EXACT zeros.
+threshold ``t = lr·lam`` to the target conv weights (docs/methods.md section 4), which gives EXACT zeros.
 
 - ``prox_l1``: ``W ← soft(W, lr·lam)``;
 - ``prox_group_lasso``: per group ``W_g ← max(0, 1 − lr·lam·c_g/||W_g||_2)·W_g`` (filter or channel

@@ -1,4 +1,4 @@
-"""L1/L2 pseudo-norm on filters (Berthelier et al., ICPR 2020 workshops; methods.md section 5).
+"""L1/L2 pseudo-norm on filters (Berthelier et al., ICPR 2020 workshops; docs/methods.md section 5).
 
 ``lam · Σ_layers R_l`` with, by ``level``:
 

@@ -1,6 +1,6 @@
 """Every family side by side (notebook 07): LeNet-5/MNIST registry families after removing their zero
 filters and fine-tuning, the ResNet-20 filter-pruning results, and the published numbers of
-methods.md section 7, labelled as published.
+docs/methods.md section 7, labelled as published.
 
 - :func:`lenet_table`: one row per :data:`hgsr.families.FAMILIES` entry, from
   :func:`hgsr.compact.compact_from_zeros` (filters with L2 norm ``<= tol`` removed, then fine-tuned);

@@ -1,4 +1,4 @@
-"""Which channels of a trained network are dead, by rules beyond "its filter is zero" (methods.md
+"""Which channels of a trained network are dead, by rules beyond "its filter is zero" (docs/methods.md
 sections 1, 2 and 6), and the compact network each rule gives.
 
 A prunable channel ``c`` (output channel ``c`` of a :class:`hgsr.prune.Group`) can go when

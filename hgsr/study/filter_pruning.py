@@ -1,4 +1,4 @@
-"""HGSR filter pruning on ResNet-20 / CIFAR-10 (methods.md section 3), as notebook 06 runs it.
+"""HGSR filter pruning on ResNet-20 / CIFAR-10 (docs/methods.md section 3), as notebook 06 runs it.
 
     out = study("default")          # every step cached; notebooks 07 and 08 call the same thing
     out["sweep"]                    # accuracy vs parameters removed per criterion, before fine-tuning

@@ -1,4 +1,4 @@
-"""The grid of HGSR penalties that notebook 03 compares (methods.md section 2).
+"""The grid of HGSR penalties that notebook 03 compares (docs/methods.md section 2).
 
 Ten penalties: the three non-hierarchical bases (``gl``, ``es``, ``gl12``), the six hierarchical
 ones (``hsr_*``, ``hsq_*``) under both groupings (``"input"`` = feature-wise, the default; ``"output"``

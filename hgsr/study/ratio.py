@@ -1,4 +1,4 @@
-"""Relative-threshold sweep of a trained run (methods.md sections 5 and 6), without fine-tuning.
+"""Relative-threshold sweep of a trained run (docs/methods.md sections 5 and 6), without fine-tuning.
 
 For each ``ρ``, the filters with ``||F[o]||_2 <= ρ · max_o' ||F[o']||_2`` of their layer are removed
 (:func:`hgsr.prune.zero_plan` with ``rel=ρ``; a layer always keeps its largest filter) by real

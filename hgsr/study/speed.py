@@ -1,4 +1,4 @@
-"""Measured inference latency of compact networks against their MAC reduction (methods.md section 6).
+"""Measured inference latency of compact networks against their MAC reduction (docs/methods.md section 6).
 
 - :func:`machine_info`: the CPU, platform and thread count the timings ran on;
 - :func:`latency_table`: params, MACs and median latency (batch sizes of choice) of several models,

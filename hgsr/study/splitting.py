@@ -1,4 +1,4 @@
-"""Looking inside the variable-splitting nonconvex sparse group lasso (methods.md section 4).
+"""Looking inside the variable-splitting nonconvex sparse group lasso (docs/methods.md section 4).
 
 The regularizer (:class:`hgsr.regularizers.nonconvex.NonconvexSGL`) keeps, per target conv, the
 weights ``W`` and an auxiliary ``V`` (buffer ``hgsr_V``) and minimizes
@@ -28,7 +28,7 @@ from torch import nn
 from .. import groups
 from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
-W_TOL = 1e-5   # methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
+W_TOL = 1e-5   # docs/methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
 
 
 def r_value(V: torch.Tensor, R: str, a: float = 1.0, alpha: float = 1.0) -> float:

@@ -1,4 +1,4 @@
-"""Plots of the variable-splitting scheme (methods.md section 4): ``W`` against ``V = prox(W)``."""
+"""Plots of the variable-splitting scheme (docs/methods.md section 4): ``W`` against ``V = prox(W)``."""
 from __future__ import annotations
 
 from typing import Sequence

@@ -1,6 +1,6 @@
 """Tables of compact networks: "20-50 → a-b", test error before/after pruning and after fine-tuning,
 parameters and MACs removed (the LeNet-5/MNIST result the study reports, issue #6), with the
-published SSL number beside ours (methods.md section 7).
+published SSL number beside ours (docs/methods.md section 7).
 
 Input: ``{label: result}`` where ``result`` is what :func:`hgsr.compact.compact_from_zeros` or
 :func:`hgsr.study.dead_channels.compact_by_rule` return (only ``result["summary"]`` is read).
@@ -11,7 +11,7 @@ from typing import Mapping
 
 import pandas as pd
 
-# methods.md section 7: SSL on LeNet-5 / MNIST, from a third-party table (Wen et al., NeurIPS 2016).
+# docs/methods.md section 7: SSL on LeNet-5 / MNIST, from a third-party table (Wen et al., NeurIPS 2016).
 SSL_PUBLISHED = {"family": "SSL (published)", "rule": "published", "widths": "20-50 → 3-12",
                  "error_dense": 0.0080, "error_pruned": float("nan"), "error_finetuned": 0.0100,
                  "params_removed": float("nan"), "macs_removed": float("nan"), "tol": float("nan"),

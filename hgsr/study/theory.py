@@ -1,4 +1,4 @@
-"""Numerical checks of the theory the notebooks teach (methods.md sections 4 and 5).
+"""Numerical checks of the theory the notebooks teach (docs/methods.md sections 4 and 5).
 
 - :func:`prox_optimality_table`: every closed-form proximal operator of :mod:`hgsr.prox` against a
   brute-force grid minimization of its objective ``t·R(x) + ½||x − y||²``;

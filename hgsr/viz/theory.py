@@ -1,7 +1,7 @@
 """Teaching figures of the theory: thresholding (proximal) functions, penalty level sets,
 subgradient vs proximal iterates, and the scale invariance of L1/L2.
 
-The numbers come from :mod:`hgsr.prox` (closed-form proximal operators, methods.md section 4) and
+The numbers come from :mod:`hgsr.prox` (closed-form proximal operators, docs/methods.md section 4) and
 :mod:`hgsr.toy` (2-D penalties, toy paths, scale curves); this module only draws them.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Figures of trained conv weights: kernel-norm heatmaps, filter-norm histograms, sparsity patterns.
 
 All use the kernel norm matrix ``N[o,i] = ||W[o,i,:,:]||_2`` (:func:`hgsr.groups.kernel_l2`), the
-filter norms ``||F[o]||_2`` and channel norms ``||C[i]||_2`` (methods.md section 0); a group counts as
+filter norms ``||F[o]||_2`` and channel norms ``||C[i]||_2`` (docs/methods.md section 0); a group counts as
 zero when its norm is ``<= tol`` (section 6), and every figure states the tolerance it used.
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
 
     ``model_or_W`` is a model (``layer``: a target-conv name or index; None overlays every target
     layer) or one conv weight. ``tol`` draws the absolute threshold, ``rel`` the relative one
-    ``rel · max_o ||F[o]||_2`` per layer (methods.md section 6); the legend gives how many filters lie
+    ``rel · max_o ||F[o]||_2`` per layer (docs/methods.md section 6); the legend gives how many filters lie
     at or below each. Exact zeros cannot sit on a log axis: they are counted in the bar at the left edge
     and named in the legend. ``label`` renames a single layer in the legend. Returns the Figure.
     """
