@@ -42,7 +42,7 @@ def widths_text(widths: list[int]) -> str:
     return "-".join(str(w) for w in widths)
 
 
-def compact_from_zeros(run: experiments.Run, tol: float = 1e-2, rel: float | None = None,
+def compact_from_zeros(run: experiments.Run, tol: float = measure.TOL, rel: float | None = None,
                        finetune_epochs: int = 0, finetune_lr: float | None = None,
                        progress: bool = False, device=None) -> dict:
     """Remove the zero filters of ``run``'s model, fine-tune, and measure (cached).

@@ -140,7 +140,7 @@ def input_shape(ds: hdata.Dataset) -> tuple[int, int, int]:
     return (ds.in_channels, ds.image_size, ds.image_size)
 
 
-def summarize(model: torch.nn.Module, ds: hdata.Dataset, tol: float = 1e-3) -> dict:
+def summarize(model: torch.nn.Module, ds: hdata.Dataset, tol: float = measure.WEIGHT_TOL) -> dict:
     """Test accuracy, parameters, MACs and sparsity totals of a trained model."""
     table = measure.sparsity_table(model, tol=tol)
     total = table.iloc[-1]

@@ -67,6 +67,12 @@ def filter_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     return _l2(W, (-3, -2, -1), eps)
 
 
+def layer_filter_norms(layer: nn.Module) -> torch.Tensor:
+    """``||F[o]||_2`` of a conv's filters, or of a linear layer's rows (its output neurons), shape (O,)."""
+    W = layer.weight.detach()
+    return filter_l2(W if W.dim() == 4 else W.reshape(W.shape[0], -1, 1, 1))
+
+
 def channel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||C[i]||_2 = ||W[:, i]||_2``, shape (I,)."""
     return _l2(W, (-4, -2, -1), eps)

@@ -19,6 +19,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from . import groups
 
+TOL = 1e-2          # the one tolerance on group norms: a filter, channel or kernel is zero when its L2 norm <= TOL
+WEIGHT_TOL = 1e-3   # the one tolerance on single weights: |w| <= WEIGHT_TOL (the HGSR reference code's measure)
+
 
 def count_params(model: nn.Module) -> int:
     """Total number of parameters (weights and biases, BatchNorm affine included)."""
@@ -72,7 +75,7 @@ def macs_by_layer(model: nn.Module, input_shape=(3, 32, 32)) -> pd.DataFrame:
 
 
 @torch.no_grad()
-def sparsity_table(model: nn.Module, tol: float = 1e-3, rel: float = 0.01,
+def sparsity_table(model: nn.Module, tol: float = TOL, rel: float = 0.01,
                    predicate: groups.Predicate | None = None) -> pd.DataFrame:
     """Per target layer: counts and zero fractions of weights, kernels, filters and input channels.
 
@@ -103,11 +106,11 @@ def sparsity_table(model: nn.Module, tol: float = 1e-3, rel: float = 0.01,
 
 
 @torch.no_grad()
-def weight_sparsity(model: nn.Module, tol: float = 1e-3, predicate: groups.Predicate | None = None) -> float:
-    """Fraction of target conv weights with ``|w| < tol`` (the HGSR reference code's measure)."""
+def weight_sparsity(model: nn.Module, tol: float = WEIGHT_TOL, predicate: groups.Predicate | None = None) -> float:
+    """Fraction of target conv weights with ``|w| <= tol`` (the HGSR reference code's measure)."""
     zero = total = 0
     for W in groups.iter_weights(model, predicate):
-        zero += int((W.abs() < tol).sum())
+        zero += int((W.abs() <= tol).sum())
         total += W.numel()
     return zero / total
 

@@ -84,7 +84,7 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
         optimizer: str = "sgd", momentum: float = 0.9, weight_decay: float = 5e-4,
         schedule=None, batch_size: int = 128, regularizer: Regularizer | None = None,
         augment: hdata.Augment | None = None, seed: int = 0, device=None,
-        sparsity_tol: float = 1e-3, checkpoint: str | Path | None = None,
+        sparsity_tol: float = measure.WEIGHT_TOL, checkpoint: str | Path | None = None,
         progress: bool = True, eval_every: int = 1, _stop_after: int | None = None) -> pd.DataFrame:
     """Train ``model`` in place on ``ds``; return the history, one row per epoch.
 

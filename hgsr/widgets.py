@@ -124,7 +124,7 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
 
 
-def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float = 1e-3,
+def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float = measure.TOL,
                          rel: float | None = None, predicate=None) -> Explorer:
     """Pick a run, a target layer and a tolerance (log slider): :func:`hgsr.viz.filter_norm_view`
     (kernel-norm heatmap + filter-norm histogram) and a text line.
@@ -172,7 +172,7 @@ def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float 
     return Explorer({"run": run, "layer": layer, "tol": _tol_slider(tol)}, draw, sync)
 
 
-def sparsity_pattern_viewer(runs: Mapping[str, nn.Module], tol: float = 1e-3, predicate=None) -> Explorer:
+def sparsity_pattern_viewer(runs: Mapping[str, nn.Module], tol: float = measure.TOL, predicate=None) -> Explorer:
     """Two runs side by side: :func:`hgsr.viz.compare_sparsity_patterns` at a tolerance (log slider);
     the text counts each run's filters, input channels and kernels with norm > tol."""
     names = _check_runs(runs)

@@ -108,7 +108,7 @@ def test_finetune_a_compact_model_and_iterate():
     assert list(hist["round"]) == [0, 1, 2]
     assert hist["params"].is_monotonic_decreasing and hist["params"].iloc[-1] < hist["params"].iloc[0]
     assert measure.count_params(final) == hist["params"].iloc[-1]
-    with pytest.raises(ValueError, match="unknown scorer"):
+    with pytest.raises(ValueError, match="criterion=.random. is not registered"):
         P.iterative_prune(m, ds, (1, 12, 12), scorer="random")
 
 

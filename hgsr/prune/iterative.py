@@ -11,24 +11,10 @@ import pandas as pd
 from torch import nn
 
 from .. import measure, train
-from .loss import loss_increase_scores
+from . import criteria
 from .masks import finetune
-from .scores import bn_gamma_scores, magnitude_scores, select
+from .scores import select
 from .surgery import prune
-
-SCORERS = ("loss", "magnitude", "bn_gamma")
-
-
-def score(model: nn.Module, ds, input_shape, scorer: str = "loss", **kw):
-    """Score table by name: ``loss`` (loss increase), ``magnitude`` (filter norm), ``bn_gamma``."""
-    if scorer == "loss":
-        return loss_increase_scores(model, ds, **kw)
-    if scorer == "magnitude":
-        return magnitude_scores(model, input_shape)
-    if scorer == "bn_gamma":
-        return bn_gamma_scores(model, input_shape)
-    raise ValueError(f"unknown scorer {scorer!r}; known: {', '.join(SCORERS)}")
-
 
 def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction: float = 0.1,
                     scorer: str = "loss", scope: str = "global", finetune_epochs: int = 0,
@@ -36,7 +22,7 @@ def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction
                     evaluate: bool = True) -> tuple[nn.Module, pd.DataFrame]:
     """Prune ``rounds`` times; return the final compact model and one history row per round.
 
-    Row columns: round, removed (channels this round), params, macs, and test_acc (when ``evaluate``).
+    ``scorer`` is a registered criterion (:mod:`hgsr.prune.criteria`). Row columns: round, removed (channels this round), params, macs, and test_acc (when ``evaluate``).
     Groups are never emptied (their best channel is kept).
     """
     shape = tuple(input_shape)
@@ -46,7 +32,7 @@ def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction
                      "macs": measure.count_macs(model, shape),
                      "test_acc": train.evaluate(model, ds)["accuracy"]})
     for r in range(1, rounds + 1):
-        table = score(current, ds, shape, scorer, **(score_kw or {}))
+        table = criteria.score(current, scorer, shape, ds, **(score_kw or {}))
         plan = select(table, fraction=fraction, scope=scope, on_empty="keep")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

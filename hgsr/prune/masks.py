@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import data as hdata
 from .. import groups as hgroups
-from .. import train
+from .. import measure, train
 from ..regularizers.base import Regularizer
 from . import graph
 
@@ -29,7 +29,7 @@ def _all_convs(name: str, module: nn.Module) -> bool:
 
 
 @torch.no_grad()
-def masks_from_zero(model: nn.Module, tol: float = 1e-3, kinds=("filter", "channel", "shape"),
+def masks_from_zero(model: nn.Module, tol: float = measure.TOL, kinds=("filter", "channel", "shape"),
                     affine: bool = True, predicate=None) -> dict[str, torch.Tensor]:
     """``{parameter name: 0/1 mask}`` of every conv weight (``predicate`` picks layers; default all).
 

@@ -24,12 +24,8 @@ from .structure import prunable_groups
 Plan = dict  # {group name: sorted list of channel indices to remove}
 
 
-def _filter_norms(layer: nn.Module) -> torch.Tensor:
-    W = layer.weight.detach()
-    return hgroups.filter_l2(W if W.dim() == 4 else W.reshape(W.shape[0], -1, 1, 1))
-
-
-def _table(rows: dict[str, torch.Tensor]) -> pd.DataFrame:
+def score_table(rows: dict[str, torch.Tensor]) -> pd.DataFrame:
+    """``{group: scores (size,)}`` → the score table (columns group, channel, score), group order kept."""
     parts = [pd.DataFrame({"group": name, "channel": range(len(v)), "score": v.cpu().double().numpy()})
              for name, v in rows.items()]
     return pd.concat(parts, ignore_index=True)
@@ -40,9 +36,9 @@ def magnitude_scores(model: nn.Module, example_input, include_linear: bool = Fal
     """Filter L2 norm per group channel (over all coupled filters); lower = removed first."""
     out = {}
     for g in prunable_groups(model, example_input, include_linear):
-        sq = sum(_filter_norms(model.get_submodule(c)).pow(2) for c in g.convs)
+        sq = sum(hgroups.layer_filter_norms(model.get_submodule(c)).pow(2) for c in g.convs)
         out[g.name] = sq.sqrt()
-    return _table(out)
+    return score_table(out)
 
 
 @torch.no_grad()
@@ -55,11 +51,36 @@ def bn_gamma_scores(model: nn.Module, example_input) -> pd.DataFrame:
                              f"bn_gamma_scores needs one after every pruned conv")
         sq = sum(model.get_submodule(b).weight.detach().pow(2) for b in g.bns)
         out[g.name] = sq.sqrt()
-    return _table(out)
+    return score_table(out)
 
 
 class EmptyLayerError(ValueError):
     """A pruning plan would remove every channel of a layer."""
+
+
+def plan_from_masks(masks: dict[str, torch.Tensor], keep_scores: dict[str, torch.Tensor],
+                    on_empty: str = "keep") -> tuple[Plan, set[str]]:
+    """The one mask → plan rule: ``{group: bool mask over its channels (True = remove)}`` → ``(plan,
+    emptied)``. A group whose mask selects every channel is never emptied: with ``on_empty="keep"`` its
+    channel with the highest ``keep_scores`` stays (the group is listed in ``emptied``); with
+    ``"raise"`` :class:`EmptyLayerError` names it. Groups with nothing removed are left out of the plan."""
+    if on_empty not in ("raise", "keep"):
+        raise ValueError(f"on_empty={on_empty!r}; use 'raise' or 'keep'")
+    plan: Plan = {}
+    emptied: set[str] = set()
+    for g, mask in masks.items():
+        mask = torch.as_tensor(mask, dtype=torch.bool).clone()
+        if len(mask) and bool(mask.all()):
+            if on_empty == "raise":
+                raise EmptyLayerError(f"pruning would empty layer {g!r}: all {len(mask)} of its channels "
+                                      f"are selected; lower the fraction/threshold, or pass "
+                                      f"on_empty='keep' to keep its best channel")
+            mask[int(torch.as_tensor(keep_scores[g]).argmax())] = False
+            emptied.add(g)
+        idx = mask.nonzero().flatten().tolist()
+        if idx:
+            plan[g] = idx
+    return plan, emptied
 
 
 def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float | None = None,
@@ -97,16 +118,18 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
     else:
         chosen = pd.concat([d.iloc[:int(math.floor(fraction * len(d) + 0.5))]
                             for _, d in df.groupby("_g", sort=True)])
-    sizes = scores.groupby("group").size()
-    plan: Plan = {}
-    for g, d in sorted(chosen.groupby("group"), key=lambda kv: order[kv[0]]):
-        idx = d["channel"].tolist()  # lowest score first
-        if len(idx) >= sizes[g]:
-            if on_empty == "raise":
-                raise EmptyLayerError(f"pruning would empty layer {g!r}: all {sizes[g]} of its channels "
-                                      f"are selected; lower the fraction/threshold, or pass "
-                                      f"on_empty='keep' to keep its best channel")
-            idx = idx[:sizes[g] - 1]
-        if idx:
-            plan[g] = sorted(int(i) for i in idx)
-    return plan
+    masks, keep = {}, {}
+    for g in order:                      # model order, so an error names the first emptied layer
+        d = df[df["group"] == g]
+        rows = torch.tensor(d["channel"].to_numpy(), dtype=torch.long)
+        mask = torch.ones(int(rows.max()) + 1, dtype=torch.bool)   # channels without a score: not ours
+        mask[rows] = False
+        mask[torch.tensor(chosen.loc[chosen["group"] == g, "channel"].to_numpy(), dtype=torch.long)] = True
+        masks[g] = mask
+        keep[g] = torch.full((len(mask),), float("-inf"), dtype=torch.float64)
+        keep[g][rows] = torch.tensor(d[score_col].to_numpy(), dtype=torch.float64)
+    plan, _ = plan_from_masks(masks, keep, on_empty)
+    unscored = {g: set(range(len(m))) - set(torch.tensor(scores.loc[scores["group"] == g, "channel"].to_numpy()).tolist())
+                for g, m in masks.items()}
+    return {g: [c for c in idx if c not in unscored[g]] for g, idx in plan.items()
+            if any(c not in unscored[g] for c in idx)}

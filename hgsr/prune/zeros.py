@@ -12,41 +12,40 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .. import groups as hgroups
 from .. import measure
-from .scores import _filter_norms
+from .scores import plan_from_masks
 from .structure import Group, input_shape as shape_of, prunable_groups
 from .surgery import compact_size
 
 
 @torch.no_grad()
 def _zero_masks(model: nn.Module, g: Group, tol: float, rel: float | None):
-    norms = [_filter_norms(model.get_submodule(c)) for c in g.convs]
+    norms = [hgroups.layer_filter_norms(model.get_submodule(c)) for c in g.convs]
     absolute = torch.stack([n <= tol for n in norms]).all(0)
     relative = torch.stack([n <= rel * n.max() for n in norms]).all(0) if rel is not None else None
     total = torch.stack(norms).pow(2).sum(0).sqrt()
     return absolute, relative, total
 
 
-def zero_plan(model: nn.Module, input_shape, tol: float = 1e-3, rel: float | None = None,
+def _masks(model: nn.Module, input_shape, tol: float, rel: float | None, include_linear: bool):
+    """Per group ``(group, absolute mask, relative mask or None, total filter norm)``, and the plan."""
+    per = [(g, *_zero_masks(model, g, tol, rel)) for g in prunable_groups(model, input_shape, include_linear)]
+    plan, emptied = plan_from_masks({g.name: (r if r is not None else a) for g, a, r, _ in per},
+                                    {g.name: total for g, _, _, total in per})
+    return per, plan, emptied
+
+
+def zero_plan(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float | None = None,
               include_linear: bool = False) -> dict:
     """``{group: [zero channels]}`` by the absolute rule, or the relative rule when ``rel`` is given.
 
     A group whose channels are all zero keeps its channel with the largest filter norm.
     """
-    plan = {}
-    for g in prunable_groups(model, input_shape, include_linear):
-        a, r, total = _zero_masks(model, g, tol, rel)
-        zero = r if r is not None else a
-        if bool(zero.all()):
-            zero = zero.clone()
-            zero[int(total.argmax())] = False
-        idx = zero.nonzero().flatten().tolist()
-        if idx:
-            plan[g.name] = idx
-    return plan
+    return _masks(model, input_shape, tol, rel, include_linear)[1]
 
 
-def zero_structure(model: nn.Module, input_shape, tol: float = 1e-3, rel: float | None = None,
+def zero_structure(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float | None = None,
                    include_linear: bool = False) -> pd.DataFrame:
     """Per group: channels, zero channels (absolute ``tol``; relative ``rel`` if given), channels left.
 
@@ -56,21 +55,14 @@ def zero_structure(model: nn.Module, input_shape, tol: float = 1e-3, rel: float 
     ``total`` row adds params/MACs of the dense and of the compact network (real surgery on a copy,
     ``fold="exact"``); ``attrs`` hold tol and rel.
     """
-    rows, plan = [], {}
-    for g in prunable_groups(model, input_shape, include_linear):
-        a, r, total = _zero_masks(model, g, tol, rel)
-        zero = r if r is not None else a
-        emptied = bool(zero.all())
-        if emptied:
-            zero = zero.clone()
-            zero[int(total.argmax())] = False
-        removed = int(zero.sum())
-        if removed:
-            plan[g.name] = zero.nonzero().flatten().tolist()
+    per, plan, emptied = _masks(model, input_shape, tol, rel, include_linear)
+    rows = []
+    for g, a, r, _ in per:
+        removed = len(plan.get(g.name, []))
         row = {"group": g.name, "layers": ", ".join(g.convs), "channels": g.size, "zero": int(a.sum())}
         if rel is not None:
             row["rel_zero"] = int(r.sum())
-        row.update(removed=removed, remaining=g.size - removed, emptied=emptied)
+        row.update(removed=removed, remaining=g.size - removed, emptied=g.name in emptied)
         rows.append(row)
     df = pd.DataFrame(rows)
     shape = shape_of(input_shape)

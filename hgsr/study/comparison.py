@@ -35,7 +35,7 @@ PUBLISHED_RESNET = [
 ]
 
 
-def lenet_row(name: str, profile: str, tol: float = 1e-2, finetune_epochs: int | None = None) -> dict:
+def lenet_row(name: str, profile: str, tol: float = measure.TOL, finetune_epochs: int | None = None) -> dict:
     """One family's row: widths ``"20-50 → a-b"``, error (1 − accuracy) of the trained model, after
     removing filters with norm ``<= tol`` and after fine-tuning, params/MACs left and removed."""
     P = experiments.profile(profile)
@@ -53,7 +53,7 @@ def _total(widths: str) -> int:
     return sum(int(w) for w in widths.split("-"))
 
 
-def lenet_table(profile: str, tol: float = 1e-2, families=None) -> pd.DataFrame:
+def lenet_table(profile: str, tol: float = measure.TOL, families=None) -> pd.DataFrame:
     """:func:`lenet_row` for every family of the registry (or ``families``), registry order."""
     return pd.DataFrame([lenet_row(n, profile, tol) for n in (families or list(families.FAMILIES))])
 

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import experiments, groups, prune
+from .. import experiments, groups, measure, prune
 from ..compact import compact_with
 from ..prune.structure import Group, prunable_groups
 
@@ -58,7 +58,7 @@ def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def channel_masks(model: nn.Module, input_shape, tol: float = 1e-2, rel: float = 1e-2) -> list[dict]:
+def channel_masks(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float = 1e-2) -> list[dict]:
     """Per prunable group: ``{"group", "zero", "dead_input", "small_gamma", "score"}`` boolean masks over
     its channels (``small_gamma`` None without BatchNorm) and a keep-score (filter norm)."""
     gs = prunable_groups(model, input_shape)
@@ -93,13 +93,13 @@ def _removed(m: dict, rule: str) -> torch.Tensor:
     return mask
 
 
-def plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = 1e-2,
+def plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
          rel: float = 1e-2) -> dict:
     """``{group: [channels to remove]}`` by ``rule`` (see the module docstring); never empties a group."""
     return table_and_plan(model, input_shape, rule, tol, rel)[1]
 
 
-def channel_table(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = 1e-2,
+def channel_table(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
                   rel: float = 1e-2) -> pd.DataFrame:
     """Per prunable group: ``layer``, ``filters`` (channels), ``zero_filters`` (``||F[c]|| <= tol``),
     ``dead_inputs`` (consumer slices ``<= tol``), ``small_gamma`` (``|γ| <= rel·max|γ|``, -1 without BN),
@@ -109,7 +109,7 @@ def channel_table(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol
     return table_and_plan(model, input_shape, rule, tol, rel)[0]
 
 
-def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = 1e-2,
+def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
                    rel: float = 1e-2) -> tuple[pd.DataFrame, dict]:
     """:func:`channel_table` and :func:`plan` from one pass over the network."""
     _check_rule(rule)
@@ -130,7 +130,7 @@ def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", to
     return df, out
 
 
-def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float = 1e-2, rel: float = 1e-2,
+def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float = measure.TOL, rel: float = 1e-2,
                     finetune_epochs: int = 0, finetune_lr: float | None = None, progress: bool = False,
                     device=None) -> dict:
     """:func:`hgsr.compact.compact_from_zeros` with the channels chosen by ``rule`` (cached).
@@ -144,7 +144,7 @@ def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float
                         {"rule": rule, "tol": tol, "rel": rel}, finetune_epochs, finetune_lr, progress, device)
 
 
-def inputs_add_channels(model: nn.Module, input_shape, tol: float = 1e-2) -> bool:
+def inputs_add_channels(model: nn.Module, input_shape, tol: float = measure.TOL) -> bool:
     """True when the ``"zeros+inputs"`` rule removes more channels than ``"zeros"`` (some channel has a
     non-zero filter but no reader), i.e. when a ``+ dead inputs`` compact network differs."""
     return any(bool((_removed(m, "zeros+inputs") != _removed(m, "zeros")).any())

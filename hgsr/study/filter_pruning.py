@@ -38,8 +38,7 @@ from .. import experiments, measure, prune, train
 
 TASK = "resnet20_cifar10"
 HGSR_SPEC = {"key": "hgsr_ref", "lam": 3e-5}
-CRITERIA = ("loss", "magnitude", "bn_gamma")
-CRITERION_LABELS = {"loss": "loss increase ΔL", "magnitude": "filter magnitude", "bn_gamma": "BN |γ|"}
+CRITERIA = ("loss", "magnitude", "bn_gamma")   # the registered criteria (hgsr.prune.criteria) this study compares
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)   # default of :func:`sweep`; :func:`study` uses the profile's
 TARGET_PARAMS_REMOVED = 0.5   # issue #6: ≥ 50 % of the parameters removed ...
 TARGET_DROP_POINTS = 1.0      # ... for ≤ 1.0 point of accuracy
@@ -49,7 +48,7 @@ PUBLISHED = {"source": "Mitsuno & Kurita, ICPR 2020 (abstract)", "setting": "Res
 
 def series(df: pd.DataFrame) -> pd.Series:
     """Plot label of each row of a sweep or fine-tuned table: ``"<model> · <criterion label>"``."""
-    return df["model"] + " · " + df["criterion"].map(CRITERION_LABELS)
+    return df["model"] + " · " + df["criterion"].map(prune.criteria.label)
 
 
 def configs(profile: str, regularizer=HGSR_SPEC, base: experiments.Config | None = None
@@ -69,14 +68,14 @@ def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0,
     """``{criterion: score table}`` (``group, channel, score``; lower = removed first) of ``run``'s
     model, for criteria among :data:`CRITERIA` (cached). ``loss`` is
     :func:`hgsr.prune.loss_increase_scores` on ``n_samples`` training images drawn with ``seed``."""
-    bad = [c for c in criteria if c not in CRITERIA]
+    bad = [c for c in criteria if c not in prune.criteria.CRITERIA]
     if bad:
-        raise ValueError(f"unknown criteria {bad}; known: {', '.join(CRITERIA)}")
+        raise ValueError(f"unknown criteria {bad}; known: {', '.join(prune.criteria.CRITERIA)}")
 
     def compute():
         ds, shape = experiments.dataset_for(run.config), _shape(run)
         kw = {"n_samples": n_samples, "seed": seed}
-        return {c: prune.score(run.model, ds, shape, c, **(kw if c == "loss" else {})) for c in criteria}
+        return {c: prune.criteria.score(run.model, c, shape, ds, **(kw if c == "loss" else {})) for c in criteria}
 
     return experiments.cached("fp_scores", {"run": run.config.hash(), "n_samples": n_samples, "seed": seed,
                                             "criteria": list(criteria)}, compute)
@@ -264,8 +263,8 @@ def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
             ax.scatter(d["score_other"], d["score_ref"], s=10, label=g)
         if (m["score_other"] > 0).all():
             ax.set_xscale("log")
-        ax.set_xlabel(f"{CRITERION_LABELS.get(c, c)} score")
-        ax.set_ylabel(f"{CRITERION_LABELS.get(reference, reference)} score")
+        ax.set_xlabel(f"{prune.criteria.label(c)} score")
+        ax.set_ylabel(f"{prune.criteria.label(reference)} score")
         ax.axhline(0, color="k", lw=0.6)
         ax.set_title(f"{reference} vs {c}, one point per channel", fontsize=9)
     axes[0][0].legend(fontsize=6, ncol=2, title="group", title_fontsize=7)

@@ -106,7 +106,7 @@ def equal_pull_lams(model: nn.Module, kappa: float, names=None) -> dict[str, flo
     return {n: kappa / grad_norm(model, n) for n in (names or variant_names())}
 
 
-def summary(grid: dict[str, experiments.Run], tol: float = 1e-2) -> pd.DataFrame:
+def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.DataFrame:
     """One row per run of the grid: variant, key, grouping, λ, test accuracy, and at tolerance ``tol``
     the channels left per conv and in all (rule ``"zeros+inputs"`` of :mod:`hgsr.study.dead_channels`: a
     channel goes when its filter or every consumer's input slice has norm ``<= tol``), the zero

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups
+from .. import groups, measure
 from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
 W_TOL = 1e-5   # docs/methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
@@ -148,7 +148,7 @@ def _v_of(conv: nn.Module) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def w_vs_v_layers(model: nn.Module, tol: float = 1e-2, predicate=None) -> pd.DataFrame:
+def w_vs_v_layers(model: nn.Module, tol: float = measure.TOL, predicate=None) -> pd.DataFrame:
     """Per target conv: weights; ``w_zero`` (|w| < 1e-5) and ``v_zero`` (V == 0, exact; NaN when
     the layer has no V); filters; ``w_active`` (mean|W[o]| > 1e-5, the reference code's filter
     activity); ``v_filters`` (filters of V with a nonzero entry); ``masked_filters`` (filters of
@@ -187,7 +187,7 @@ def v_model(model: nn.Module) -> nn.Module:
 
 @torch.no_grad()
 def zero_kinds(models: Mapping[str, nn.Module], tols: Sequence[float] = (1e-5, 1e-3, 1e-2),
-               filter_tol: float = 1e-2, predicate=None) -> pd.DataFrame:
+               filter_tol: float = measure.TOL, predicate=None) -> pd.DataFrame:
     """Per model (``{label: model}``), over its target conv weights: ``exact`` fraction of weights
     == 0, ``|w|<=tol`` fractions for each ``tol``, ``filters``, ``exact_zero_filters`` (every entry
     0) and ``filters_le_tol`` (filter L2 norm <= ``filter_tol``)."""

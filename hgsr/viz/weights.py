@@ -12,6 +12,7 @@ import torch
 from matplotlib.colors import LogNorm, Normalize
 
 from .. import groups
+from ..measure import TOL
 from ._common import grid, label_cycle, layer_weight, new_axes, target_convs
 
 
@@ -119,7 +120,7 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
     return fig
 
 
-def filter_norm_view(model_or_W, layer=None, tol: float = 1e-3, rel: float | None = None, predicate=None):
+def filter_norm_view(model_or_W, layer=None, tol: float = TOL, rel: float | None = None, predicate=None):
     """One layer side by side: :func:`kernel_norm_heatmap` (sorted, log) and :func:`filter_norm_histogram`
     with the tolerance ``tol`` (the figure of :func:`hgsr.widgets.filter_norm_explorer`)."""
     name, W = layer_weight(model_or_W, layer, predicate)
@@ -140,7 +141,7 @@ def _pattern(ax, W, tol: float, label: str):
     ax.set_yticks([])
 
 
-def sparsity_pattern(model, tol: float = 1e-3, title: str | None = None, predicate=None, ncols: int = 6):
+def sparsity_pattern(model, tol: float = TOL, title: str | None = None, predicate=None, ncols: int = 6):
     """Every target layer's kernel mask ``N[o,i] > tol`` side by side (black: kept kernel, white: zero),
     rows = filters o, columns = input channels i, in the model's own order; at most ``ncols`` panels
     per row. Returns the Figure."""
@@ -154,7 +155,7 @@ def sparsity_pattern(model, tol: float = 1e-3, title: str | None = None, predica
     return fig
 
 
-def compare_sparsity_patterns(runs: dict, tol: float = 1e-3, predicate=None):
+def compare_sparsity_patterns(runs: dict, tol: float = TOL, predicate=None):
     """:func:`sparsity_pattern` of several models, one row per run (``{label: model}``), same ``tol``;
     a run with fewer target layers leaves its last panels empty."""
     if not runs:

@@ -1,0 +1,119 @@
+"""Pruning criteria, registered by name like the regularizers: ``score(model, "loss", shape, ds)``.
+
+A criterion maps a model to a score table with one row per prunable channel (``group``,
+``channel``, ``score``); **lower score = removed first** (:func:`hgsr.prune.select` picks from it).
+
+| key | label | score of channel c of a group |
+|---|---|---|
+| ``loss`` | loss increase ΔL | ``L(c silenced) − L0`` on random training images (needs ``ds``) |
+| ``magnitude`` | filter norm | ``sqrt(Σ_conv ||F_conv[c]||²)`` over the group's coupled convs |
+| ``bn_gamma`` | BN γ | ``sqrt(Σ_bn γ_bn[c]²)`` over the group's BatchNorms (network slimming) |
+| ``dead_inputs`` | consumer input norm | ``sqrt(Σ_next ||W_next[:, c]||²)`` over the convs that read c |
+
+``dead_inputs`` is the quantity feature-wise HGSR drives to zero: the kernels that *read* a channel
+(its column in the next conv), not the filter that writes it. A channel read by something other than
+a plain conv (a linear layer, a grouped conv, a residual add into the classifier) gets score ``+inf``:
+it is never dead by this rule.
+
+Add a criterion with one decorated function and a row in ``tests/test_prune_criteria.py``::
+
+    @register("my_key", "my label")
+    def my_scores(model, input_shape, ds=None, **kw) -> pd.DataFrame: ...
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import groups as hgroups
+from .loss import loss_increase_scores
+from .scores import bn_gamma_scores, magnitude_scores, score_table
+from .structure import Group, prunable_groups
+
+ScoreFn = Callable[..., pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str
+    fn: ScoreFn
+    needs_data: bool = False
+
+
+CRITERIA: dict[str, Criterion] = {}
+
+
+def register(key: str, label: str, needs_data: bool = False):
+    """Decorator: register ``fn(model, input_shape, ds=None, **kw) -> score table`` under ``key``."""
+    def deco(fn: ScoreFn) -> ScoreFn:
+        if key in CRITERIA:
+            raise ValueError(f"criterion {key!r} is already registered")
+        CRITERIA[key] = Criterion(key, label, fn, needs_data)
+        return fn
+    return deco
+
+
+def names() -> list[str]:
+    return list(CRITERIA)
+
+
+def get(key: str) -> Criterion:
+    if key not in CRITERIA:
+        raise ValueError(f"criterion={key!r} is not registered; known: {', '.join(CRITERIA)}")
+    return CRITERIA[key]
+
+
+def label(key: str) -> str:
+    return get(key).label
+
+
+def score(model: nn.Module, key: str, input_shape, ds=None, **kw) -> pd.DataFrame:
+    """The score table of criterion ``key`` (``ds`` required by data-driven criteria such as ``loss``)."""
+    c = get(key)
+    if c.needs_data and ds is None:
+        raise ValueError(f"criterion {key!r} needs data: pass ds=<hgsr.data.Dataset>")
+    return c.fn(model, input_shape, ds=ds, **kw)
+
+
+@register("loss", "loss increase ΔL", needs_data=True)
+def _loss(model, input_shape, ds=None, **kw):
+    return loss_increase_scores(model, ds, **kw)
+
+
+@register("magnitude", "filter norm ‖F‖₂")
+def _magnitude(model, input_shape, ds=None, include_linear: bool = False):
+    return magnitude_scores(model, input_shape, include_linear)
+
+
+@register("bn_gamma", "BN |γ|")
+def _bn_gamma(model, input_shape, ds=None):
+    return bn_gamma_scores(model, input_shape)
+
+
+@torch.no_grad()
+def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
+    """``(consumers, size)``: ``||W_next[:, c]||_2`` of every consumer conv of ``g``'s channels, or None
+    when a consumer is not a plain conv reading the channels in order (a linear layer, a grouped conv)."""
+    rows = []
+    for name in g.consumers:
+        m = model.get_submodule(name)
+        if not isinstance(m, nn.Conv2d) or m.groups != 1 or m.in_channels != g.size:
+            return None
+        rows.append(hgroups.channel_l2(m.weight.detach()))
+    return torch.stack(rows) if rows else None
+
+
+@register("dead_inputs", "input norm ‖W_next[:, c]‖₂")
+@torch.no_grad()
+def dead_input_scores(model: nn.Module, input_shape, ds=None) -> pd.DataFrame:
+    """``sqrt(Σ_next ||W_next[:, c]||²)`` per channel; ``+inf`` where a consumer is not a plain conv."""
+    out = {}
+    for g in prunable_groups(model, input_shape):
+        sl = input_slice_norms(model, g)
+        out[g.name] = sl.pow(2).sum(0).sqrt() if sl is not None else torch.full((g.size,), float("inf"))
+    return score_table(out)
