@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import (CorruptFile, HgsrError, InvalidArgument, InvalidType, check_bool, check_int,
+                     check_nonneg_int, check_path, check_type)
 from .io import atomic_save
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,16 +54,30 @@ TV_ARCHIVES = {
         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}),
 }
+# SHA-256 of each UNPACKED file (what torchvision reads): verified before use; a file that does not
+# match (truncated, corrupted in the cache) is unpacked again from its verified archive.
+UNPACKED_SHA256 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"},
+    "fashion_mnist": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"},
+}
 CIFAR_NPZ_SHA256 = "7ad5bcb75206214065b10a1241458283fe49422ac5e61f4033ae23c5b8027b53"
-CACHE_VERSION = 1
+CACHE_VERSION = 2   # 2: the tensor file stores a SHA-256 digest of its tensors, checked on load
 
 
-class DatasetNotFound(FileNotFoundError):
+class DatasetNotFound(FileNotFoundError, HgsrError):
     """A dataset's archives are neither present nor downloadable."""
 
 
-class CorruptArchive(ValueError):
-    """An archive's checksum does not match the published one."""
+class CorruptArchive(CorruptFile):
+    """An archive (or a file unpacked from it) fails its checksum."""
 
 
 @dataclass
@@ -73,6 +90,17 @@ class Dataset:
     test_x: torch.Tensor
     test_y: torch.Tensor
     classes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.name not in STATS:
+            raise InvalidArgument(f"unknown dataset name {self.name!r}; known: {', '.join(NAMES)}")
+        for split in ("train", "test"):
+            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
+            check_type(f"{split}_x", x, torch.Tensor, "a (N, C, H, W) uint8 tensor")
+            check_type(f"{split}_y", y, torch.Tensor, "a (N,) int64 tensor of labels")
+            if x.dim() != 4 or y.dim() != 1 or len(x) != len(y):
+                raise InvalidArgument(f"{split}_x must be (N, C, H, W) and {split}_y (N,) with the same N, "
+                                      f"got {tuple(x.shape)} and {tuple(y.shape)}")
 
     @property
     def mean(self):
@@ -96,6 +124,9 @@ class Dataset:
 
     def subset(self, train: int | None = None, test: int | None = None, seed: int = 0) -> "Dataset":
         """A stratified, seeded subset of each split (``None`` keeps the split whole)."""
+        check_int("train", train, 1, optional=True)
+        check_int("test", test, 1, optional=True)
+        seed = check_nonneg_int("seed", seed)
         tr = stratified_indices(self.train_y, train, seed)
         te = stratified_indices(self.test_y, test, seed + 1)
         return Dataset(self.name, self.train_x[tr], self.train_y[tr], self.test_x[te],
@@ -111,10 +142,11 @@ def stratified_indices(y: torch.Tensor, n: int | None, seed: int = 0) -> torch.T
 
     Per-class counts use the largest-remainder rule, so they sum to exactly ``n``.
     """
+    check_type("y", y, torch.Tensor, "a 1-D tensor of labels")
+    n = check_int("n", n, 1, optional=True)
+    seed = check_nonneg_int("seed", seed)
     if n is None or n >= len(y):
         return torch.arange(len(y))
-    if n <= 0:
-        raise ValueError(f"subset size must be positive, got {n}")
     g = torch.Generator().manual_seed(seed)
     classes, counts = torch.unique(y, return_counts=True)
     exact = counts.double() * n / len(y)
@@ -177,6 +209,27 @@ def _gunzip(archive: Path) -> None:
     os.replace(tmp, target)
 
 
+def _check_unpacked(target: Path, sha256: str, archive: Path | None) -> None:
+    """Make ``target`` (an unpacked file) match its known SHA-256: a file that does not (truncated,
+    corrupted) is removed with a warning naming it and unpacked again from ``archive`` (already
+    verified) when there is one; a fresh unpacking that still fails raises :class:`CorruptArchive`."""
+    if target.exists() or target.is_symlink():
+        if target.exists() and _sha256(target) == sha256:
+            return
+        what = f"unpacking it again from {archive}" if archive is not None else "removing it"
+        warnings.warn(f"{target} fails its SHA-256 check (expected {sha256}; truncated or corrupted in "
+                      f"the cache): {what}", UserWarning, stacklevel=4)
+        target.unlink()
+    if archive is None:
+        return
+    _gunzip(archive)
+    if _sha256(target) != sha256:
+        target.unlink()
+        raise CorruptArchive(f"{archive} (-> {archive.resolve()}) unpacks to {target.name}, which fails its "
+                             f"SHA-256 check (expected {sha256}); replace the archive with the published one",
+                             archive)
+
+
 def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
     import torchvision
 
@@ -196,20 +249,30 @@ def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
                 shutil.copy2(src, target)
         if _md5(target) != md5:
             raise CorruptArchive(f"{target} (-> {target.resolve()}) fails its MD5 check "
-                                 f"(expected {md5}); replace it with the published archive")
+                                 f"(expected {md5}); replace it with the published archive", target)
     missing = [f for f in files if not (raw / f).exists()]
     if missing and not download:
         raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots))
-    if not missing:  # torchvision reads the unpacked files; it only unpacks them when downloading
-        for fname in files:
-            _gunzip(raw / fname)
+    # torchvision reads the unpacked files (and only unpacks archives when downloading): each is
+    # checked against its known SHA-256 and unpacked again from its verified archive if it differs
+    for fname, sha in UNPACKED_SHA256[name].items():
+        archive = raw / f"{fname}.gz"
+        _check_unpacked(raw / fname, sha, archive if archive.exists() else None)
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     try:
         tr = cls(str(cache), train=True, download=download and bool(missing))
         te = cls(str(cache), train=False, download=download and bool(missing))
     except Exception as e:  # no network, or a failed download
+        if not missing:
+            raise CorruptArchive(f"torchvision could not read the verified files of {name!r} under {raw} "
+                                 f"({e}); delete {raw.parent} from the cache and load again", raw) from e
         raise DatasetNotFound(_missing_message(name, [f"{folder}/raw/{f}" for f in missing], roots)
                               + f"\n(torchvision said: {e})") from e
+    for fname, sha in UNPACKED_SHA256[name].items() if missing else ():  # what torchvision downloaded
+        _check_unpacked(raw / fname, sha, None)
+        if not (raw / fname).exists():
+            raise CorruptArchive(f"the downloaded {folder}/raw/{fname} fails its SHA-256 check "
+                                 f"(expected {sha}); it was removed, load again to download it anew", raw)
     return (tr.data.unsqueeze(1).contiguous(), tr.targets.long(), te.data.unsqueeze(1).contiguous(),
             te.targets.long(), list(tr.classes))
 
@@ -274,27 +337,71 @@ def _missing_message(name: str, files: list[str], roots: list[Path]) -> str:
             f"under one of these folders (or pass root=..., or set HGSR_DATA_ROOT):\n{where}")
 
 
+TENSORS = ("train_x", "train_y", "test_x", "test_y")
+
+
+def tensor_digest(blob: dict) -> str:
+    """SHA-256 over the dtype, shape and bytes of the four split tensors and the class names (what
+    the tensor cache file stores and checks on load)."""
+    h = hashlib.sha256()
+    for k in TENSORS:
+        t = blob[k]
+        h.update(f"{k}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(memoryview(t.detach().cpu().contiguous().numpy()).cast("B"))
+    h.update(repr(list(blob["classes"])).encode())
+    return h.hexdigest()
+
+
+def _read_tensor_cache(path: Path) -> dict | None:
+    """The verified content of a tensor cache file, or None (with a warning naming ``path`` when it is
+    unreadable or its tensors do not match the stored digest; silently for an older format)."""
+    try:
+        blob = torch.load(path, weights_only=True)
+    except Exception as e:
+        warnings.warn(f"{path} is unreadable ({type(e).__name__}: {e}); rebuilding it from the archives",
+                      UserWarning, stacklevel=3)
+        return None
+    if not isinstance(blob, dict) or blob.get("version") != CACHE_VERSION:
+        return None      # an older cache format: rebuilt below
+    try:
+        ok = all(isinstance(blob[k], torch.Tensor) for k in TENSORS) and blob["digest"] == tensor_digest(blob)
+    except Exception:
+        ok = False
+    if not ok:
+        warnings.warn(f"{path} fails its SHA-256 digest check (corrupted in the cache); rebuilding it "
+                      f"from the archives", UserWarning, stacklevel=3)
+        return None
+    return blob
+
+
 def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
          cache: bool = True) -> Dataset:
-    """Load a whole dataset into memory (see the module docstring for where files are found)."""
+    """Load a whole dataset into memory (see the module docstring for where files are found).
+
+    The tensor cache file ``<cache>/<name>.pt`` stores a SHA-256 digest of its tensors; a file that
+    is unreadable or fails the digest is rebuilt from the (verified) archives, with a warning naming
+    it."""
+    if not isinstance(name, str):
+        raise InvalidType(f"name must be a dataset name (a string; known: {', '.join(NAMES)}), got "
+                          f"{name!r} ({type(name).__name__})")
+    check_path("root", root, optional=True)
+    check_bool("download", download)
+    check_bool("cache", cache)
     key = name.lower().replace("-", "_")
     if key == "fashionmnist":
         key = "fashion_mnist"
     if key not in STATS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+        raise InvalidArgument(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
     if key == "synthetic":
         return Dataset(key, *_make_synthetic())
     if key == "digits":
         return Dataset(key, *_load_digits())
     tensor_file = cache_dir() / f"{key}.pt"
     if cache and tensor_file.exists():
-        try:
-            blob = torch.load(tensor_file, weights_only=True)
-            if blob.get("version") == CACHE_VERSION:
-                return Dataset(key, blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"],
-                               blob["classes"])
-        except Exception:
-            pass  # unreadable cache: rebuild it below
+        blob = _read_tensor_cache(tensor_file)
+        if blob is not None:
+            return Dataset(key, blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"],
+                           blob["classes"])
     roots = archive_roots(root)
     if key == "cifar10":
         parts = _load_cifar10(roots, download)
@@ -303,8 +410,9 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     ds = Dataset(key, *parts)
     if cache:
         cache_dir().mkdir(parents=True, exist_ok=True)
-        atomic_save({"version": CACHE_VERSION, "train_x": ds.train_x, "train_y": ds.train_y,
-                     "test_x": ds.test_x, "test_y": ds.test_y, "classes": ds.classes}, tensor_file)
+        blob = {"version": CACHE_VERSION, "train_x": ds.train_x, "train_y": ds.train_y,
+                "test_x": ds.test_x, "test_y": ds.test_y, "classes": ds.classes}
+        atomic_save({**blob, "digest": tensor_digest(blob)}, tensor_file)
     return ds
 
 
@@ -317,6 +425,10 @@ class Augment:
     pad: int = 4
     flip: bool = True
 
+    def __post_init__(self):
+        check_nonneg_int("pad", self.pad)
+        check_bool("flip", self.flip)
+
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return augment(x, self.pad, self.flip, generator)
 
@@ -324,6 +436,9 @@ class Augment:
 def augment(x: torch.Tensor, pad: int = 4, flip: bool = True,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Random crop of the original size from the zero-padded batch, then random horizontal flip."""
+    _check_images("x", x)
+    pad = check_nonneg_int("pad", pad)
+    check_bool("flip", flip)
     B, C, H, W = x.shape
     out = x
     if pad > 0:
@@ -343,6 +458,8 @@ def augment(x: torch.Tensor, pad: int = 4, flip: bool = True,
 
 def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     """uint8 -> float: ``(x/255 - mean) / std`` per channel."""
+    _check_images("x", x)
+    _check_stats(x, mean, std)
     m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
     s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
     return (x.float().div_(255) - m) / s
@@ -352,6 +469,16 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean, std, shuffl
             augment_fn: Augment | None = None, generator: torch.Generator | None = None,
             device: torch.device | str = "cpu", drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield normalized float batches from uint8 tensors (augmented when ``augment_fn`` is given)."""
+    _check_images("x", x)
+    check_type("y", y, torch.Tensor, "a (N,) tensor of labels")
+    if len(x) != len(y):
+        raise InvalidArgument(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    batch_size = check_int("batch_size", batch_size, 1)
+    _check_stats(x, mean, std)
+    check_bool("shuffle", shuffle)
+    check_bool("drop_last", drop_last)
+    if augment_fn is not None and not callable(augment_fn):
+        raise InvalidType(f"augment_fn must be None or a callable (e.g. Augment), got {augment_fn!r}")
     n = len(y)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
@@ -361,6 +488,25 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean, std, shuffl
         if augment_fn is not None:
             xb = augment_fn(xb, generator)
         yield normalize(xb.to(device, non_blocking=True), mean, std), y[idx].to(device, non_blocking=True)
+
+
+def _check_images(name: str, x) -> None:
+    check_type(name, x, torch.Tensor, "a (N, C, H, W) image tensor")
+    if x.dim() != 4:
+        raise InvalidArgument(f"{name} must be a (N, C, H, W) image tensor, got shape {tuple(x.shape)}")
+
+
+def _check_stats(x: torch.Tensor, mean, std) -> None:
+    """``mean`` and ``std``: one finite number per channel of ``x``; ``std`` > 0."""
+    from .errors import check_positive, check_real
+
+    for arg, vals in (("mean", mean), ("std", std)):
+        if isinstance(vals, (str, bytes)) or not hasattr(vals, "__len__"):
+            raise InvalidType(f"{arg} must be a sequence of {x.shape[1]} numbers (one per channel), got {vals!r}")
+        if len(vals) != x.shape[1]:
+            raise InvalidArgument(f"{arg} must have one entry per channel ({x.shape[1]}), got {vals!r}")
+        for v in vals:
+            (check_positive if arg == "std" else check_real)(arg, v)
 
 
 def default_augment(name: str) -> Augment | None:

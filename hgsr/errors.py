@@ -154,9 +154,14 @@ check_finite_nonneg = check_nonneg
 
 def check_positive(name: str, value, optional: bool = False) -> float | None:
     """A finite real number > 0, as a float."""
-    v = check_nonneg(name, value, optional)
-    if v == 0:
-        raise InvalidArgument(f"{name} must be > 0, got {_show(value)}")
+    if value is None and optional:
+        return None
+    if not is_real(value):
+        raise InvalidType(f"{name} must be a number > 0{' or None' if optional else ''}, got "
+                          f"{_show(value)} ({type(value).__name__})")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise InvalidArgument(f"{name} must be > 0 (and finite), got {_show(value)}")
     return v
 
 

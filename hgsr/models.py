@@ -18,6 +18,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .errors import InvalidArgument, InvalidType, check_bool, check_int, check_positive
+
 VGG_CFGS = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -27,9 +29,42 @@ VGG_CFGS = {
 }
 
 
-def _flat_size(features: nn.Module, in_channels: int, image_size: int) -> int:
-    with torch.no_grad():
-        return features(torch.zeros(1, in_channels, image_size, image_size)).numel()
+def _flat_size(features: nn.Module, in_channels: int, image_size: int, model: str = "model") -> int:
+    try:
+        with torch.no_grad():
+            return features(torch.zeros(1, in_channels, image_size, image_size)).numel()
+    except RuntimeError as e:
+        raise InvalidArgument(f"image_size={image_size} is too small for {model} ({e})") from None
+
+
+def _check_common(num_classes, in_channels, image_size) -> None:
+    check_int("num_classes", num_classes, 1)
+    check_int("in_channels", in_channels, 1)
+    check_int("image_size", image_size, 1)
+
+
+def _check_widths(name: str, widths, n: int | None = None) -> list[int]:
+    """A sequence of ``n`` positive integers (channel counts)."""
+    what = f"a sequence of {n} positive integers" if n else "a sequence of positive integers"
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise InvalidType(f"{name} must be {what}, got {widths!r} ({type(widths).__name__})")
+    out = list(widths)
+    if n is not None and len(out) != n:
+        raise InvalidArgument(f"{name} must be {what}, got {widths!r} ({len(out)} entries)")
+    for w in out:
+        check_int(f"{name} entry", w, 1)
+    return [int(w) for w in out]
+
+
+def _check_input(module: nn.Module, args) -> None:
+    """Forward pre-hook: the input must be (N, C, H, W) with the (C, H, W) the model was built for."""
+    x = args[0] if args else None
+    want = (module.in_channels, module.image_size, module.image_size)
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != want:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise InvalidArgument(f"{type(module).__name__} was built for inputs (N, {want[0]}, {want[1]}, "
+                              f"{want[2]}) (in_channels={want[0]}, image_size={want[1]}), got input "
+                              f"{got}; build it with the in_channels and image_size of the data")
 
 
 class LeNet5(nn.Module):
@@ -42,7 +77,10 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28,
                  widths: Sequence[int] = (20, 50, 500), batchnorm: bool = False):
         super().__init__()
-        c1, c2, hidden = widths
+        _check_common(num_classes, in_channels, image_size)
+        c1, c2, hidden = _check_widths("widths", widths, 3)
+        check_bool("batchnorm", batchnorm)
+        self.in_channels, self.image_size = in_channels, image_size
 
         def conv(i, o):
             if batchnorm:
@@ -54,9 +92,10 @@ class LeNet5(nn.Module):
             *conv(c1, c2), nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size), hidden),
+            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size, "lenet5"), hidden),
             nn.ReLU(inplace=True), nn.Linear(hidden, num_classes),
         )
+        self.register_forward_pre_hook(_check_input)
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -68,10 +107,19 @@ class VGG(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
                  cfg: Sequence | str = "vgg16", width: float = 1.0):
         super().__init__()
+        _check_common(num_classes, in_channels, image_size)
+        width = check_positive("width", width)
         if isinstance(cfg, str):
             if cfg not in VGG_CFGS:
-                raise ValueError(f"unknown VGG cfg {cfg!r}; known: {sorted(VGG_CFGS)}")
+                raise InvalidArgument(f"unknown VGG cfg {cfg!r}; known: {sorted(VGG_CFGS)}")
             cfg = [v if v == "M" else max(1, int(round(v * width))) for v in VGG_CFGS[cfg]]
+        elif isinstance(cfg, (list, tuple)) and cfg:
+            for v in cfg:
+                if v != "M":
+                    check_int("cfg entry", v, 1)
+        else:
+            raise InvalidType(f"cfg must be a VGG name ({', '.join(sorted(VGG_CFGS))}) or a non-empty list of "
+                              f"conv widths and 'M', got {cfg!r}")
         layers, c = [], in_channels
         for v in cfg:
             if v == "M":
@@ -120,16 +168,20 @@ class ResNetCIFAR(nn.Module):
                  depth: int = 20, width: float = 1.0, stage_widths: Sequence[int] | None = None,
                  mid_widths: Sequence[int] | None = None):
         super().__init__()
+        _check_common(num_classes, in_channels, image_size)
+        check_int("depth", depth)
         if (depth - 2) % 6 != 0 or depth < 8:
-            raise ValueError(f"ResNet depth must be 6n+2 (20, 32, 56, 110), got {depth}")
+            raise InvalidArgument(f"ResNet depth must be 6n+2 (20, 32, 56, 110), got {depth}")
+        width = check_positive("width", width)
         n = (depth - 2) // 6
         if stage_widths is None:
             stage_widths = [max(1, int(round(c * width))) for c in (16, 16, 32, 64)]
-        stem, *stages = stage_widths
+        stem, *stages = _check_widths("stage_widths", stage_widths, 4)
         if mid_widths is None:
             mid_widths = [w for w in stages for _ in range(n)]
+        mid_widths = _check_widths("mid_widths", mid_widths)
         if len(mid_widths) != 3 * n:
-            raise ValueError(f"mid_widths needs {3 * n} entries for depth {depth}")
+            raise InvalidArgument(f"mid_widths needs {3 * n} entries for depth {depth}, got {len(mid_widths)}")
         self.conv1 = nn.Conv2d(in_channels, stem, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(stem)
         blocks, c, k = [], stem, 0
@@ -159,7 +211,9 @@ class AlexNetSmall(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
                  widths: Sequence[int] = (64, 192, 384, 256, 256, 1024, 1024)):
         super().__init__()
-        c1, c2, c3, c4, c5, f1, f2 = widths
+        _check_common(num_classes, in_channels, image_size)
+        c1, c2, c3, c4, c5, f1, f2 = _check_widths("widths", widths, 7)
+        self.in_channels, self.image_size = in_channels, image_size
 
         def block(i, o, k, p):
             return [nn.Conv2d(i, o, k, padding=p, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
@@ -170,10 +224,11 @@ class AlexNetSmall(nn.Module):
             *block(c2, c3, 3, 1), *block(c3, c4, 3, 1), *block(c4, c5, 3, 1), nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size), f1),
+            nn.Flatten(), nn.Linear(_flat_size(self.features, in_channels, image_size, "alexnet"), f1),
             nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(f1, f2), nn.ReLU(inplace=True),
             nn.Dropout(0.5), nn.Linear(f2, num_classes),
         )
+        self.register_forward_pre_hook(_check_input)
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -192,13 +247,21 @@ def names() -> list[str]:
 def build(name: str, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
           **kw) -> nn.Module:
     """Build a model by name, e.g. ``build("resnet20", 10, 3)`` or ``build("vgg", cfg="vgg11", width=0.5)``."""
+    if not isinstance(name, str):
+        raise InvalidType(f"name must be a model name (a string; known: {', '.join(names())}), got {name!r}")
+    _check_common(num_classes, in_channels, image_size)
     key = name.lower()
     if key in ALIASES:
         key, extra = ALIASES[key]
         kw = {**extra, **kw}
     if key not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(names())}")
-    return MODELS[key](num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kw)
+        raise InvalidArgument(f"unknown model {name!r}; known models: {', '.join(names())}")
+    try:
+        return MODELS[key](num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kw)
+    except TypeError as e:
+        if isinstance(e, InvalidType):
+            raise
+        raise InvalidType(f"bad arguments for model {name!r}: {e}") from e
 
 
 def is_shortcut(name: str, module: nn.Module) -> bool:
