@@ -15,6 +15,10 @@ A prunable channel ``c`` (output channel ``c`` of a :class:`hgsr.prune.Group`) c
   channel drops the term ``γ_c (x - μ_c)/σ_c`` and folds the constant ``β_c`` that remains into the
   consumers (exact surgery, ``fold="exact"``).
 
+Each rule is a threshold on registered criteria (:mod:`hgsr.prune.criteria`): ``"zeros"`` on
+``magnitude`` (for the single convs of LeNet-5 the filter norm itself), ``"inputs"`` on ``dead_inputs``,
+``"gamma"`` on ``bn_gamma``; the masks become a plan by :func:`hgsr.prune.plan_from_masks`.
+
 No group is ever emptied: if a rule selects all channels of a group, the one with the largest filter
 norm (largest ``|γ|`` for ``"gamma"``) stays.
 """
@@ -24,73 +28,55 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import experiments, groups, measure, prune
+from .. import experiments, measure, prune
 from ..compact import compact_with
-from ..prune.structure import Group, prunable_groups
 
-RULES = ("zeros", "inputs", "zeros+inputs", "gamma")
+# rule -> the criteria whose thresholded scores it combines ("or")
+RULES = {"zeros": ("magnitude",), "inputs": ("dead_inputs",), "zeros+inputs": ("magnitude", "dead_inputs"),
+         "gamma": ("bn_gamma",)}
 
 
 def _check_rule(rule: str) -> str:
     if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; known: {', '.join(RULES)}")
+        raise ValueError(f"rule={rule!r} is not a removal rule; known: {', '.join(RULES)}")
     return rule
 
 
-@torch.no_grad()
-def _filter_norms(model: nn.Module, g: Group) -> torch.Tensor:
-    """``(convs, size)``: the filter norms ``||F_conv[c]||_2`` of every coupled conv of ``g``."""
-    return torch.stack([groups.filter_l2(model.get_submodule(c).weight.detach()) for c in g.convs])
-
-
-@torch.no_grad()
-def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
-    """``(consumers, size)`` norms ``||W_next[:, c]||_2`` of every consumer conv's input slice of ``g``'s
-    channels, or None when a consumer is not a plain conv reading the channels in order (a linear
-    layer, a grouped conv): such a channel is always read, never dead by the input rule."""
-    rows = []
-    for name in g.consumers:
-        m = model.get_submodule(name)
-        if not isinstance(m, nn.Conv2d) or m.groups != 1 or m.in_channels != g.size:
-            return None
-        rows.append(groups.channel_l2(m.weight.detach()))
-    return torch.stack(rows) if rows else None
+def _per_group(table: pd.DataFrame) -> dict[str, torch.Tensor]:
+    return {g: torch.tensor(d.sort_values("channel")["score"].to_numpy(), dtype=torch.float64)
+            for g, d in table.groupby("group", sort=False)}
 
 
 @torch.no_grad()
 def channel_masks(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float = 1e-2) -> list[dict]:
-    """Per prunable group: ``{"group", "zero", "dead_input", "small_gamma", "score"}`` boolean masks over
-    its channels (``small_gamma`` None without BatchNorm) and a keep-score (filter norm)."""
-    gs = prunable_groups(model, input_shape)
-    gammas = {}
-    if gs and all(g.bns for g in gs):
-        scores = prune.bn_gamma_scores(model, input_shape)
-        gammas = {name: torch.tensor(d["score"].to_numpy()) for name, d in scores.groupby("group", sort=False)}
+    """Per prunable group: ``{"group", "size", "zero", "dead_input", "small_gamma", "score", "gamma"}``:
+    boolean masks over its channels (``small_gamma`` None without BatchNorm), the filter-norm
+    keep-score and the |γ| scores (None without BatchNorm)."""
+    mag = _per_group(prune.criteria.score(model, "magnitude", input_shape))
+    dead = _per_group(prune.criteria.score(model, "dead_inputs", input_shape))
+    try:
+        gammas = _per_group(prune.criteria.score(model, "bn_gamma", input_shape))
+    except ValueError:            # some group has no BatchNorm: the gamma rule does not apply
+        gammas = {}
     gmax = max((float(v.max()) for v in gammas.values()), default=0.0)
-    out = []
-    for g in gs:
-        fn = _filter_norms(model, g)
-        zero = (fn <= tol).all(0)
-        sl = input_slice_norms(model, g)
-        dead = (sl <= tol).all(0) if sl is not None else torch.zeros_like(zero)
-        small = gammas[g.name] <= rel * gmax if g.name in gammas else None
-        out.append({"group": g.name, "size": g.size, "zero": zero, "dead_input": dead, "small_gamma": small,
-                    "score": fn.pow(2).sum(0).sqrt(), "gamma": gammas.get(g.name)})
+    return [{"group": g, "size": len(fn), "zero": fn <= tol, "dead_input": dead[g] <= tol,
+             "small_gamma": gammas[g] <= rel * gmax if g in gammas else None, "score": fn, "gamma": gammas.get(g)}
+            for g, fn in mag.items()]
+
+
+def _rule_mask(m: dict, rule: str) -> torch.Tensor:
+    if rule == "gamma" and m["small_gamma"] is None:
+        raise ValueError(f"rule 'gamma' needs a BatchNorm after every pruned conv; group {m['group']!r} has none")
+    masks = {"magnitude": m["zero"], "dead_inputs": m["dead_input"], "bn_gamma": m["small_gamma"]}
+    out = torch.zeros(m["size"], dtype=torch.bool)
+    for key in RULES[rule]:
+        out |= masks[key]
     return out
 
 
-def _removed(m: dict, rule: str) -> torch.Tensor:
-    if rule == "gamma":
-        if m["small_gamma"] is None:
-            raise ValueError(f"rule 'gamma' needs a BatchNorm after every pruned conv; group {m['group']!r} has none")
-        mask, score = m["small_gamma"].clone(), m["gamma"]
-    else:
-        mask = {"zeros": m["zero"], "inputs": m["dead_input"],
-                "zeros+inputs": m["zero"] | m["dead_input"]}[rule].clone()
-        score = m["score"]
-    if bool(mask.all()):
-        mask[int(score.argmax())] = False
-    return mask
+def _plan(ms: list[dict], rule: str) -> dict:
+    keep = {m["group"]: (m["gamma"] if rule == "gamma" else m["score"]) for m in ms}
+    return prune.plan_from_masks({m["group"]: _rule_mask(m, rule) for m in ms}, keep)[0]
 
 
 def plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
@@ -113,16 +99,13 @@ def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", to
                    rel: float = 1e-2) -> tuple[pd.DataFrame, dict]:
     """:func:`channel_table` and :func:`plan` from one pass over the network."""
     _check_rule(rule)
-    rows, out = [], {}
-    for m in channel_masks(model, input_shape, tol, rel):
-        removed = _removed(m, rule)
-        idx = removed.nonzero().flatten().tolist()
-        if idx:
-            out[m["group"]] = idx
-        rows.append({"layer": m["group"], "filters": m["size"], "zero_filters": int(m["zero"].sum()),
-                     "dead_inputs": int(m["dead_input"].sum()),
-                     "small_gamma": int(m["small_gamma"].sum()) if m["small_gamma"] is not None else -1,
-                     "removed": len(idx), "filters_left": m["size"] - len(idx)})
+    ms = channel_masks(model, input_shape, tol, rel)
+    out = _plan(ms, rule)
+    rows = [{"layer": m["group"], "filters": m["size"], "zero_filters": int(m["zero"].sum()),
+             "dead_inputs": int(m["dead_input"].sum()),
+             "small_gamma": int(m["small_gamma"].sum()) if m["small_gamma"] is not None else -1,
+             "removed": len(out.get(m["group"], [])), "filters_left": m["size"] - len(out.get(m["group"], []))}
+            for m in ms]
     df = pd.DataFrame(rows)
     total = {c: int(df[c].sum()) for c in df.columns if c != "layer"}
     df = pd.concat([df, pd.DataFrame([{"layer": "total", **total}])], ignore_index=True)
@@ -147,5 +130,5 @@ def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float
 def inputs_add_channels(model: nn.Module, input_shape, tol: float = measure.TOL) -> bool:
     """True when the ``"zeros+inputs"`` rule removes more channels than ``"zeros"`` (some channel has a
     non-zero filter but no reader), i.e. when a ``+ dead inputs`` compact network differs."""
-    return any(bool((_removed(m, "zeros+inputs") != _removed(m, "zeros")).any())
-               for m in channel_masks(model, input_shape, tol))
+    ms = channel_masks(model, input_shape, tol)
+    return _plan(ms, "zeros+inputs") != _plan(ms, "zeros")
