@@ -24,15 +24,28 @@ from typing import Callable, Sequence
 
 import torch
 
+from .errors import InvalidArgument, InvalidType, check_nonneg, check_positive, check_range
+
 
 def _check_t(t, name: str = "t"):
-    """Raise ValueError unless the threshold is finite and >= 0 everywhere."""
+    """The threshold unchanged; InvalidArgument unless it is finite and >= 0 everywhere,
+    InvalidType unless it is a real number or a tensor."""
     if isinstance(t, torch.Tensor):
+        if t.is_complex() or t.dtype == torch.bool:
+            raise InvalidType(f"threshold {name} must be a real tensor or number, got a {t.dtype} tensor")
         if not torch.isfinite(t).all() or (t < 0).any():
-            raise ValueError(f"threshold {name} must be finite and >= 0 everywhere, got {t}")
-    elif not (t >= 0 and math.isfinite(t)):  # also catches NaN
-        raise ValueError(f"threshold {name} must be finite and >= 0, got {t!r}")
+            raise InvalidArgument(f"threshold {name} must be finite and >= 0 everywhere, got {t}")
+        return t
+    check_nonneg(f"threshold {name}", t)
     return t
+
+
+def _check_y(y) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor):
+        raise InvalidType(f"y must be a torch.Tensor, got {y!r} ({type(y).__name__})")
+    if not y.is_floating_point():
+        raise InvalidType(f"y must be a floating-point tensor, got dtype {y.dtype}")
+    return y
 
 
 def _above(x: torch.Tensor, tau) -> torch.Tensor:
@@ -43,6 +56,7 @@ def _above(x: torch.Tensor, tau) -> torch.Tensor:
 
 def soft_threshold(y: torch.Tensor, t) -> torch.Tensor:
     """L1 prox (soft threshold): ``sign(y)·max(|y| − t, 0)``."""
+    _check_y(y)
     _check_t(t)
     return torch.sign(y).mul_((y.abs() - t).clamp_(min=0))
 
@@ -52,6 +66,7 @@ def hard_threshold(y: torch.Tensor, t) -> torch.Tensor:
 
     At ``|y| = sqrt(2t)`` both 0 and ``y`` minimize; 0 is returned.
     """
+    _check_y(y)
     _check_t(t)
     tau = torch.sqrt(2 * t) if isinstance(t, torch.Tensor) else math.sqrt(2 * t)
     return _above(y.abs(), tau).mul_(y)
@@ -59,6 +74,8 @@ def hard_threshold(y: torch.Tensor, t) -> torch.Tensor:
 
 def tl1_threshold(t: float, a: float) -> float:
     """TL1 prox threshold: ``t(a+1)/a`` if ``t <= a²/(2(a+1))``, else ``sqrt(2t(a+1)) − a/2``."""
+    t = check_nonneg("threshold t", t)
+    a = check_positive("a", a)
     if t <= a * a / (2 * (a + 1)):
         return t * (a + 1) / a
     return math.sqrt(2 * t * (a + 1)) - a / 2
@@ -73,9 +90,11 @@ def tl1_prox(y: torch.Tensor, t: float, a: float = 1.0) -> torch.Tensor:
     computed as ``2·arcsin(sqrt(u/2))``, which is the same function but accurate for small ``u``.
     ``t`` and ``a`` are scalars (``a > 0``).
     """
+    _check_y(y)
+    if isinstance(t, torch.Tensor) and t.numel() != 1:
+        raise InvalidType(f"threshold t of tl1_prox must be a scalar, got a tensor of shape {tuple(t.shape)}")
     t = float(_check_t(t))
-    if not a > 0:
-        raise ValueError(f"TL1 parameter a must be > 0, got {a!r}")
+    a = check_positive("a", a)
     tau = tl1_threshold(t, a)
     ay = y.abs()
     s = ay + a
@@ -94,9 +113,11 @@ def l1_minus_l2_prox(y: torch.Tensor, t: float, alpha: float = 1.0) -> torch.Ten
       ``i* = argmax |y_i|``, 0 elsewhere;
     - else ``x = 0``.
     """
+    _check_y(y)
+    if isinstance(t, torch.Tensor) and t.numel() != 1:
+        raise InvalidType(f"threshold t of l1_minus_l2_prox must be a scalar, got a tensor of shape {tuple(t.shape)}")
     t = float(_check_t(t))
-    if not 0 < alpha <= 1:
-        raise ValueError(f"L1-L2 parameter alpha must be in (0, 1], got {alpha!r}")
+    alpha = check_range("alpha", alpha, 0.0, 1.0, low_open=True)
     if y.numel() == 0:
         return y.clone()
     ay = y.abs()
@@ -116,9 +137,18 @@ def l1_minus_l2_prox(y: torch.Tensor, t: float, alpha: float = 1.0) -> torch.Ten
 
 
 def _dims(y: torch.Tensor, dim) -> tuple[int, ...]:
+    """``dim`` as a tuple of valid dims of ``y``: None (all), an int, or a sequence of distinct ints."""
     if dim is None:
         return tuple(range(y.dim()))
-    return (dim,) if isinstance(dim, int) else tuple(dim)
+    from .errors import is_int
+
+    dims = (dim,) if is_int(dim) else tuple(dim) if isinstance(dim, (tuple, list)) else None
+    if dims is None or not all(is_int(d) for d in dims):
+        raise InvalidType(f"dim must be None, an int or a tuple of ints, got {dim!r}")
+    bad = [d for d in dims if not -y.dim() <= d < y.dim()]
+    if bad or not dims or len({d % max(y.dim(), 1) for d in dims}) != len(dims):
+        raise InvalidArgument(f"dim={dim!r} is not a set of distinct dims of y (shape {tuple(y.shape)})")
+    return tuple(int(d) for d in dims)
 
 
 def group_soft_threshold(y: torch.Tensor, t, dim: int | Sequence[int] | None) -> torch.Tensor:
@@ -128,6 +158,7 @@ def group_soft_threshold(y: torch.Tensor, t, dim: int | Sequence[int] | None) ->
     per filter; ``(0, 2, 3)``: per input channel; ``None``: the whole tensor). A tensor ``t``
     broadcasts against the group norms (shape of ``y`` with ``dim`` kept as size 1).
     """
+    _check_y(y)
     _check_t(t)
     norm = torch.linalg.vector_norm(y, dim=_dims(y, dim), keepdim=True)
     keep = norm > t
