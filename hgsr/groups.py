@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
+from .errors import InvalidArgument
 from .models import is_shortcut
 
 EPS = 1e-12
@@ -38,7 +39,8 @@ def target_convs(model: nn.Module, predicate: Predicate | None = None) -> list[t
     predicate = predicate or default_target
     found = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and predicate(n, m)]
     if not found:
-        raise ValueError(f"{type(model).__name__} has no target conv layers for this predicate")
+        raise InvalidArgument(f"model {type(model).__name__} has no target conv layers for this predicate "
+                              f"(the sparsity measures and regularizers act on Conv2d layers)")
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,65 @@ from tqdm.auto import tqdm
 
 from . import data as hdata
 from . import measure
+from .errors import (CheckpointMismatch, HgsrError, InvalidArgument, InvalidType, check_bool, check_choice,
+                     check_int, check_module, check_nonneg, check_nonneg_int, check_path, check_positive,
+                     check_range, check_type)
 from .io import atomic_save
 from .regularizers.base import Regularizer
 from .regularizers.common import adopt_buffers
 
+SPLITS = ("train", "test")
+OPTIMIZERS = ("sgd", "adam")
 
-class NonFiniteLoss(FloatingPointError):
-    """The training loss became NaN or infinite."""
+
+class NonFiniteLoss(FloatingPointError, HgsrError):
+    """The training loss, the evaluation loss or the weights became NaN or infinite."""
+
+
+def check_device(device) -> torch.device | None:
+    """``device`` as a ``torch.device`` (None stays None); InvalidArgument naming it when torch does
+    not know it."""
+    if device is None or isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise InvalidType(f"device must be None, a string such as 'cpu' or 'cuda', or a torch.device, got "
+                          f"{device!r} ({type(device).__name__})")
+    try:
+        return torch.device(device)
+    except RuntimeError as e:
+        raise InvalidArgument(f"device={device!r} is not a device torch knows ({e})") from None
+
+
+def check_dataset(ds, splits=SPLITS) -> hdata.Dataset:
+    """``ds`` unchanged: a :class:`hgsr.data.Dataset` whose ``splits`` are not empty."""
+    check_type("ds", ds, hdata.Dataset, "a hgsr.data.Dataset (e.g. hgsr.data.load('mnist'))")
+    for split in splits:
+        if len(getattr(ds, f"{split}_y")) == 0:
+            raise InvalidArgument(f"ds has an empty {split} split ({ds!r}); nothing to "
+                                  f"{'train on' if split == 'train' else 'evaluate'}")
+    return ds
+
+
+def check_fits(model: nn.Module, ds: hdata.Dataset, device=None) -> None:
+    """InvalidArgument naming ``model`` and ``ds`` unless the model accepts one of ``ds``'s images
+    and returns one logit per class (checked on a single image in eval mode, no gradient)."""
+    p = next(model.parameters())
+    x = hdata.normalize(ds.test_x[:1] if len(ds.test_y) else ds.train_x[:1], ds.mean, ds.std)
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x.to(device or p.device))
+    except Exception as e:
+        raise InvalidArgument(f"model {type(model).__name__} does not accept the images of ds "
+                              f"({ds.name}: {ds.in_channels}x{ds.image_size}x{ds.image_size}): {e}") from None
+    finally:
+        model.train(was)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != ds.num_classes:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise InvalidArgument(f"model {type(model).__name__} returns {shape} for one image, but ds "
+                              f"({ds.name}) has {ds.num_classes} classes: build it with "
+                              f"num_classes={ds.num_classes}")
 
 
 def default_device() -> torch.device:
@@ -45,8 +98,12 @@ def seed_everything(seed: int) -> torch.Generator:
 @torch.no_grad()
 def evaluate(model: nn.Module, ds: hdata.Dataset, split: str = "test", batch_size: int = 512,
              device=None) -> dict:
-    """Accuracy and mean cross-entropy of ``model`` on a split (eval mode)."""
-    device = device or next(model.parameters()).device
+    """Accuracy and mean cross-entropy of ``model`` on a split (``"train"`` or ``"test"``; eval mode)."""
+    check_module("model", model)
+    check_choice("split", split, SPLITS)
+    check_dataset(ds, (split,))
+    batch_size = check_int("batch_size", batch_size, 1)
+    device = check_device(device) or next(model.parameters()).device
     x, y = (ds.test_x, ds.test_y) if split == "test" else (ds.train_x, ds.train_y)
     was = model.training
     model.eval()
@@ -62,6 +119,10 @@ def evaluate(model: nn.Module, ds: hdata.Dataset, split: str = "test", batch_siz
 def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, momentum: float = 0.9,
                    weight_decay: float = 5e-4) -> torch.optim.Optimizer:
     """SGD (with momentum) or Adam over all parameters."""
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = check_positive("lr", lr)
+    momentum = check_range("momentum", momentum, 0.0, 1.0, high_open=True)
+    weight_decay = check_nonneg("weight_decay", weight_decay)
     if optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     if optimizer == "adam":
@@ -71,13 +132,92 @@ def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, m
 
 def make_schedule(opt, schedule, epochs: int):
     """``None`` (constant), ``"cosine"``, or ``("step", every, gamma)``; stepped once per epoch."""
+    check_schedule(schedule)
+    epochs = check_int("epochs", epochs, 1)
     if schedule is None or schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
-    if isinstance(schedule, (tuple, list)) and schedule[0] == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, int(schedule[1]), float(schedule[2]))
-    raise ValueError(f"unknown schedule {schedule!r}; use None, 'cosine' or ('step', every, gamma)")
+    return torch.optim.lr_scheduler.StepLR(opt, int(schedule[1]), float(schedule[2]))
+
+
+def check_schedule(schedule):
+    """``schedule`` unchanged: None, ``"constant"``, ``"cosine"`` or ``("step", every, gamma)`` with
+    ``every`` a positive integer (epochs) and ``gamma`` a finite number > 0."""
+    if schedule is None or (isinstance(schedule, str) and schedule in ("constant", "cosine")):
+        return schedule
+    if isinstance(schedule, (tuple, list)) and len(schedule) == 3 and schedule[0] == "step":
+        check_int("schedule every (epochs between steps)", schedule[1], 1)
+        check_positive("schedule gamma", schedule[2])
+        return schedule
+    raise InvalidArgument(f"unknown schedule {schedule!r}; use None, 'cosine' or ('step', every, gamma)")
+
+
+def _describe(obj):
+    """A stable, comparable description of an argument for the checkpoint (no memory addresses)."""
+    import dataclasses
+
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [_describe(o) for o in obj]
+    if isinstance(obj, dict):
+        return {str(k): _describe(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist() if obj.numel() <= 16 else f"tensor{tuple(obj.shape)}"
+    if isinstance(obj, Regularizer):   # its parameters as built (beta0, epoch 0 for nonconvex SGL)
+        fields = {"parts": [[w, r] for w, r in obj.parts]} if hasattr(obj, "parts") else \
+            {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+        return {"type": type(obj).__name__, **{k: _describe(v) for k, v in fields.items()}}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"type": type(obj).__name__, **_describe(dataclasses.asdict(obj))}
+    if callable(obj):
+        return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+    return repr(obj)
+
+
+def _resume(checkpoint: Path, args: dict, device):
+    """The checkpoint's state if it was written with ``args``; None (with a warning naming the path)
+    when it is unreadable or of the old format without arguments, so training starts afresh;
+    :class:`CheckpointMismatch` naming the first changed argument otherwise."""
+    try:
+        state = torch.load(checkpoint, weights_only=False, map_location=device)
+        if not isinstance(state, dict) or not {"model", "optimizer", "schedule", "history", "epoch"} <= set(state):
+            raise ValueError("not a checkpoint written by hgsr.train.fit")
+    except Exception as e:
+        warnings.warn(f"checkpoint {checkpoint} is unreadable ({type(e).__name__}: {str(e)[:200]}); "
+                      f"training from the start instead (it is overwritten after the first epoch)",
+                      UserWarning, stacklevel=3)
+        return None
+    saved = state.get("args")
+    if saved is None:
+        warnings.warn(f"checkpoint {checkpoint} does not record its training arguments (written by an older "
+                      f"version); training from the start instead", UserWarning, stacklevel=3)
+        return None
+    changed = [k for k in args if saved.get(k) != args[k]]
+    if changed:
+        k = changed[0]
+        raise CheckpointMismatch(
+            f"checkpoint {checkpoint} was written by fit with {k}={saved.get(k)!r}, but this call has "
+            f"{k}={args[k]!r}" + (f" (also changed: {', '.join(changed[1:])})" if changed[1:] else "")
+            + "; delete the checkpoint to train again with the new arguments, or pass another checkpoint "
+              "path")
+    return state
+
+
+def _has_target_convs(model: nn.Module) -> bool:
+    from . import groups
+
+    return any(groups.default_target(n, m) for n, m in model.named_modules())
+
+
+def _nonfinite_tensor(model: nn.Module) -> str | None:
+    """``"weights 'name'"`` (or ``"buffer 'name'"``) of the first tensor with a NaN or infinite entry."""
+    for kind, named in (("weights", model.named_parameters()), ("buffer", model.named_buffers())):
+        for name, t in named:
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                return f"{kind} {name!r}"
+    return None
 
 
 def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
@@ -93,20 +233,54 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
     (filters with L2 norm <= sparsity_tol), seconds, and whatever ``regularizer.metrics`` adds.
 
     With ``checkpoint`` a file is written atomically after every epoch (model, optimizer, schedule,
-    regularizer buffers live in the model, history, RNG state); calling ``fit`` again with the same
-    file resumes after the last finished epoch.
+    regularizer buffers live in the model, history, RNG state, and the training arguments); calling
+    ``fit`` again with the same file resumes after the last finished epoch. A checkpoint written with
+    other arguments raises :class:`~hgsr.errors.CheckpointMismatch` naming the changed argument; an
+    unreadable one is reported (a warning naming its path) and training starts from the beginning.
+
+    Every argument is checked first (named errors from :mod:`hgsr.errors`). A non-finite loss, a
+    non-finite test loss or non-finite weights after an epoch raise :class:`NonFiniteLoss` (and that
+    epoch is not checkpointed). Models without conv layers train; their conv sparsity columns are NaN.
     """
-    device = torch.device(device) if device is not None else default_device()
+    check_module("model", model)
+    check_dataset(ds)
+    epochs = check_int("epochs", epochs, 1)
+    make_optimizer(nn.Linear(1, 1), optimizer, lr, momentum, weight_decay)   # checks these four
+    check_schedule(schedule)
+    batch_size = check_int("batch_size", batch_size, 1)
+    check_type("regularizer", regularizer, Regularizer, "a hgsr.regularizers.Regularizer (e.g. "
+               "hgsr.regularizers.from_spec(...))", optional=True)
+    if augment is not None and not callable(augment):
+        raise InvalidType(f"augment must be None or a callable such as hgsr.data.Augment, got {augment!r}")
+    seed = check_nonneg_int("seed", seed)
+    device = check_device(device)
+    sparsity_tol = check_nonneg("sparsity_tol", sparsity_tol)
+    checkpoint = check_path("checkpoint", checkpoint, optional=True)
+    check_bool("progress", progress)
+    eval_every = check_int("eval_every", eval_every, 1)
+    check_int("_stop_after", _stop_after, 1, optional=True)
+    device = device if device is not None else default_device()
     reg = regularizer or Regularizer()
     model.to(device)
+    check_fits(model, ds, device)
+    has_convs = _has_target_convs(model)
+    args = {"epochs": epochs, "lr": lr, "optimizer": optimizer, "momentum": momentum,
+            "weight_decay": weight_decay, "schedule": _describe(schedule), "batch_size": batch_size,
+            "regularizer": _describe(reg), "augment": _describe(augment), "seed": seed,
+            "sparsity_tol": sparsity_tol, "eval_every": eval_every,
+            "data": [ds.name, len(ds.train_y), len(ds.test_y)]}
     gen = seed_everything(seed)
     opt = make_optimizer(model, optimizer, lr, momentum, weight_decay)
     sched = make_schedule(opt, schedule, epochs)
     rows, start = [], 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, weights_only=False, map_location=device)
+    state = _resume(checkpoint, args, device) if checkpoint is not None and checkpoint.exists() else None
+    if state is not None:
         adopt_buffers(model, state["model"])   # regularizer buffers (e.g. nonconvex SGL's hgsr_V)
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise CheckpointMismatch(f"checkpoint {checkpoint} does not fit this model ({type(model).__name__}): "
+                                     f"{str(e)[:300]}; delete the checkpoint or pass another path") from None
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["schedule"])
         gen.set_state(state["generator"])
@@ -151,22 +325,37 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
                 bar.set_postfix(epoch=epoch + 1, loss=f"{ce.item():.3f}")
         sched.step()
         reg.on_epoch_end(epoch)
+        bad = _nonfinite_tensor(model)
+        if bad is not None:
+            bar.close()
+            raise NonFiniteLoss(f"non-finite {bad} after epoch {epoch + 1} (train loss "
+                                f"{tot_loss / len(ds.train_y):.4g}); lower the learning rate or the "
+                                f"regularization strength")
         n = len(ds.train_y)
         row = {"epoch": epoch + 1, "lr": lr_now, "train_loss": tot_loss / n, "penalty": tot_pen / n,
                "train_acc": tot_correct / n, "seconds": time.perf_counter() - t0}
         if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
             ev = evaluate(model, ds, "test", device=device)
+            if not math.isfinite(ev["loss"]):
+                bar.close()
+                raise NonFiniteLoss(f"non-finite test loss ({ev['loss']}) after epoch {epoch + 1} (train loss "
+                                    f"{row['train_loss']:.4g}); lower the learning rate or the regularization "
+                                    f"strength")
             row.update(test_acc=ev["accuracy"], test_loss=ev["loss"])
-            row["weight_sparsity"] = measure.weight_sparsity(model, sparsity_tol)
-            table = measure.sparsity_table(model, tol=sparsity_tol)
-            row["zero_filters"] = int(table["zero_filters"].iloc[-1])
+            if has_convs:
+                row["weight_sparsity"] = measure.weight_sparsity(model, sparsity_tol)
+                table = measure.sparsity_table(model, tol=sparsity_tol)
+                row["zero_filters"] = int(table["zero_filters"].iloc[-1])
+            else:   # no conv layers: conv sparsity is undefined
+                row["weight_sparsity"] = row["zero_filters"] = float("nan")
             row.update(reg.metrics(model, test_accuracy))
         rows.append(row)
         if checkpoint is not None:
             atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                          "schedule": sched.state_dict(), "generator": gen.get_state(),
                          "torch_rng": torch.get_rng_state(), "history": rows, "epoch": epoch + 1,
-                         "regularizer": reg.state_dict() if hasattr(reg, "state_dict") else None},
+                         "regularizer": reg.state_dict() if hasattr(reg, "state_dict") else None,
+                         "args": args},
                         checkpoint)
         if _stop_after is not None and epoch + 1 >= _stop_after:
             break
