@@ -235,6 +235,14 @@ def check_shape(name: str, value, length: int | tuple[int, ...] = 3) -> tuple[in
     return tuple(int(v) for v in items)
 
 
+def check_predicate(predicate, name: str = "predicate"):
+    """``predicate`` unchanged: None or a callable ``(name, module) -> bool``; InvalidType otherwise."""
+    if predicate is not None and not callable(predicate):
+        raise InvalidType(f"{name} must be None or a callable (name, module) -> bool, got "
+                          f"{_show(predicate)} ({type(predicate).__name__})")
+    return predicate
+
+
 def check_module(name: str, value) -> Any:
     """``value`` unchanged; :class:`InvalidType` unless it is a ``torch.nn.Module`` with parameters."""
     from torch import nn

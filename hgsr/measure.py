@@ -18,6 +18,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import groups
+from .errors import (check_int, check_module, check_nonneg, check_predicate, check_shape,
+                     check_type)
 
 TOL = 1e-2          # the one tolerance on group norms: a filter, channel or kernel is zero when its L2 norm <= TOL
 WEIGHT_TOL = 1e-3   # the one tolerance on single weights: |w| <= WEIGHT_TOL (the HGSR reference code's measure)
@@ -25,10 +27,13 @@ WEIGHT_TOL = 1e-3   # the one tolerance on single weights: |w| <= WEIGHT_TOL (th
 
 def count_params(model: nn.Module) -> int:
     """Total number of parameters (weights and biases, BatchNorm affine included)."""
+    check_type("model", model, nn.Module, "a torch.nn.Module")
     return sum(p.numel() for p in model.parameters())
 
 
 def _input(model: nn.Module, input_shape, batch: int = 1) -> torch.Tensor:
+    check_module("model", model)
+    input_shape = check_shape("input_shape", input_shape, 3)
     p = next(model.parameters())
     return torch.zeros(batch, *input_shape, device=p.device, dtype=p.dtype)
 
@@ -83,6 +88,10 @@ def sparsity_table(model: nn.Module, tol: float = TOL, rel: float = 0.01,
     (absolute); ``rel_zero_filters`` counts filters with norm ``<= rel * max filter norm``. The last
     row, ``total``, sums the counts over layers and gives overall fractions.
     """
+    check_type("model", model, nn.Module, "a torch.nn.Module")
+    tol = check_nonneg("tol", tol)
+    rel = check_nonneg("rel", rel)
+    check_predicate(predicate)
     rows = []
     for name, conv in groups.target_convs(model, predicate):
         W = conv.weight.detach()
@@ -108,6 +117,9 @@ def sparsity_table(model: nn.Module, tol: float = TOL, rel: float = 0.01,
 @torch.no_grad()
 def weight_sparsity(model: nn.Module, tol: float = WEIGHT_TOL, predicate: groups.Predicate | None = None) -> float:
     """Fraction of target conv weights with ``|w| <= tol`` (the HGSR reference code's measure)."""
+    check_type("model", model, nn.Module, "a torch.nn.Module")
+    tol = check_nonneg("tol", tol)
+    check_predicate(predicate)
     zero = total = 0
     for W in groups.iter_weights(model, predicate):
         zero += int((W.abs() <= tol).sum())
@@ -122,6 +134,12 @@ def latency(model: nn.Module, input_shape=(3, 32, 32), batch: int = 1, repeats: 
 
     ``threads`` fixes ``torch.set_num_threads`` for the measurement (restored afterwards).
     """
+    check_module("model", model)
+    check_shape("input_shape", input_shape, 3)
+    check_int("batch", batch, 1)
+    check_int("repeats", repeats, 1)
+    check_int("warmup", warmup, 0)
+    check_int("threads", threads, 1, optional=True)
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)

@@ -22,16 +22,8 @@ from .. import groups
 # The argument checks live in hgsr.errors (one place for each check); re-exported here for the
 # families that import them from this module.
 from ..errors import (InvalidArgument, InvalidType, check_bool, check_choice, check_int,  # noqa: F401
-                      check_nonneg, check_positive, check_type)
+                      check_nonneg, check_positive, check_predicate, check_type)
 from .base import Regularizer
-
-
-def check_predicate(predicate):
-    """``predicate`` unchanged: None or a callable ``(name, module) -> bool``; InvalidType otherwise."""
-    if predicate is not None and not callable(predicate):
-        raise InvalidType(f"predicate must be None or a callable (name, module) -> bool, got "
-                          f"{predicate!r} ({type(predicate).__name__})")
-    return predicate
 
 
 # reduction dims of each group kind of a conv weight (O, I, kh, kw): the group is what remains
