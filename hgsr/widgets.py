@@ -27,6 +27,8 @@ import matplotlib.pyplot as plt
 from torch import nn
 
 from . import groups, measure, prox, prune, viz
+from .errors import (InvalidArgument, InvalidType, check_choice, check_module, check_nonneg, check_positive,
+                     check_predicate, check_range, check_shape, check_str, check_type)
 
 Draw = Callable[..., tuple]  # (**control values) -> (figure, summary dict, html text)
 
@@ -106,17 +108,27 @@ class Explorer(widgets.VBox):
                 display(fig)
 
 
+def _slider_value(name: str, value, low: float, high: float) -> float:
+    """``value`` checked against the slider's range (a slider would clamp it silently)."""
+    return check_range(name, value, low, high)
+
+
 def _tol_slider(value: float, description: str = "tol") -> widgets.FloatLogSlider:
-    if not value > 0:
-        raise ValueError(f"tolerance must be > 0, got {value!r}")
+    check_positive("tol", value)
+    value = _slider_value("tol", value, 1e-8, 10.0)
     return widgets.FloatLogSlider(value=value, base=10, min=-8, max=1, step=0.1, description=description,
                                   readout_format=".1e", continuous_update=False)
 
 
 def _check_runs(runs: Mapping[str, nn.Module], need: int = 1) -> list[str]:
-    if not isinstance(runs, Mapping) or len(runs) < need:
-        raise ValueError(f"need a dict of at least {need} {{name: model}}, got {type(runs).__name__} "
-                         f"with {len(runs) if isinstance(runs, Mapping) else 0} entries")
+    if not isinstance(runs, Mapping):
+        raise InvalidType(f"runs must be a dict {{name: model}}, got {type(runs).__name__}")
+    if len(runs) < need:
+        raise InvalidArgument(f"runs must be a dict of at least {need} {{name: model}}, got "
+                              f"{len(runs)} entries")
+    for name, m in runs.items():
+        check_type("runs key", name, str, "a string (the run's name)")
+        check_module(f"runs[{name!r}]", m)
     return list(runs)
 
 
@@ -135,6 +147,9 @@ def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float 
     surgery on a copy; coupled residual channels count once per group). ``summary`` holds the numbers.
     """
     names = _check_runs(runs)
+    check_shape("input_shape", input_shape, 3)
+    check_nonneg("rel", rel, optional=True)
+    check_predicate(predicate)
     layers = {r: [n for n, _ in groups.target_convs(m, predicate)] for r, m in runs.items()}
     run = widgets.Dropdown(options=names, value=names[0], description="run")
     layer = widgets.Dropdown(options=layers[names[0]], value=layers[names[0]][0], description="layer")
@@ -176,6 +191,7 @@ def sparsity_pattern_viewer(runs: Mapping[str, nn.Module], tol: float = measure.
     """Two runs side by side: :func:`hgsr.viz.compare_sparsity_patterns` at a tolerance (log slider);
     the text counts each run's filters, input channels and kernels with norm > tol."""
     names = _check_runs(runs)
+    check_predicate(predicate)
     run_a = widgets.Dropdown(options=names, value=names[0], description="run A")
     run_b = widgets.Dropdown(options=names, value=names[min(1, len(names) - 1)], description="run B")
 
@@ -197,6 +213,9 @@ def thresholding_playground(lam: float = 1.0, a: float = 1.0, alpha: float = 0.5
     """Sliders λ, a (TL1) and α (L1 − αL2) over :func:`hgsr.viz.thresholding_functions`; the text
     lists each operator's threshold: soft λ, hard sqrt(2λ), TL1 :func:`hgsr.prox.tl1_threshold`,
     L1 − αL2 (1-D) (1 − α)λ, group λ (on the norm)."""
+    lam = _slider_value("lam", lam, 1e-2, 10.0)
+    a = _slider_value("a", a, 1e-2, 100.0)
+    alpha = _slider_value("alpha", alpha, 0.05, 1.0)
     controls = {
         "lam": widgets.FloatLogSlider(value=lam, base=10, min=-2, max=1, step=0.05, description="λ",
                                       continuous_update=False),
@@ -224,6 +243,16 @@ def pruning_explorer(model: nn.Module, scores_df, input_shape, fraction: float =
     and the predicted loss increase ``Σ ΔL_c`` over the removed channels: a first-order, additive
     estimate that ignores interactions between channels removed together.
     """
+    import pandas as pd
+
+    check_module("model", model)
+    check_type("scores_df", scores_df, pd.DataFrame, "a pandas DataFrame of channel scores")
+    if scores_df.empty:
+        raise InvalidArgument("scores_df is empty: there are no channels to choose from")
+    check_shape("input_shape", input_shape, 3)
+    fraction = _slider_value("fraction", fraction, 0.0, 0.95)
+    check_choice("scope", scope, ("global", "layer"))
+    check_str("loss_col", loss_col)
     viz.results.require(scores_df, ["group", "channel", "score"], "scores table")
     has_loss = loss_col in scores_df.columns
     dense = prune.compact_size(model, {}, input_shape)
