@@ -1,4 +1,5 @@
-"""Shared fixtures. Real datasets come from ../shared/data (or $HGSR_DATA_ROOT); when one is absent
+"""Shared fixtures. Real datasets come from $HGSR_DATA_ROOT (default: shared/data in the repository's parent
+folder, see hgsr/data.py); when one is absent
 the tests that need it are skipped with a message naming the missing files — or fail, when
 HGSR_REQUIRE_DATA=1 (CI sets it, so CI cannot go green on skipped data)."""
 from __future__ import annotations

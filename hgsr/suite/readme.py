@@ -2,7 +2,8 @@
 
 A block ``<!-- table: NAME -->`` ... ``<!-- /table -->`` receives ``figures/tables/NAME.md``; a
 block ``<!-- manifest -->`` ... ``<!-- /manifest -->`` receives the provenance and wall times of
-``figures/manifest.json``. ``make figures`` runs this after the notebooks.
+``figures/manifest.json``; a block ``<!-- course -->`` ... ``<!-- /course -->`` receives the reading
+order of :mod:`hgsr.suite.course` with those wall times. ``make figures`` runs this after the notebooks.
 
     python -m hgsr.suite.readme [README.md] [figures]
 """
@@ -18,6 +19,7 @@ from ..io import atomic_write_text
 
 TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
 MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)
+COURSE = re.compile(r"(<!-- course -->\n).*?(<!-- /course -->)", re.S)
 
 
 def _changes(m: dict) -> str:
@@ -52,9 +54,13 @@ def fill(text: str, figures_dir: Path) -> str:
 
     text = TABLE.sub(table, text)
     mf = Path(figures_dir) / "manifest.json"
-    if mf.exists():
-        body = manifest_markdown(json.loads(mf.read_text()))
-        text = MANIFEST.sub(lambda m: m.group(1) + body + m.group(2), text)
+    m = json.loads(mf.read_text()) if mf.exists() else None
+    if m is not None:
+        body = manifest_markdown(m)
+        text = MANIFEST.sub(lambda g: g.group(1) + body + g.group(2), text)
+    from .course import reading_order_markdown
+    order = reading_order_markdown(m) + "\n"
+    text = COURSE.sub(lambda g: g.group(1) + order + g.group(2), text)
     return text
 
 

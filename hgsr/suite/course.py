@@ -1,0 +1,149 @@
+"""The course: the notebooks in reading order, what each teaches, what it trains, and how long it takes.
+
+One place for what the README's "Start here" block, notebook 00's reading order and the
+previous/next bars at the top and bottom of every notebook say (``tests/test_docs.py`` checks the
+bars against :func:`nav_bar`).
+
+Wall times: the ``default`` profile's come from ``figures/manifest.json`` (written by ``make figures``;
+each notebook run in order, so later notebooks find earlier runs in the cache). The ``smoke``
+profile's are :data:`SMOKE_SECONDS`, measured as stated there.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..data import REPO
+
+
+@dataclass(frozen=True)
+class Lesson:
+    stem: str        # notebook file name without .ipynb
+    title: str       # short title (the notebook's H1 without its number)
+    teaches: str     # one line
+    trains: str      # what it trains from a cold cache
+    reuses: tuple[str, ...] = ()   # notebooks whose cached runs it reads (and trains itself when missing)
+
+    @property
+    def number(self) -> str:
+        return self.stem[:2]
+
+    @property
+    def file(self) -> str:
+        return f"{self.stem}.ipynb"
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("00_introduction", "Introduction",
+           "where a CNN's parameters and MACs are; why removing filters speeds a network up and zeroing weights "
+           "does not; the datasets; the glossary",
+           "nothing (times a VGG-11 on random inputs)"),
+    Lesson("01_penalties_and_proximal_operators", "Penalties and proximal operators",
+           "penalty contours, thresholding functions, subgradient against proximal steps, on one or two weights",
+           "nothing"),
+    Lesson("02_baselines", "Baselines",
+           "L1, weight decay, group lasso on filters or channels, SSL, network slimming on LeNet-5/MNIST; "
+           "from zero filters to a compact network",
+           "7 LeNet-5 runs, and fine-tunes their compact networks"),
+    Lesson("03_hierarchical_group_sparsity", "Hierarchical group sparsity",
+           "the ten HGSR penalties, feature-wise against neuron-wise grouping, kernel-norm heatmaps",
+           "a grid of 17 LeNet-5 runs on an MNIST subset and 2 full-budget runs"),
+    Lesson("04_nonconvex_sparse_group_lasso", "Nonconvex sparse group lasso",
+           "variable splitting W/V, L1 against L0, TL1 and L1−L2, exact zeros of proximal steps",
+           "7 LeNet-5 runs", reuses=("02",)),
+    Lesson("05_l1_over_l2", "The L1/L2 pseudo-norm",
+           "scale invariance, the relative-threshold sweep, L1/L2 against L1 and weight decay",
+           "1 LeNet-5 run", reuses=("02",)),
+    Lesson("06_filter_pruning", "Filter pruning",
+           "HGSR filter pruning of ResNet-20 on CIFAR-10: loss increase against magnitude and BatchNorm γ",
+           "2 ResNet-20 runs (HGSR and dense), channel scores, fine-tuning"),
+    Lesson("07_comparison", "Comparison",
+           "every family on one budget: accuracy against parameters and MACs, published numbers beside ours",
+           "nothing new", reuses=("02", "03", "04", "05", "06")),
+    Lesson("08_speed", "Speed",
+           "measured CPU latency of the compact networks against their MAC reduction",
+           "nothing new (times the compact networks)", reuses=("02", "03", "04", "05", "06")),
+)
+
+# Smoke profile, 2 CPU cores (AMD EPYC), one torch thread, `python -m hgsr.suite.run_notebooks --profile smoke`
+# from an empty run cache at commit a36530c, the notebooks in order (later ones read earlier runs from the
+# cache). 07 was being rewritten at that commit and did not run (NaN: not measured); 08 ran after 00-06.
+SMOKE_SECONDS: dict[str, float] = {
+    "00_introduction": 15.1, "01_penalties_and_proximal_operators": 7.9, "02_baselines": 25.0,
+    "03_hierarchical_group_sparsity": 32.7, "04_nonconvex_sparse_group_lasso": 58.2, "05_l1_over_l2": 43.1,
+    "06_filter_pruning": 49.2, "07_comparison": float("nan"), "08_speed": 56.6,
+}
+# 08 alone from an empty cache: it trains every LeNet-5 family and both ResNet-20 runs itself.
+SMOKE_SECONDS_08_ALONE: float = 100.4
+
+
+def lesson(key: str) -> Lesson:
+    """The lesson whose stem or two-digit number is ``key``."""
+    for x in LESSONS:
+        if key in (x.stem, x.number):
+            return x
+    raise ValueError(f"no notebook {key!r}; known: {', '.join(x.stem for x in LESSONS)}")
+
+
+def neighbours(key: str) -> tuple[Lesson | None, Lesson | None]:
+    """``(previous, next)`` lesson of ``key`` in reading order (None at either end)."""
+    i = LESSONS.index(lesson(key))
+    return (LESSONS[i - 1] if i else None), (LESSONS[i + 1] if i + 1 < len(LESSONS) else None)
+
+
+START_HERE = "../README.md#start-here"
+
+
+def nav_bar(key: str) -> str:
+    """The Markdown bar at the top and bottom of notebook ``key``: previous · Start here · next,
+    between ``<!-- nav -->`` and ``<!-- /nav -->`` so that a script can find and replace it."""
+    prev, nxt = neighbours(key)
+    left = f"[← {prev.number} · {prev.title}]({prev.file})" if prev else "(first notebook)"
+    right = f"[{nxt.number} · {nxt.title} →]({nxt.file})" if nxt else "(last notebook)"
+    return f"<!-- nav -->\n{left} · [Start here: reading order and glossary]({START_HERE}) · {right}\n<!-- /nav -->"
+
+
+def _minutes(seconds: float) -> str:
+    return "" if seconds != seconds else f"{seconds / 60:.1f}"
+
+
+def load_manifest(figures_dir: Path | str = REPO / "figures") -> dict | None:
+    f = Path(figures_dir) / "manifest.json"
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def reading_order(manifest: dict | None = None) -> pd.DataFrame:
+    """One row per notebook in reading order: number, title, what it teaches, what it trains from a cold
+    cache, which notebooks' runs it reuses, the smoke wall time (s) and, when ``manifest`` is a
+    ``default``-profile manifest, the default wall time (min)."""
+    default = {}
+    if manifest and manifest.get("profile") == "default":
+        default = {k: v["seconds"] for k, v in manifest.get("notebooks", {}).items()}
+    return pd.DataFrame([{"notebook": x.stem, "title": x.title, "teaches": x.teaches, "trains": x.trains,
+                          "reuses runs of": ", ".join(x.reuses), "smoke_s": SMOKE_SECONDS.get(x.stem, float("nan")),
+                          "default_min": default.get(x.stem, float("nan")) / 60} for x in LESSONS])
+
+
+def reading_order_markdown(manifest: dict | None = None, link_prefix: str = "notebooks/") -> str:
+    """:func:`reading_order` as a Markdown table whose notebook names link to the files
+    (``link_prefix`` is the path from the page to ``notebooks/``)."""
+    t = reading_order(manifest)
+    rows = []
+    for x, r in zip(LESSONS, t.itertuples()):
+        reuse = ", ".join(f"[{n}]({link_prefix}{lesson(n).file})" for n in x.reuses) or "–"
+        smoke = "" if r.smoke_s != r.smoke_s else f"{r.smoke_s:.0f}"
+        rows.append(f"| {x.number} | [{x.title}]({link_prefix}{x.file}) | {x.teaches} | {x.trains} | {reuse} | "
+                    f"{smoke} | {_minutes(r.default_min * 60)} |")
+    head = ("| # | notebook | what it teaches | trains from a cold cache | reuses the runs of (trains them "
+            "when missing) | smoke (s) | default (min) |\n|---|---|---|---|---|---|---|")
+    prov = ""
+    if manifest and manifest.get("profile") == "default":
+        prov = (f"\n\nDefault-profile times: `figures/manifest.json` (commit `{manifest['commit'][:7]}`, "
+                f"{manifest['cpu']}, {manifest['cpu_count']} cores, run in order, total "
+                f"{manifest['total_seconds'] / 60:.1f} min). Smoke times: `hgsr.suite.course.SMOKE_SECONDS` (run in "
+                f"order; 08 alone from an empty cache, training everything it needs: "
+                f"{SMOKE_SECONDS_08_ALONE:.0f} s).")
+    return head + "\n" + "\n".join(rows) + prov
