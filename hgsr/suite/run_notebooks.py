@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import manifest
 from ..data import REPO
+from ..errors import InvalidArgument, InvalidType
 from ..io import atomic_write_text
 
 NOTEBOOKS = REPO / "notebooks"
@@ -36,12 +37,28 @@ class NotebookFailed(RuntimeError):
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks in order; with ``only``, those named there by their two-digit number
+    (``"03"``) or their stem (``"03_hierarchical_group_sparsity"``). Every entry of ``only`` must name
+    exactly one notebook, and ``only=[]`` names none: both raise InvalidArgument listing the valid
+    numbers."""
     paths = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        paths = [p for p in paths if any(p.name.startswith(o) or p.stem == o for o in only)]
-        if not paths:
-            raise ValueError(f"no notebook matches {only}; have: {[p.stem for p in notebook_paths()]}")
-    return paths
+    if only is None:
+        return paths
+    valid = ", ".join(p.name[:2] for p in paths)
+    if isinstance(only, str) or not isinstance(only, (list, tuple)):
+        raise InvalidType(f"only must be a list of notebook numbers or stems, got {only!r}; valid numbers: {valid}")
+    if not only:
+        raise InvalidArgument(f"only (--only) names no notebook; give one or more notebook numbers: {valid}")
+    chosen = []
+    for o in only:
+        key = o[:-len(".ipynb")] if isinstance(o, str) and o.endswith(".ipynb") else o
+        hits = [p for p in paths if isinstance(key, str) and (p.name[:2] == key or p.stem == key)]
+        if len(hits) != 1:
+            raise InvalidArgument(f"only (--only) entry {o!r} is not a notebook number or stem; valid numbers: "
+                                  f"{valid} (stems: {', '.join(p.stem for p in paths)})")
+        if hits[0] not in chosen:
+            chosen.append(hits[0])
+    return [p for p in paths if p in chosen]
 
 
 def _source_position(nb: Path, source: str | None) -> str:
@@ -100,8 +117,12 @@ def main(argv=None) -> int:
     ap.add_argument("--readme", help="fill this README's result blocks from the figures afterwards")
     args = ap.parse_args(argv)
     out, figs = Path(args.out), Path(args.figures)
+    try:
+        chosen = notebook_paths(args.only)
+    except InvalidArgument as e:
+        ap.error(str(e))
     rows = []
-    for nb in notebook_paths(args.only):
+    for nb in chosen:
         print(f"[hgsr] running {nb.name} ({args.profile})", flush=True)
         try:
             secs = execute(nb, out, args.profile, figs, progress=True)
