@@ -1,15 +1,21 @@
-"""Atomic file writes: write to a temporary file in the same folder, then ``os.replace``.
+"""Atomic file writes (write to a temporary file in the same folder, then ``os.replace``) and
+verified reads.
 
-A process killed mid-write leaves at most a stray ``*.tmp`` file, never a truncated target.
+A process killed mid-write leaves at most a stray ``*.tmp`` file, never a truncated target. A file
+damaged afterwards (truncated, or bytes changed at the same size) is caught by :func:`verified_load`:
+``torch.save`` writes a zip archive with a CRC-32 per record, which is checked before unpickling.
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
+
+from .errors import CorruptFile
 
 
 def _atomic(path, write):
@@ -40,3 +46,23 @@ def atomic_write_text(text: str, path):
 
 def atomic_write_json(obj, path):
     return atomic_write_text(json.dumps(obj, indent=2, sort_keys=True, default=str), path)
+
+
+def verified_load(path, what: str = "file", remedy: str = "delete it and run again", **kw):
+    """``torch.load(path, **kw)`` after checking the archive's CRC-32 of every record.
+
+    Raises :class:`~hgsr.errors.CorruptFile` naming ``path`` (and ``remedy``) when the file is not a
+    torch archive, is truncated, fails a checksum or cannot be unpickled; FileNotFoundError when it
+    does not exist. ``what`` names the kind of file in the message (e.g. ``"checkpoint"``)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+        if bad is not None:
+            raise ValueError(f"record {bad} fails its CRC-32 check")
+        return torch.load(path, **kw)
+    except Exception as e:
+        reason = "not a torch archive" if isinstance(e, zipfile.BadZipFile) else f"{type(e).__name__}: {e}"
+        raise CorruptFile(f"{what} {path} is truncated or corrupt ({str(reason)[:300]}); {remedy}", path) from e

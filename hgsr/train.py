@@ -25,7 +25,7 @@ from . import measure
 from .errors import (CheckpointMismatch, HgsrError, InvalidArgument, InvalidType, check_bool, check_choice,
                      check_int, check_module, check_nonneg, check_nonneg_int, check_path, check_positive,
                      check_range, check_type)
-from .io import atomic_save
+from .io import atomic_save, verified_load
 from .regularizers.base import Regularizer
 from .regularizers.common import adopt_buffers
 
@@ -181,7 +181,7 @@ def _resume(checkpoint: Path, args: dict, device):
     when it is unreadable or of the old format without arguments, so training starts afresh;
     :class:`CheckpointMismatch` naming the first changed argument otherwise."""
     try:
-        state = torch.load(checkpoint, weights_only=False, map_location=device)
+        state = verified_load(checkpoint, "checkpoint", weights_only=False, map_location=device)
         if not isinstance(state, dict) or not {"model", "optimizer", "schedule", "history", "epoch"} <= set(state):
             raise ValueError("not a checkpoint written by hgsr.train.fit")
     except Exception as e:
