@@ -1,7 +1,8 @@
 """From a sparse-trained run to a compact, fine-tuned network (docs/methods.md section 6, then 3 step 4).
 
     result = compact_from_zeros(run, tol=1e-2, finetune_epochs=2)
-    result["summary"]    # one row: filters per layer before -> after, error, params/MACs removed
+    result["summary"]    # filters per layer before -> after, accuracies, params/MACs removed
+    hgsr.results.CompactResult.from_summary("L1", result["summary"])   # the one results schema
 
 Filters whose L2 norm is ``<= tol`` (absolute; or ``<= rel * max`` of their layer with ``rel``) are
 removed physically (:func:`hgsr.prune.zero_plan` + :func:`hgsr.prune.prune`, exact constant folding),
@@ -16,7 +17,7 @@ import copy
 import torch
 from torch import nn
 
-from . import experiments, measure, prune, train
+from . import experiments, measure, prune, results, train
 from .regularizers.common import BUFFER_PREFIX
 
 
@@ -38,8 +39,18 @@ def conv_widths(model: nn.Module) -> list[int]:
     return [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
 
 
-def widths_text(widths: list[int]) -> str:
-    return "-".join(str(w) for w in widths)
+def prune_and_measure(dense: nn.Module, plan: dict, ds, shape, acc_dense: float | None = None) -> tuple[nn.Module, dict]:
+    """The one prune → count → evaluate step: the compact model of ``plan`` (exact surgery) and
+    ``{"widths_dense", "widths" (conv widths, int tuples), "acc_dense", "acc_pruned", "params_dense",
+    "params", "params_removed", "macs_dense", "macs", "macs_removed"}`` (fractions in [0, 1])."""
+    model = prune.prune(dense, plan, shape, fold="exact")
+    acc0 = train.evaluate(dense, ds)["accuracy"] if acc_dense is None else acc_dense
+    p0, p1 = measure.count_params(dense), measure.count_params(model)
+    m0, m1 = measure.count_macs(dense, shape), measure.count_macs(model, shape)
+    return model, {"widths_dense": tuple(conv_widths(dense)), "widths": tuple(conv_widths(model)),
+                   "acc_dense": acc0, "acc_pruned": train.evaluate(model, ds)["accuracy"],
+                   "params_dense": p0, "params": p1, "params_removed": 1 - p1 / p0,
+                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0}
 
 
 def compact_from_zeros(run: experiments.Run, tol: float = measure.TOL, rel: float | None = None,
@@ -54,8 +65,8 @@ def compact_from_zeros(run: experiments.Run, tol: float = measure.TOL, rel: floa
     ``finetune_lr`` (default: a tenth of the run's lr) on a cosine schedule.
     """
     def choose(dense, shape):
-        return (prune.zero_structure(dense, shape, tol=tol, rel=rel),
-                prune.zero_plan(dense, shape, tol=tol, rel=rel))
+        structure = prune.zero_structure(dense, shape, tol=tol, rel=rel)
+        return structure, structure.attrs["plan"]
 
     return compact_with(run, choose, "compact", {"tol": tol, "rel": rel}, finetune_epochs, finetune_lr,
                         progress, device)
@@ -68,16 +79,15 @@ def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune
     ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning."""
     cfg = run.config
     lr = finetune_lr if finetune_lr is not None else cfg.lr / 10
-    key = {"run": cfg.hash(), **params, "finetune_epochs": finetune_epochs, "lr": lr}
+    key = {"run": cfg.hash(), **params, "finetune_epochs": finetune_epochs, "lr": lr,
+           "schema": results.SCHEMA_VERSION}
 
     def compute():
         ds = experiments.dataset_for(cfg)
         shape = experiments.input_shape(ds)
         dense = masked_by_support(run.model)
         structure, plan = choose(dense, shape)
-        model = prune.prune(dense, plan, shape, fold="exact")
-        acc_dense = train.evaluate(dense, ds)["accuracy"]
-        acc_pruned = train.evaluate(model, ds)["accuracy"]
+        model, summary = prune_and_measure(dense, plan, ds, shape)
         history = None
         if finetune_epochs:
             history = prune.finetune(model, ds, finetune_epochs, lr=lr, optimizer=cfg.optimizer,
@@ -85,14 +95,8 @@ def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune
                                      schedule="cosine", batch_size=cfg.batch_size, seed=cfg.seed,
                                      progress=progress, device=device)
             model.cpu()
-        acc_final = train.evaluate(model, ds)["accuracy"]
-        p0, p1 = measure.count_params(dense), measure.count_params(model)
-        m0, m1 = measure.count_macs(dense, shape), measure.count_macs(model, shape)
-        summary = {"widths_dense": widths_text(conv_widths(dense)), "widths": widths_text(conv_widths(model)),
-                   "acc_dense": acc_dense, "acc_pruned": acc_pruned, "acc_finetuned": acc_final,
-                   "params_dense": p0, "params": p1, "params_removed": 1 - p1 / p0,
-                   "macs_dense": m0, "macs": m1, "macs_removed": 1 - m1 / m0, **params,
-                   "finetune_epochs": finetune_epochs}
+        summary.update(acc_finetuned=train.evaluate(model, ds)["accuracy"], **params,
+                       finetune_epochs=finetune_epochs)
         return {"summary": summary, "structure": structure, "model": model, "history": history}
 
     return experiments.cached(name, key, compute)

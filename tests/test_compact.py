@@ -20,7 +20,7 @@ def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_ou
     r = _run_with_zero_filters()
     out = compact.compact_from_zeros(r, tol=1e-6)
     s = out["summary"]
-    assert s["widths_dense"] == "20-50" and s["widths"] == "15-30"
+    assert s["widths_dense"] == (20, 50) and s["widths"] == (15, 30)
     assert s["acc_pruned"] == s["acc_dense"]          # exact surgery: same predictions
     assert 0 < s["params_removed"] < 1 and 0 < s["macs_removed"] < 1
     assert isinstance(out["structure"], pd.DataFrame) and out["history"] is None
@@ -32,7 +32,7 @@ def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_ou
 def test_compact_from_zeros_finetunes_the_compact_network():
     r = _run_with_zero_filters()
     out = compact.compact_from_zeros(r, tol=1e-6, finetune_epochs=1)
-    assert len(out["history"]) == 1 and out["summary"]["widths"] == "15-30"
+    assert len(out["history"]) == 1 and out["summary"]["widths"] == (15, 30)
 
 
 def test_masked_by_support_applies_v_and_drops_buffers():

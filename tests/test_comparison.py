@@ -1,43 +1,35 @@
-import pandas as pd
 import pytest
 
+from hgsr.results import CompactResult, Results
 from hgsr.study import comparison as cmp
 
 
-def _table():
-    return pd.DataFrame({"family": ["a", "b", "c"], "label": ["A", "B", "C"],
-                         "widths": ["20-50 → 4-10", "20-50 → 2-8", "20-50 → 5-20"],
-                         "filters_left": [14, 10, 25], "error_finetuned": [0.009, 0.012, 0.008]})
+def _results(shift=0.0):
+    return Results([CompactResult("A", (20, 50), (4, 10), 0.009, 0.009 + shift),
+                    CompactResult("B", (20, 50), (2, 8), 0.012, 0.012 + shift),
+                    CompactResult("C", (20, 50), (5, 20), 0.008, 0.008 + shift)])
 
 
-def test_best_family_is_the_fewest_filters_within_the_error_bound():
-    assert cmp.best_family(_table())["family"] == "a"
-    assert cmp.best_family(_table(), max_error=0.02)["family"] == "b"
-    assert cmp.best_family(_table(), max_error=0.001) is None
-
-
-def test_published_ssl_lenet_counts_a_3_12_network():
-    r = cmp.published_lenet()
-    assert r["filters_left"] == 15 and r["error_finetuned"] == 0.01
-    assert 0.5 < r["params_removed"] < 1 and 0.5 < r["macs_removed"] < 1
-    assert "published" in r["source"]
-
-
-@pytest.mark.parametrize("max_err,expect", [(0.0100, "fewer than SSL"), (0.001, "no family reaches")])
-def test_verdict_states_the_comparison_from_the_numbers(max_err, expect):
-    t = _table()
-    if max_err < 0.005:
-        t["error_finetuned"] += 0.05
+@pytest.mark.parametrize("shift,expect", [(0.0, "fewer than SSL"), (0.05, "no family reaches")])
+def test_verdict_states_the_comparison_from_the_numbers(shift, expect):
     best = {"name": "hgsr loss 40%", "params_removed": 0.55, "macs_removed": 0.6, "acc_change_points": -0.8,
             "acc_dense": 0.7, "meets_target": True}
-    text = cmp.verdict(t, best, "smoke")
-    assert "4-10" in text if "fewer" in expect else "no family reaches" in text
-    assert "55.0%" in text and "-0.80 points" in text and "is met" in text
+    text = cmp.verdict(_results(shift), best, "smoke")
+    if shift == 0:
+        assert "is A: 20-50 → 4-10 (14 filters)" in text and "fewer than SSL" in text and "is met" in text
+    else:
+        assert "no family reaches" in text and "lowest is C" in text
+    assert "55.0%" in text and "-0.80 points" in text
 
 
-def test_lenet_row_from_a_registry_family(monkeypatch):
-    from hgsr.study import families as study
-    row = cmp.lenet_row("none", "smoke", finetune_epochs=0)
-    assert row["widths"].startswith("20-50 → ") and row["label"] == study.family("none").label
-    assert row["error_finetuned"] == row["error_pruned"]          # no fine-tuning
-    assert 0 <= row["params_removed"] < 1
+def test_published_resnet_rows_come_from_the_csv():
+    t = cmp.published_resnet()
+    assert len(t) >= 3 and t["source"].str.contains("ICPR 2020").any()
+
+
+def test_lenet_result_from_a_registry_family():
+    from hgsr.study import families
+    r = cmp.lenet_result("none", "smoke", finetune_epochs=0)
+    assert r.widths_dense == (20, 50) and r.label == families.family("none").label
+    assert r.error_finetuned == r.error_pruned          # no fine-tuning
+    assert 0 <= r.params_removed < 1

@@ -118,16 +118,6 @@ def test_zero_kinds_exact_vs_tol():
     assert df["filters_le_0.01"] == 2
 
 
-def test_compact_rows():
-    s = {"widths_dense": "20-50", "widths": "3-9", "acc_dense": 0.99, "acc_pruned": 0.9, "acc_finetuned": 0.985,
-         "params": 100, "params_removed": 0.9, "macs": 10, "macs_removed": 0.95, "tol": 0.01}
-    df = splitting.compact_rows({"x": {"summary": s}})
-    r = df.iloc[0]
-    assert r["filters"] == "20-50 → 3-9"
-    assert r["error_finetuned_%"] == pytest.approx(1.5)
-    assert r["error_pruned_%"] == pytest.approx(10.0)
-
-
 def test_prox_panels_figure():
     from hgsr.study.splitting_plots import prox_panels
     fig = prox_panels(_W(3, (6, 4, 3, 3)), 0.02, 0.5)

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .. import experiments, measure, prune, train
+from . import published
 
 TASK = "resnet20_cifar10"
 HGSR_SPEC = {"key": "hgsr_ref", "lam": 3e-5}
@@ -42,8 +43,7 @@ CRITERIA = ("loss", "magnitude", "bn_gamma")   # the registered criteria (hgsr.p
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)   # default of :func:`sweep`; :func:`study` uses the profile's
 TARGET_PARAMS_REMOVED = 0.5   # issue #6: ≥ 50 % of the parameters removed ...
 TARGET_DROP_POINTS = 1.0      # ... for ≤ 1.0 point of accuracy
-PUBLISHED = {"source": "Mitsuno & Kurita, ICPR 2020 (abstract)", "setting": "ResNet, CIFAR-10, full training",
-             "params_removed": "> 50%", "accuracy_change_points": -0.3}
+PUBLISHED_KEY = "hgsr_resnet_cifar10"   # the paper's headline (data/published.csv)
 
 
 def series(df: pd.DataFrame) -> pd.Series:
@@ -292,6 +292,18 @@ def headline(out: dict, target_params: float = TARGET_PARAMS_REMOVED,
     best["meets_target"] = bool(best["params_removed"] >= target_params
                                 and best["acc_change_points"] >= -target_drop)
     return best
+
+
+def verdict(best: dict, profile: str) -> str:
+    """Markdown: the headline point of :func:`headline` against the ≥ 50 % / ≤ 1 point target, with the
+    published HGSR result (``data/published.csv``) beside it."""
+    pub = published.row(PUBLISHED_KEY)
+    return (f"**ResNet-20 / CIFAR-10 ({profile} profile):** `{best['name']}` removes {best['params_removed']:.1%} "
+            f"of the parameters and {best['macs_removed']:.1%} of the MACs with an accuracy change of "
+            f"{best['acc_change_points']:+.2f} points against the dense baseline ({100 * best['acc_dense']:.2f}%); "
+            f"the target (≥ {TARGET_PARAMS_REMOVED:.0%} removed for ≤ {TARGET_DROP_POINTS:.1f} point drop) is "
+            f"{'met' if best['meets_target'] else 'not met'}. *Published* ({pub['source']}): {pub['result']}, "
+            f"with {pub['setting'].split(', ')[-1]}.")
 
 
 def compact_models(profile: str) -> dict[str, nn.Module]:

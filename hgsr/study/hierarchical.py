@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import experiments, groups, measure, prune, regularizers
+from .. import compact, experiments, groups, measure, prune, regularizers
+from ..results import CompactResult, Results
 
 
 from . import dead_channels, families
@@ -40,7 +41,6 @@ GROUPINGS = ("input", "output")
 # hgsr_ref was calibrated on its own (see below).
 # hgsr_ref: 1e-3 (the code default; pull 4.1) gave 96.40%, 5e-4 gave 96.71% (kept).
 HGSR_REF_LAM = 5e-4
-KAPPA = {"sqrt": 0.18, "square": 1.0}
 GRID_LAM: dict[str, float] = {
     "gl/input": 0.039, "es/input": 4.3e-5, "gl12/input": 0.013,
     "hsr_gl/input": 0.033, "hsq_gl/input": 0.0018, "hsr_es/input": 0.0079, "hsq_es/input": 6e-6,
@@ -134,18 +134,27 @@ def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.Da
                      "params_left": size["params"] / p0 if size else 1.0,
                      "macs_left": size["macs"] / m0 if size else 1.0})
     df = pd.DataFrame(rows)
-    df.attrs.update(tol=tol)
+    df.attrs.update(tol=tol, widths_dense=compact.conv_widths(next(iter(grid.values())).model) if grid else [])
     return df
+
+
+def as_results(table: pd.DataFrame) -> Results:
+    """A :func:`summary` table in the one results schema: widths = channels left per conv (rule
+    ``"zeros+inputs"``), error = 1 − test accuracy of the trained (not re-trained) network."""
+    layers = [c for c in table.columns if c.startswith("left_")]
+    return Results(CompactResult(label=r["variant"], widths_dense=tuple(table.attrs["widths_dense"]),
+                                 widths=tuple(int(r[c]) for c in layers), error_dense=1 - r["test_acc"],
+                                 error_finetuned=None, rule=f"‖F‖ or ‖C_next‖ ≤ {table.attrs.get('tol', measure.TOL):g}")
+                   for _, r in table.iterrows())
 
 
 def fewest_channels(table: pd.DataFrame, max_drop: float = 0.01) -> pd.Series | None:
     """The variant of a :func:`summary` table with the fewest channels left among those whose test
     accuracy is at least the ``"none"`` row's minus ``max_drop`` (None if no variant qualifies); ties go to
-    the higher accuracy."""
+    the higher accuracy (:meth:`hgsr.results.Results.best` on the trained networks' error)."""
     base = table.loc[table.variant == "none", "test_acc"]
     if base.empty:
         raise ValueError("the summary table needs the 'none' baseline row")
-    ok = table[(table.variant != "none") & (table.test_acc >= float(base.iloc[0]) - max_drop)]
-    if ok.empty:
-        return None
-    return ok.sort_values(["channels_left", "test_acc"], ascending=[True, False]).iloc[0]
+    res = as_results(table[table.variant != "none"])
+    best = res.best(error_at_most=min(1.0, 1 - (float(base.iloc[0]) - max_drop)), error="error_dense")
+    return None if best is None else table[table.variant == best.label].iloc[0]

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .. import compact, experiments, measure, prune, train
+from .. import compact, experiments, measure, prune, results, train
 
 DEFAULT_RHOS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 
@@ -32,22 +32,19 @@ def relative_threshold_sweep(run: experiments.Run, rhos: Sequence[float] = DEFAU
         shape = experiments.input_shape(ds)
         dense = compact.masked_by_support(run.model)
         acc0 = train.evaluate(dense, ds)["accuracy"]
-        p0, m0 = measure.count_params(dense), measure.count_macs(dense, shape)
         rows = []
         for rho in rhos:
-            model = prune.prune(dense, prune.zero_plan(dense, shape, rel=rho), shape, fold="exact")
-            w = compact.conv_widths(model)
-            p1, m1 = measure.count_params(model), measure.count_macs(model, shape)
-            acc = train.evaluate(model, ds)["accuracy"]
-            rows.append({"rho": rho, "widths": compact.widths_text(w), "filters_left": sum(w), "params": p1,
-                         "macs": m1, "params_removed": 1 - p1 / p0, "macs_removed": 1 - m1 / m0,
-                         "test_acc": acc, "acc_drop": acc0 - acc})
+            _, m = compact.prune_and_measure(dense, prune.zero_plan(dense, shape, rel=rho), ds, shape, acc0)
+            rows.append({"rho": rho, "widths": results.widths_text(m["widths"]), "filters_left": sum(m["widths"]),
+                         "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
+                         "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"],
+                         "acc_drop": acc0 - m["acc_pruned"]})
         df = pd.DataFrame(rows)
-        df.attrs.update(acc_dense=acc0, widths_dense=compact.widths_text(compact.conv_widths(dense)),
-                        params_dense=p0, macs_dense=m0)
+        df.attrs.update(acc_dense=acc0, widths_dense=results.widths_text(compact.conv_widths(dense)),
+                        params_dense=measure.count_params(dense), macs_dense=measure.count_macs(dense, shape))
         return df
 
-    df = experiments.cached("rel_sweep", {"run": cfg.hash(), "rhos": rhos}, compute)
+    df = experiments.cached("rel_sweep", {"run": cfg.hash(), "rhos": rhos, "schema": results.SCHEMA_VERSION}, compute)
     return df
 
 

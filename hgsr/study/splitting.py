@@ -13,7 +13,6 @@ This module only *inspects* that scheme (the algorithm itself lives in the regul
 - :func:`w_vs_v_layers`, :func:`v_model`: per-layer sparsity of ``W`` (``|w| < 1e-5``) against ``V``
   (exact zeros), and a copy of a model whose weights are ``V`` (to plot V like a model);
 - :func:`zero_kinds`: exact zeros against near-zeros (``|w| <= tol``) of several models;
-- :func:`compact_rows`: one row per :func:`hgsr.compact.compact_from_zeros` result.
 """
 from __future__ import annotations
 
@@ -203,21 +202,4 @@ def zero_kinds(models: Mapping[str, nn.Module], tols: Sequence[float] = (1e-5, 1
         row["exact_zero_filters"] = sum(int((w.flatten(1) == 0).all(1).sum()) for w in ws)
         row[f"filters_le_{filter_tol:g}"] = sum(int((groups.filter_l2(w) <= filter_tol).sum()) for w in ws)
         rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def compact_rows(results: Mapping[str, dict]) -> pd.DataFrame:
-    """``{label: compact_from_zeros(...) result}`` → one row each: filters "20-50 → a-b", test
-    error (%) of the dense model, after removal and after fine-tuning, params and MACs of the compact
-    network and the fractions removed, the fine-tuned accuracy, tol."""
-    rows = []
-    for label, r in results.items():
-        s = r["summary"]
-        rows.append({"family": label, "filters": f"{s['widths_dense']} → {s['widths']}",
-                     "error_dense_%": 100 * (1 - s["acc_dense"]),
-                     "error_pruned_%": 100 * (1 - s["acc_pruned"]),
-                     "error_finetuned_%": 100 * (1 - s["acc_finetuned"]),
-                     "params": s["params"], "params_removed": s["params_removed"],
-                     "macs": s["macs"], "macs_removed": s["macs_removed"],
-                     "acc_finetuned": s["acc_finetuned"], "tol": s["tol"]})
     return pd.DataFrame(rows)

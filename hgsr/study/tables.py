@@ -1,6 +1,6 @@
-"""Tables of compact networks: "20-50 → a-b", test error before/after pruning and after fine-tuning,
-parameters and MACs removed (the LeNet-5/MNIST result the study reports, issue #6), with the
-published SSL number beside ours (docs/methods.md section 7).
+"""Tables of compact networks in the one results schema (:mod:`hgsr.results`): conv widths before and
+after, test error before/after pruning and after fine-tuning, parameters and MACs removed, with the
+published LeNet-5 numbers (``data/published.csv``, :mod:`hgsr.study.published`) beside ours.
 
 Input: ``{label: result}`` where ``result`` is what :func:`hgsr.compact.compact_from_zeros` or
 :func:`hgsr.study.dead_channels.compact_by_rule` return (only ``result["summary"]`` is read).
@@ -11,12 +11,9 @@ from typing import Mapping
 
 import pandas as pd
 
-# docs/methods.md section 7: SSL on LeNet-5 / MNIST, from a third-party table (Wen et al., NeurIPS 2016).
-SSL_PUBLISHED = {"family": "SSL (published)", "rule": "published", "widths": "20-50 → 3-12",
-                 "error_dense": 0.0080, "error_pruned": float("nan"), "error_finetuned": 0.0100,
-                 "params_removed": float("nan"), "macs_removed": float("nan"), "tol": float("nan"),
-                 "source": "Wen et al., NeurIPS 2016 (SSL), third-party table",
-                 "setting": "Caffe LeNet 20-50-800-500, full MNIST, long schedule"}
+from ..results import CompactResult, Results, widths_text
+from . import published
+from .published import lenet_results
 
 
 def rule_text(summary: dict) -> str:
@@ -28,30 +25,19 @@ def rule_text(summary: dict) -> str:
     return f"{what} ≤ {summary['tol']:g}"
 
 
-def compact_table(results: Mapping[str, dict], published: bool = False) -> pd.DataFrame:
-    """One row per compact network: family, rule, ``"dense → compact"`` conv widths, test error of
-    the dense model (``1 - acc_dense``), after pruning, after fine-tuning, fraction of params and MACs
-    removed, tolerance; with ``published`` a last row holds :data:`SSL_PUBLISHED` (NaN where unknown)."""
-    rows = []
-    for label, res in results.items():
-        s = res["summary"]
-        rows.append({"family": label, "rule": rule_text(s), "widths": f"{s['widths_dense']} → {s['widths']}",
-                     "error_dense": 1 - s["acc_dense"], "error_pruned": 1 - s["acc_pruned"],
-                     "error_finetuned": 1 - s["acc_finetuned"], "params_removed": s["params_removed"],
-                     "macs_removed": s["macs_removed"], "tol": s["tol"], "source": "ours", "setting": ""})
+def compact_results(results: Mapping[str, dict], published: bool = False) -> Results:
+    """``{label: compact result}`` → :class:`~hgsr.results.Results` in the one schema (rule as text);
+    with ``published`` the published LeNet-5 rows of ``data/published.csv`` follow ours."""
+    out = Results(CompactResult.from_summary(label, res["summary"], rule_text(res["summary"]))
+                  for label, res in results.items())
     if published:
-        rows.append(dict(SSL_PUBLISHED))
-    return pd.DataFrame(rows)
+        out.extend(lenet_results())
+    return out
 
 
-def best_row(table: pd.DataFrame, max_error: float = 0.01) -> pd.Series | None:
-    """Our row with the fewest remaining conv filters among those with fine-tuned error ``<= max_error``
-    (None if there is none); ties go to the lower error."""
-    ours = table[(table["source"] == "ours") & (table["error_finetuned"] <= max_error)].copy()
-    if ours.empty:
-        return None
-    ours["_left"] = ours["widths"].map(lambda w: sum(int(x) for x in w.split("→")[1].strip().split("-")))
-    return ours.sort_values(["_left", "error_finetuned"]).drop(columns="_left").iloc[0]
+def compact_table(results: Mapping[str, dict], published: bool = False) -> pd.DataFrame:
+    """:func:`compact_results` as a table (:data:`hgsr.results.COLUMNS`)."""
+    return compact_results(results, published).rows()
 
 
 def conv_names(table: pd.DataFrame) -> pd.DataFrame:
@@ -63,3 +49,43 @@ def conv_names(table: pd.DataFrame) -> pd.DataFrame:
     out["layer"] = [lay if lay == "total" else next(names) for lay in out["layer"]]
     out.attrs.update(table.attrs)
     return out
+
+
+def verdict_against_published(results: Results, ssl_label: str, baseline_error: float, budget: str,
+                              target_key: str = "ssl_lenet_3_12") -> str:
+    """Markdown: the published SSL point (``data/published.csv``), our SSL row ``ssl_label`` and our
+    family with the fewest filters at ≤ the published error (:meth:`~hgsr.results.Results.best`)."""
+    pub = published.lenet_result(target_key)
+    pub_row = published.row(target_key)
+    ours = {r.label: r for r in results if r.source == "ours"}
+    if ssl_label not in ours:
+        raise ValueError(f"ssl_label={ssl_label!r} is not one of our results: {', '.join(ours)}")
+    ssl = ours[ssl_label]
+    lines = [f"**Published (not ours):** {pub.source}: {widths_text(pub.widths)} filters at "
+             f"{pub.error_finetuned:.2%} error (dense {pub.error_dense:.2%}); setting: {pub.setting}. "
+             f"*{pub_row['note']}.*",
+             f"**Ours** ({budget}): SSL gives {widths_text(ssl.widths)} at {ssl.error_finetuned:.2%} error "
+             f"(dense baseline {baseline_error:.2%})."]
+    best = results.best(error_at_most=pub.error_finetuned)
+    if best is None:
+        lines.append(f"No family of ours reaches ≤ {pub.error_finetuned:.2%} error after fine-tuning at this budget.")
+    else:
+        lines.append(f"Fewest filters among our families at ≤ {pub.error_finetuned:.2%} error: **{best.label}**, "
+                     f"{widths_text(best.widths)} at {best.error_finetuned:.2%} ({best.params_removed:.0%} of "
+                     f"parameters and {best.macs_removed:.0%} of MACs removed).")
+    return "\n\n".join(lines)
+
+
+def verdict_fewest_filters(results: Results, budget: str, error_at_most: float = 0.01,
+                           target_key: str = "ssl_lenet_3_12") -> str:
+    """Markdown: our result with the fewest filters at ≤ ``error_at_most`` fine-tuned error
+    (:meth:`~hgsr.results.Results.best`), else the one with the lowest error, and the published point."""
+    best = results.best(error_at_most=error_at_most)
+    pick = best or min((r for r in results if r.source == "ours"), key=lambda r: r.error_finetuned)
+    pub = published.lenet_result(target_key)
+    tail = (f"it is the smallest network at ≤ {error_at_most:.2%} error" if best else
+            f"no family reaches ≤ {error_at_most:.2%} error at this budget, this is the lowest error")
+    return (f"Among these families, **{pick.label}** gives {widths_text(pick.widths)} filters at "
+            f"{pick.error_finetuned:.2%} error after fine-tuning ({pick.params_removed:.1%} of the parameters and "
+            f"{pick.macs_removed:.1%} of the MACs removed); {tail}. SSL's published LeNet-5 result is "
+            f"{widths_text(pub.widths)} filters at {pub.error_finetuned:.2%} error ({budget}).")
