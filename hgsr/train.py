@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import data as hdata
 from . import measure
-from .errors import (CheckpointMismatch, HgsrError, InvalidArgument, InvalidType, check_bool, check_choice,
+from .errors import (CheckpointMismatch, CorruptFile, HgsrError, InvalidArgument, InvalidType, check_bool, check_choice,
                      check_int, check_module, check_nonneg, check_nonneg_int, check_path, check_positive,
                      check_range, check_type)
 from .io import atomic_save, verified_load
@@ -185,8 +185,9 @@ def _resume(checkpoint: Path, args: dict, device):
         if not isinstance(state, dict) or not {"model", "optimizer", "schedule", "history", "epoch"} <= set(state):
             raise ValueError("not a checkpoint written by hgsr.train.fit")
     except Exception as e:
-        warnings.warn(f"checkpoint {checkpoint} is unreadable ({type(e).__name__}: {str(e)[:200]}); "
-                      f"training from the start instead (it is overwritten after the first epoch)",
+        why = str(e).split("; ")[0] if isinstance(e, CorruptFile) else \
+            f"checkpoint {checkpoint} is unreadable ({type(e).__name__}: {str(e)[:200]})"
+        warnings.warn(f"{why}; training from the start instead (it is overwritten after the first epoch)",
                       UserWarning, stacklevel=3)
         return None
     saved = state.get("args")
