@@ -19,8 +19,6 @@ from ..io import atomic_save
 
 FORMAT = "hgsr-compact"
 VERSION = 1
-_TYPES = {"Conv2d": nn.Conv2d, "Linear": nn.Linear, "BatchNorm2d": nn.BatchNorm2d, "BatchNorm1d": nn.BatchNorm1d}
-
 
 class ArchitectureMismatch(ValueError):
     """A compact file does not fit the architecture it is loaded into."""

@@ -51,19 +51,6 @@ def module_of(gm: fx.GraphModule, node: fx.Node) -> nn.Module | None:
     return gm.get_submodule(node.target) if node.op == "call_module" else None
 
 
-def layer_nodes(gm: fx.GraphModule) -> dict[str, fx.Node]:
-    """``{module name: call_module node}`` of every conv/linear layer (each called once)."""
-    out = {}
-    for node in gm.graph.nodes:
-        if node.op == "call_module" and isinstance(module_of(gm, node), LAYER_TYPES + (nn.BatchNorm2d,
-                                                                                         nn.BatchNorm1d)):
-            if node.target in out:
-                raise UnsupportedModel(f"layer {node.target!r} is called more than once in forward; "
-                                       f"shared layers cannot be pruned")
-            out[node.target] = node
-    return out
-
-
 def following_bn(gm: fx.GraphModule) -> dict[str, str]:
     """``{layer name: BatchNorm name}`` where the BatchNorm is the layer's only consumer."""
     out = {}

@@ -10,3 +10,6 @@ from __future__ import annotations
 
 from .base import Regularizer
 from .registry import REGISTRY, Combined, build, from_spec, keys, register  # noqa: F401
+
+# importing the family modules runs their @register decorators (the registry imports none of them)
+from . import baselines, hierarchical, nonconvex, proximal, ratio  # noqa: F401,E402

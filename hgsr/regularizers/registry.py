@@ -24,20 +24,13 @@ def register(*names: str):
     return deco
 
 
-def _ensure_loaded():
-    # importing the family modules registers their keys
-    from . import families  # noqa: F401
-
-
 def keys() -> list[str]:
     """Every key :func:`build` accepts."""
-    _ensure_loaded()
     return sorted(REGISTRY)
 
 
 def build(key: str, **params) -> Regularizer:
     """Build one regularizer by key; an unknown key lists the valid ones."""
-    _ensure_loaded()
     if key is None or key == "none":
         if params:
             raise InvalidArgument(f"regularizer 'none' takes no parameters, got {sorted(params)}")
