@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +26,10 @@ import torch
 
 from . import data as hdata
 from . import measure, models, regularizers, train
-from .io import atomic_save, atomic_write_json
+from . import pretrained as hpretrained
+from .errors import (CheckpointMismatch, CorruptFile, InvalidArgument, InvalidType, check_bool, check_choice,
+                     check_int, check_nonneg, check_range, check_str, check_type)
+from .io import atomic_save, atomic_write_json, verified_load
 from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
@@ -48,8 +53,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def profile(name: str) -> dict[str, Any]:
     """The budget dictionary of a profile; an unknown name lists the known ones."""
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    if not isinstance(name, str) or name not in PROFILES:
+        raise InvalidArgument(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     return dict(PROFILES[name])
 
 
@@ -74,12 +79,41 @@ class Config:
     seed: int = 0
     profile: str = "default"
     init_from: "Config | None" = None  # start from this run's trained weights (fine-tuning)
+    pretrained: str | None = None      # start from committed weights (hgsr.pretrained), e.g. "resnet20_cifar10"
+
+    def __post_init__(self):
+        """Every field checked when the config is made (named errors; nothing is coerced)."""
+        check_str("dataset", self.dataset)
+        check_str("model", self.model)
+        check_type("model_kw", self.model_kw, dict, "a dict of keyword arguments for hgsr.models.build")
+        check_int("train_subset", self.train_subset, 1, optional=True)
+        check_int("test_subset", self.test_subset, 1, optional=True)
+        regularizers.from_spec(self.regularizer)          # a spec that cannot be built fails here
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_choice("optimizer", self.optimizer, train.OPTIMIZERS)
+        check_nonneg("lr", self.lr)
+        check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_nonneg("weight_decay", self.weight_decay)
+        train.check_schedule(_schedule(self.schedule))
+        check_bool("augment", self.augment)
+        check_int("seed", self.seed, 0)
+        check_str("profile", self.profile)
+        check_type("init_from", self.init_from, Config, "a Config (the run to start from)", optional=True)
+        check_type("pretrained", self.pretrained, str, "the name of a committed pretrained network", optional=True)
+        if self.pretrained is not None and self.init_from is not None:
+            raise InvalidArgument("give at most one of init_from= and pretrained= (the start of the run)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        blob = json.dumps({"v": CACHE_VERSION, **self.to_dict()}, sort_keys=True, default=str)
+        """Digest of every field; ``pretrained`` enters with the SHA-256 of its weights (so retrained
+        weights give new runs) and is left out when None (hashes of older configs stay valid)."""
+        d = self.to_dict()
+        if d.pop("pretrained") is not None:
+            d["pretrained"] = {"name": self.pretrained, "sha256": hpretrained.card(self.pretrained)["sha256"]}
+        blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "Config":
@@ -90,9 +124,6 @@ RECIPES: dict[str, Callable[[dict], dict]] = {
     "lenet5_mnist": lambda p: dict(dataset="mnist", model="lenet5", train_subset=p["mnist_train"],
                                    test_subset=p["mnist_test"], epochs=p["lenet_epochs"], lr=0.05,
                                    batch_size=128, schedule="cosine"),
-    "lenet5_fashion_mnist": lambda p: dict(dataset="fashion_mnist", model="lenet5",
-                                           train_subset=p["mnist_train"], test_subset=p["mnist_test"],
-                                           epochs=p["lenet_epochs"], lr=0.05, schedule="cosine"),
     "resnet20_cifar10": lambda p: dict(dataset="cifar10", model="resnet20", train_subset=p["cifar_train"],
                                        test_subset=p["cifar_test"], epochs=p["resnet_epochs"], lr=0.1,
                                        schedule="cosine", augment=True),
@@ -100,10 +131,10 @@ RECIPES: dict[str, Callable[[dict], dict]] = {
 
 
 def recipe(task: str, profile_name: str = "default", **overrides) -> Config:
-    """A config for a named task (``lenet5_mnist``, ``lenet5_fashion_mnist``, ``resnet20_cifar10``)
+    """A config for a named task (``lenet5_mnist``, ``resnet20_cifar10``)
     at a profile's budget; keyword arguments override any field."""
-    if task not in RECIPES:
-        raise ValueError(f"unknown task {task!r}; known: {', '.join(RECIPES)}")
+    if not isinstance(task, str) or task not in RECIPES:
+        raise InvalidArgument(f"unknown task {task!r}; known: {', '.join(RECIPES)}")
     return Config(profile=profile_name, **{**RECIPES[task](profile(profile_name)), **overrides})
 
 
@@ -132,8 +163,12 @@ def dataset_for(config: Config) -> hdata.Dataset:
 
 
 def build_model(config: Config, ds: hdata.Dataset) -> torch.nn.Module:
+    """The config's model, freshly initialized (seeded), or with the committed ``pretrained`` weights."""
     torch.manual_seed(config.seed)
-    return models.build(config.model, ds.num_classes, ds.in_channels, ds.image_size, **config.model_kw)
+    model = models.build(config.model, ds.num_classes, ds.in_channels, ds.image_size, **config.model_kw)
+    if config.pretrained is not None:
+        model.load_state_dict(hpretrained.load(config.pretrained).state_dict())
+    return model
 
 
 def input_shape(ds: hdata.Dataset) -> tuple[int, int, int]:
@@ -151,20 +186,56 @@ def summarize(model: torch.nn.Module, ds: hdata.Dataset, tol: float = measure.WE
 
 
 def load_cached(path: Path) -> dict | None:
-    """The stored result at ``path``, or None if it is absent or unreadable (e.g. truncated)."""
-    try:
-        return torch.load(path, weights_only=False, map_location="cpu")
-    except Exception:
+    """The stored result at ``path``, or None if it is absent; None with a warning naming the path
+    if it is unreadable (truncated, a checksum fails: :func:`hgsr.io.verified_load`), so the caller
+    recomputes it."""
+    path = Path(path)
+    if not path.exists():
         return None
+    try:
+        blob = verified_load(path, "cached result", "recomputing it", weights_only=False, map_location="cpu")
+    except CorruptFile as e:
+        warnings.warn(str(e), UserWarning, stacklevel=2)
+        return None
+    if not isinstance(blob, dict):
+        warnings.warn(f"cached result {path} does not hold a result dict; recomputing it", UserWarning,
+                      stacklevel=2)
+        return None
+    return blob
+
+
+def _valid_run(blob: dict, path: Path) -> bool:
+    """A cached run is used only if its history ends with a finite test loss and its weights are
+    finite (a run cached before divergence was checked is recomputed, with a warning)."""
+    try:
+        last = pd.DataFrame(blob["history"]).iloc[-1]
+        finite = math.isfinite(float(last["test_loss"])) and all(
+            bool(torch.isfinite(v).all()) for v in blob["model"].values() if v.is_floating_point())
+    except Exception as e:
+        warnings.warn(f"cached result {path} is incomplete ({type(e).__name__}: {e}); recomputing it",
+                      UserWarning, stacklevel=3)
+        return False
+    if not finite:
+        warnings.warn(f"cached result {path} holds a diverged run (non-finite test loss or weights); "
+                      f"recomputing it", UserWarning, stacklevel=3)
+    return finite
 
 
 def run(config: Config, progress: bool = True, device=None) -> Run:
-    """Train (or load) the run of ``config``; see the module docstring for the cache."""
+    """Train (or load) the run of ``config``; see the module docstring for the cache.
+
+    A run that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the config, and nothing is
+    cached. A cached result or checkpoint that is unreadable is reported (a warning naming its path)
+    and recomputed; a checkpoint written with other training arguments (e.g. a default changed in
+    the code) is discarded with a warning."""
+    check_type("config", config, Config, "an hgsr.experiments.Config")
+    check_bool("progress", progress)
+    train.check_device(device)
     folder = runs_dir() / config.hash()
     ds = dataset_for(config)
     model = build_model(config, ds)
-    cached = load_cached(folder / "result.pt") if (folder / "result.pt").exists() else None
-    if cached is not None and cached.get("config") == config.to_dict():
+    cached = load_cached(folder / "result.pt")
+    if cached is not None and cached.get("config") == config.to_dict() and _valid_run(cached, folder / "result.pt"):
         adopt_buffers(model, cached["model"])
         model.load_state_dict(cached["model"])
         return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
@@ -174,17 +245,27 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
         parent = run(config.init_from, progress=progress, device=device)
         adopt_buffers(model, parent.model.state_dict())
         model.load_state_dict(parent.model.state_dict())
-    reg = regularizers.from_spec(config.regularizer)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def fit():
+        return train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,
+                         momentum=config.momentum, weight_decay=config.weight_decay,
+                         schedule=_schedule(config.schedule), batch_size=config.batch_size,
+                         regularizer=regularizers.from_spec(config.regularizer),
+                         augment=hdata.default_augment(config.dataset) if config.augment else None,
+                         seed=config.seed, device=device, checkpoint=folder / "checkpoint.pt",
+                         progress=progress)
     try:
-        history = train.fit(model, ds, epochs=config.epochs, lr=config.lr, optimizer=config.optimizer,
-                            momentum=config.momentum, weight_decay=config.weight_decay,
-                            schedule=_schedule(config.schedule), batch_size=config.batch_size, regularizer=reg,
-                            augment=hdata.default_augment(config.dataset) if config.augment else None,
-                            seed=config.seed, device=device, checkpoint=folder / "checkpoint.pt",
-                            progress=progress)
+        try:
+            history = fit()
+        except CheckpointMismatch as exc:   # the config is the authority: start this run again
+            warnings.warn(f"{exc}; run {config.hash()} trains again from the start", UserWarning, stacklevel=2)
+            (folder / "checkpoint.pt").unlink(missing_ok=True)
+            model.load_state_dict(start)
+            history = fit()
     except train.NonFiniteLoss as exc:   # say which run diverged: notebooks train many
-        raise train.NonFiniteLoss(f"{config.model} on {config.dataset}, regularizer {config.regularizer}, "
-                                  f"lr {config.lr}: {exc}") from exc
+        raise train.NonFiniteLoss(f"run {config.hash()} ({config.model} on {config.dataset}, regularizer "
+                                  f"{config.regularizer}, lr {config.lr}; nothing cached): {exc}") from exc
     model.cpu()
     metrics = summarize(model, ds)
     atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
@@ -199,14 +280,18 @@ def _schedule(s):
 
 def cached(name: str, params: dict, compute: Callable[[], Any]) -> Any:
     """Generic result cache: ``compute()`` once per ``(name, params)``, stored atomically under
-    ``runs/<name>-<hash>/result.pt``; for pipelines built on runs (pruning, fine-tuning, sweeps)."""
+    ``runs/<name>-<hash>/result.pt``; for pipelines built on runs (pruning, fine-tuning, sweeps).
+    An unreadable entry is reported (a warning naming its path) and recomputed."""
+    check_str("name", name)
+    check_type("params", params, dict, "a dict of the parameters that identify the result")
+    if not callable(compute):
+        raise InvalidType(f"compute must be a callable () -> value, got {compute!r}")
     blob = json.dumps({"v": CACHE_VERSION, "name": name, **params}, sort_keys=True, default=str)
     folder = runs_dir() / f"{name}-{hashlib.sha1(blob.encode()).hexdigest()[:16]}"
     path = folder / "result.pt"
-    if path.exists():
-        hit = load_cached(path)
-        if hit is not None:
-            return hit["value"]
+    hit = load_cached(path)
+    if hit is not None and "value" in hit:
+        return hit["value"]
     value = compute()
     atomic_write_json(json.loads(blob), folder / "params.json")
     atomic_save({"value": value}, path)

@@ -120,7 +120,7 @@ def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, m
                    weight_decay: float = 5e-4) -> torch.optim.Optimizer:
     """SGD (with momentum) or Adam over all parameters."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
-    lr = check_positive("lr", lr)
+    lr = check_nonneg("lr", lr)
     momentum = check_range("momentum", momentum, 0.0, 1.0, high_open=True)
     weight_decay = check_nonneg("weight_decay", weight_decay)
     if optimizer == "sgd":
