@@ -158,3 +158,64 @@ def fewest_channels(table: pd.DataFrame, max_drop: float = 0.01) -> pd.Series | 
     res = as_results(table[table.variant != "none"])
     best = res.best(error_at_most=min(1.0, 1 - (float(base.iloc[0]) - max_drop)), error="error_dense")
     return None if best is None else table[table.variant == best.label].iloc[0]
+
+
+# ----------------------------------------------------------------------------- verdicts (notebook 03)
+def reference_mix_note(lam: float, lam2: float, family_spec) -> str:
+    """Markdown: the reference code's mix with its default λ, λ2, and the spec the study's family runs."""
+    return (f"**The reference mix** (`hgsr_ref`, the authors' code): $\\lambda\\,[\\lambda_2\\,"
+            f"\\mathrm{{HSQ\\text{{-}}GL}}_{{1/2}} + (1-\\lambda_2)\\,L_1]$ with the code's defaults $\\lambda$ = {lam:g}, "
+            f"$\\lambda_2$ = {lam2:g}, plus SGD weight decay: a squared group L1/2 term over the kernels of each input "
+            f"channel and an element-wise L1 term. The full-budget family `hgsr_ref` of the study runs {family_spec}.")
+
+
+def _outer(key: str) -> str:
+    return "sqrt" if key.startswith("hsr") or key in ("gl", "gl12") else "square" if (
+        key.startswith("hsq") or key == "es") else "other"
+
+
+def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
+    """Markdown for notebook 03, from a :func:`summary` table: the accuracies the grid reached, the variant
+    with the fewest channels within ``max_drop`` of the baseline, and what the outer function (square
+    root: HSR; square: HSQ) and the grouping did on the six hierarchical penalties: channels left, zero
+    kernels, accuracy, and the variants that removed no channel."""
+    base = summary.loc[summary["variant"] == "none", "test_acc"]
+    if base.empty:
+        raise ValueError("the summary table needs the 'none' baseline row")
+    grid = summary[summary["variant"] != "none"]
+    n = int(summary["channels"].max())
+    text = [f"Baseline on the subset: {float(base.iloc[0]):.2%}. The grid's accuracies range from "
+            f"{grid['test_acc'].min():.2%} to {grid['test_acc'].max():.2%}."]
+    best = fewest_channels(summary, max_drop)
+    if best is None:
+        text.append(f"No variant stays within {max_drop:.1%} of the baseline.")
+    else:
+        text.append(f"Within {max_drop:.1%} of the baseline, the fewest channels are left by **{best['variant']}** "
+                    f"({best['channels_left']} of {best['channels']}, at {best['test_acc']:.2%}; "
+                    f"{best['params_left']:.0%} of the parameters, {best['macs_left']:.0%} of the MACs).")
+    hier = grid[grid["key"].str.startswith(("hsr", "hsq"))]
+    if len(hier):
+        hsr, hsq = hier[hier["key"].str.startswith("hsr")], hier[hier["key"].str.startswith("hsq")]
+        text.append(f"Hierarchical penalties, both groupings: square-rooted outer (HSR) leave "
+                    f"{hsr['channels_left'].mean():.0f} of {n} channels on average at {hsr['test_acc'].mean():.2%} with "
+                    f"{hsr['zero_kernels'].mean():.0%} zero kernels; squared outer (HSQ) leave "
+                    f"{hsq['channels_left'].mean():.0f} at {hsq['test_acc'].mean():.2%} with "
+                    f"{hsq['zero_kernels'].mean():.0%} zero kernels.")
+        d_ch = hsr["channels_left"].mean() - hsq["channels_left"].mean()
+        d_k = hsr["zero_kernels"].mean() - hsq["zero_kernels"].mean()
+        groups_ = ("the squared ones removed more channels" if d_ch > 0 else
+                   "the square-rooted ones removed more channels" if d_ch < 0 else "both removed as many channels")
+        kern = ("the square-rooted ones zeroed more kernels" if d_k > 0 else
+                "the squared ones zeroed more kernels" if d_k < 0 else "both zeroed as many kernels")
+        expected = d_ch < 0
+        text.append(f"On this grid {groups_} and {kern}; the mechanics of section 1 (a square root pulls hardest "
+                    f"on small groups) predict that square-rooted outer functions remove more groups, which "
+                    f"{'holds' if expected else 'does not hold'} here on average.")
+        by_g = hier.groupby("grouping")["channels_left"].mean()
+        if {"input", "output"} <= set(by_g.index):
+            text.append(f"By grouping: neuron-wise (output) variants leave {by_g['output']:.0f} channels on average, "
+                        f"feature-wise (input) ones {by_g['input']:.0f}.")
+    none_removed = grid.loc[grid["channels_left"] >= grid["channels"], "variant"].tolist()
+    if none_removed:
+        text.append("Variants that removed no channel at this tolerance: " + ", ".join(none_removed) + ".")
+    return " ".join(text)

@@ -57,3 +57,42 @@ def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), wid
     df = pd.DataFrame(rows)
     df["speedup"] = df["latency_s"].iloc[0] / df["latency_s"]
     return df
+
+
+# ----------------------------------------------------------------------------- verdicts (notebook 00)
+def conv_share_verdict(totals: pd.DataFrame, lenet: str = "LeNet-5 (MNIST)") -> str:
+    """Markdown: how the parameters and MACs split between convolutions and the rest, from the totals
+    table of notebook 00 (columns ``model``, ``conv share of params``, ``conv share of MACs``)."""
+    t = totals.set_index("model")
+    if lenet not in t.index:
+        raise ValueError(f"{lenet!r} is not a row of the totals table: {', '.join(t.index)}")
+    p, m = t.loc[lenet, "conv share of params"], t.loc[lenet, "conv share of MACs"]
+    text = (f"In LeNet-5, the convolutions hold {p:.0%} of the parameters and {m:.0%} of the MACs")
+    others = t.drop(index=lenet)
+    if len(others):
+        text += (f"; in {', '.join(others.index)} they hold at least {others['conv share of params'].min():.1%} of "
+                 f"the parameters and {others['conv share of MACs'].min():.1%} of the MACs")
+    text += ". "
+    if m > p:
+        text += ("Removing filters therefore attacks LeNet-5's compute more than its size; the fully connected "
+                 "layer shrinks too, because its input features are the last conv layer's channels.")
+    else:
+        text += "In LeNet-5 the convolutions carry no larger share of the compute than of the parameters."
+    return text
+
+
+def speed_verdict(speed: pd.DataFrame, noise: float = 0.1) -> str:
+    """Markdown: what zeroing weights and removing filters bought, from
+    :func:`structured_vs_unstructured`'s table (rows dense, element-wise, structured). A speed-up within
+    ``noise`` of 1 counts as no change."""
+    if len(speed) != 3:
+        raise ValueError(f"expected the three rows of structured_vs_unstructured, got {len(speed)}")
+    dense, elem, struct = (speed.iloc[i] for i in range(3))
+
+    def how(s):
+        if abs(s - 1) <= noise:
+            return f"runs at the dense speed ({s:.2f}x, within the ±{noise:.0%} noise band)"
+        return f"runs {s:.2f}x faster than dense" if s > 1 else f"runs slower than dense ({s:.2f}x)"
+    return (f"The element-wise variant ({elem['variant']}) keeps every MAC ({elem['macs']:,} against "
+            f"{dense['macs']:,}) and {how(elem['speedup'])}; the structured variant ({struct['variant']}) has "
+            f"{dense['macs'] / struct['macs']:.1f}x fewer MACs and {how(struct['speedup'])}.")

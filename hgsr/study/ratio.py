@@ -58,3 +58,75 @@ def choose_rho(sweep: pd.DataFrame, max_drop: float = 0.01) -> float:
     bad = (d["acc_drop"] > max_drop).to_numpy().cumsum() > 0
     ok = d["rho"][~bad]
     return float(ok.iloc[-1]) if len(ok) else float(d["rho"].iloc[0])
+
+
+# ----------------------------------------------------------------------------- verdicts (notebook 05)
+def rho_note(rho: dict, labels: dict, max_drop: float) -> str:
+    """Markdown: the ρ chosen by :func:`choose_rho` for each family."""
+    return ("Chosen ρ (largest grid value such that it and every smaller one lose ≤ "
+            f"{max_drop:.0%} accuracy before fine-tuning): "
+            + ", ".join(f"{labels[n]}: ρ = {rho[n]:g}" for n in rho))
+
+
+def _filters(w) -> int:
+    return sum(int(x) for x in (w.split("-") if isinstance(w, str) else w))
+
+
+def _wt(w) -> str:
+    return w if isinstance(w, str) else "-".join(str(int(x)) for x in w)
+
+
+def _compare(a, b) -> str:
+    fa, fb = _filters(a["widths"]), _filters(b["widths"])
+    ea, eb = float(a["error_finetuned"]), float(b["error_finetuned"])
+    if fa <= fb and ea <= eb and (fa < fb or ea < eb):
+        return "better"
+    if fa >= fb and ea >= eb and (fa > fb or ea > eb):
+        return "worse"
+    if fa == fb and ea == eb:
+        return "equal"
+    return "trade-off"
+
+
+def verdict(summary: pd.DataFrame, ratio_label: str, l1_label: str, baseline_label: str | None = None,
+            finetune_epochs: int | None = None) -> str:
+    """Markdown for notebook 05 from its summary table (one row per family and rule: ``family``, ``rule``
+    starting ``relative`` or ``absolute``, ``widths``, ``widths_dense``, ``error_finetuned``,
+    ``params_removed``, ``macs_removed``): what each family keeps under the relative rule, and whether
+    L1/L2 ends better or worse than L1 (fewer filters *and* lower error after fine-tuning, or the
+    reverse, or a trade-off) under each rule."""
+    def pick(family, rule):
+        d = summary[(summary["family"] == family) & summary["rule"].str.startswith(rule)]
+        if d.empty:
+            raise ValueError(f"no {rule} row for {family!r} in the summary")
+        return d.iloc[0]
+    a, b = pick(ratio_label, "relative"), pick(l1_label, "relative")
+    ft = f" after {finetune_epochs} fine-tuning epoch(s)" if finetune_epochs is not None else " after fine-tuning"
+    text = [f"With the relative rule, {ratio_label} keeps **{_wt(a['widths'])}** filters (of {_wt(a['widths_dense'])}) "
+            f"at {a['error_finetuned']:.2%} error{ft}, removing {a['params_removed']:.1%} of the parameters and "
+            f"{a['macs_removed']:.1%} of the MACs; {l1_label} keeps {_wt(b['widths'])} ({b['error_finetuned']:.2%} error, "
+            f"{b['params_removed']:.1%} of the parameters removed)"]
+    if baseline_label is not None:
+        c = pick(baseline_label, "relative")
+        text[0] += f"; {baseline_label} {_wt(c['widths'])} ({c['error_finetuned']:.2%}, {c['params_removed']:.1%})"
+    text[0] += "."
+    words = {"better": "ends **better** than", "worse": "ends **worse** than", "equal": "ends level with",
+             "trade-off": "trades against"}
+    outcomes = {}
+    for rule in ("relative", "absolute"):
+        try:
+            x, y = pick(ratio_label, rule), pick(l1_label, rule)
+        except ValueError:
+            continue
+        o = outcomes[rule] = _compare(x, y)
+        detail = (f"{_filters(x['widths'])} filters at {x['error_finetuned']:.2%} error against "
+                  f"{_filters(y['widths'])} at {y['error_finetuned']:.2%}")
+        if o == "trade-off":
+            fewer = _filters(x["widths"]) < _filters(y["widths"])
+            detail += f": {'fewer filters but a higher' if fewer else 'more filters but a lower'} error"
+        text.append(f"{rule.capitalize()} rule: {ratio_label} {words[o]} {l1_label} ({detail}).")
+    errs_worse = all(pick(ratio_label, r)["error_finetuned"] > pick(l1_label, r)["error_finetuned"]
+                     for r in outcomes)
+    if outcomes and errs_worse:
+        text.append(f"Under every rule {ratio_label} ends with a higher error than {l1_label} after fine-tuning.")
+    return " ".join(text)

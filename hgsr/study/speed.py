@@ -101,3 +101,43 @@ def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by
                     for b in batches})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- verdicts (notebook 08)
+def timing_note(info: dict, timing: dict, batches: Sequence[int]) -> str:
+    """Markdown: the machine and the timing protocol (:func:`machine_info`, the ``TIMING`` dict)."""
+    return (f"Timings below: CPU **{info['cpu']}** ({info['cores']} logical cores), {info['platform']}, torch "
+            f"{info['torch']}, **{info['threads']} thread(s)** per forward pass; {timing['repeats']} timed passes in "
+            f"{timing['rounds']} round(s) after {timing['warmup']} warm-up pass(es), batch sizes "
+            f"{', '.join(map(str, batches))}.")
+
+
+def verdict(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by: str = "network",
+            min_ratio: float = 1.05) -> str:
+    """Markdown for notebook 08 from a concatenated :func:`latency_table` (with ``by`` and ``label``
+    columns): per group, the most reduced network and its speed-ups, the median efficiency, and which
+    networks with ``mac_ratio > min_ratio`` run below their MAC ratio (efficiency < 1) and which at or
+    above it, batch by batch."""
+    eff = efficiency_summary(table, batches, by=by, min_ratio=min_ratio)
+    lines = []
+    for _, e in eff.iterrows():
+        if e["reduced"] == 0:
+            lines.append(f"- **{e[by]}**: no compact network has more than {min_ratio - 1:.0%} fewer MACs than the "
+                         "dense one in this run.")
+            continue
+        d = table[(table[by] == e[by]) & (table["mac_ratio"] > min_ratio)]
+        line = (f"- **{e[by]}**: the most reduced network ({e['most_reduced']}) has {e['mac_ratio']:.1f}x fewer MACs "
+                f"and runs " + " and ".join(f"{e[f'speedup_b{b}']:.2f}x faster at batch {b}" for b in batches)
+                + f"; over the {int(e['reduced'])} networks with fewer MACs, the median efficiency is "
+                + ", ".join(f"{e[f'median_efficiency_b{b}']:.2f} at batch {b}" for b in batches) + ".")
+        for b in batches:
+            above = d[d[f"efficiency_b{b}"] >= 1]
+            below = len(d) - len(above)
+            if above.empty:
+                line += f" At batch {b} every one of them runs below its MAC ratio."
+            else:
+                line += (f" At batch {b}, {below} of {len(d)} run below their MAC ratio and "
+                         + ", ".join(f"{r['label']} (efficiency {r[f'efficiency_b{b}']:.2f})" for _, r in above.iterrows())
+                         + (" runs" if len(above) == 1 else " run") + " at or above it.")
+        lines.append(line)
+    return "\n".join(lines)

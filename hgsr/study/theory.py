@@ -151,3 +151,53 @@ def scale_invariance_table(regularizers: Mapping[str, object], model: nn.Module,
     ref = df[df["scale"] == 1.0].set_index("regularizer")["penalty"]
     df.insert(3, "relative", df["penalty"] / df["regularizer"].map(ref))
     return df
+
+
+# ----------------------------------------------------------------------------- verdicts (notebooks 01, 05)
+def prox_check_verdict(check: pd.DataFrame) -> str:
+    """Markdown: how many closed-form proximal points of :func:`prox_optimality_table` are optimal, the
+    largest objective gap and distance, and the failing operators if any."""
+    n, ok = len(check), int(check["optimal"].sum())
+    text = (f"**{ok} of {n}** closed-form proximal points are optimal; largest objective gap "
+            f"{check['objective_gap'].max():.2e}, largest distance to the grid argmin {check['distance'].max():.2e} "
+            f"(grid steps up to {check['grid_step'].max():.1e}).")
+    if ok < n:
+        bad = check.loc[~check["optimal"].astype(bool), "operator"].unique()
+        text += f" **Not optimal:** {', '.join(map(str, bad))}."
+    return text
+
+
+def toy_verdict(path: pd.DataFrame, tail: int = 6) -> str:
+    """Markdown: where the proximal and the subgradient iterates of :func:`hgsr.toy.toy_paths` ended."""
+    a = path.attrs
+    last = path["subgradient"].iloc[-tail:]
+    zero_from = a.get("prox_zero_from")
+    head = f"With y = {a['y']:g}, λ = {a['lam']:g}, η = {a['lr']:g} (minimizer {a['minimizer']:g}): "
+    if zero_from is not None:
+        head += f"the proximal iterate is exactly 0 from step {zero_from} on; "
+    else:
+        head += f"the proximal iterate ends at {path['prox'].iloc[-1]:+.3f} (never exactly 0); "
+    exact = int((last == 0).sum())
+    spread = float(last.max() - last.min())
+    head += (f"the last {tail} subgradient iterates are " + ", ".join(f"{v:+.3f}" for v in last) +
+             f": {exact} of them exactly 0, spread {spread:.3f}")
+    step = a["lr"] * a["lam"]
+    crosses = bool(((last.to_numpy()[1:] * last.to_numpy()[:-1]) < 0).any())
+    head += (f", jumping across 0 in steps of order ηλ = {step:.3f}." if crosses else
+             ", without crossing 0.")
+    return head
+
+
+def scale_invariance_verdict(scale: pd.DataFrame, prefix: str = "L1/L2", contrast: str = "L1") -> str:
+    """Markdown: from :func:`scale_invariance_table`, how much the ``prefix`` penalties change with the scale
+    of the weights and how orthogonal their gradient is to them, against the ``contrast`` penalty's degree."""
+    ratio = scale[scale["regularizer"].str.startswith(prefix)]
+    other = scale[scale["regularizer"] == contrast]
+    change = float((ratio["relative"] - 1).abs().max())
+    cos = float(ratio["cos"].abs().max())
+    deg = float(other["degree"].mean()) if len(other) else float("nan")
+    invariant = change < 1e-4 and cos < 1e-4
+    return (f"Over scales {scale['scale'].min():g}…{scale['scale'].max():g}: the {prefix} penalties change by at "
+            f"most {change:.1e} (relative) and |cos(∇R, W)| ≤ {cos:.1e}, "
+            + ("scale invariant to rounding error" if invariant else "**not** scale invariant at this precision")
+            + f"; {contrast} has homogeneity degree {deg:.3f}.")
