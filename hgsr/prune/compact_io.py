@@ -15,12 +15,16 @@ import torch
 from torch import nn
 
 from .. import models
-from ..io import atomic_save
+from ..errors import CorruptFile, HgsrError, InvalidArgument, InvalidType, check_module, check_path
+from ..io import atomic_save, verified_load
+from ..regularizers.common import adopt_buffers
 
 FORMAT = "hgsr-compact"
-VERSION = 1
+VERSION = 2        # 2: BatchNorm eps/momentum and prune_info stored; tensors keep their dtype
+READABLE = (1, 2)
 
-class ArchitectureMismatch(ValueError):
+
+class ArchitectureMismatch(ValueError, HgsrError):
     """A compact file does not fit the architecture it is loaded into."""
 
 
@@ -40,12 +44,29 @@ def layer_shapes(model: nn.Module) -> dict[str, dict]:
 
 def save_compact(model: nn.Module, path, builder: dict) -> Path:
     """Write ``builder`` (``name`` plus keyword arguments of ``hgsr.models.build``), layer shapes and
-    the state dict to ``path`` (atomically)."""
-    if "name" not in builder:
-        raise ValueError("builder needs 'name' (and the other hgsr.models.build arguments)")
+    the state dict to ``path`` (atomically); also each BatchNorm's ``eps`` and ``momentum`` and the
+    model's ``prune_info``. Tensors keep their dtype (a float64 model loads as float64)."""
+    check_module("model", model)
+    path = check_path("path", path)
+    _check_builder(builder)
+    bn = {n: {"eps": m.eps, "momentum": m.momentum} for n, m in model.named_modules()
+          if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     blob = {"format": FORMAT, "version": VERSION, "builder": dict(builder), "shapes": layer_shapes(model),
+            "batchnorm": bn, "prune_info": getattr(model, "prune_info", None),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     return atomic_save(blob, path)
+
+
+def _check_builder(builder) -> None:
+    """``builder``: a dict with ``name`` (a model name) and the other :func:`hgsr.models.build`
+    arguments; checked by building the dense model once."""
+    if not isinstance(builder, dict):
+        raise InvalidType(f"builder must be a dict {{'name': model name, **hgsr.models.build arguments}}, "
+                          f"got {builder!r} ({type(builder).__name__})")
+    if "name" not in builder:
+        raise InvalidArgument(f"builder needs 'name' (and the other hgsr.models.build arguments), got {builder!r}")
+    spec = dict(builder)
+    models.build(spec.pop("name"), **spec)
 
 
 def _resized(name: str, old: nn.Module, spec: dict) -> nn.Module:
@@ -66,11 +87,21 @@ def _resized(name: str, old: nn.Module, spec: dict) -> nn.Module:
 def load_compact(path, builder: dict | None = None, map_location="cpu") -> nn.Module:
     """Rebuild the compact model saved by :func:`save_compact` (``builder`` overrides the stored one).
 
-    Raises :class:`ArchitectureMismatch` when the file's layers do not fit the built architecture.
+    Raises :class:`ArchitectureMismatch` when the file's layers do not fit the built architecture,
+    :class:`~hgsr.errors.CorruptFile` naming the path when the file is truncated or corrupt (or of a
+    format version this code cannot read), FileNotFoundError when it does not exist.
     """
-    blob = torch.load(path, map_location=map_location, weights_only=False)
+    path = check_path("path", path)
+    if builder is not None:
+        _check_builder(builder)
+    blob = verified_load(path, "compact-model file", "save the model again with save_compact",
+                         map_location=map_location, weights_only=False)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ArchitectureMismatch(f"{path} is not a compact-model file written by save_compact")
+    if blob.get("version") not in READABLE:
+        raise CorruptFile(f"compact-model file {path} has format version {blob.get('version')!r}; this hgsr "
+                          f"reads versions {', '.join(map(str, READABLE))}: update hgsr, or save the model "
+                          f"again with this version's save_compact", path)
     spec = dict(builder if builder is not None else blob["builder"])
     name = spec.pop("name")
     model = models.build(name, **spec)
@@ -86,8 +117,18 @@ def load_compact(path, builder: dict | None = None, map_location="cpu") -> nn.Mo
             parent, _, child = layer.rpartition(".")
             holder = model.get_submodule(parent) if parent else model
             setattr(holder, child, _resized(layer, model.get_submodule(layer), s))
+    for layer, hyper in blob.get("batchnorm", {}).items():
+        try:
+            bn = model.get_submodule(layer)
+        except AttributeError:
+            raise ArchitectureMismatch(f"{path} does not fit architecture {name!r}: no BatchNorm {layer!r}") from None
+        bn.eps, bn.momentum = hyper["eps"], hyper["momentum"]
+    state = blob["state_dict"]
+    adopt_buffers(model, state)     # regularizer buffers (nonconvex SGL's hgsr_V), cut with the weights
     try:
-        model.load_state_dict(blob["state_dict"], strict=True)
+        model.load_state_dict(state, strict=True, assign=True)   # assign: tensors keep their dtype
     except RuntimeError as e:
         raise ArchitectureMismatch(f"{path} does not fit architecture {name!r}: {e}") from e
+    if blob.get("prune_info") is not None:
+        model.prune_info = blob["prune_info"]
     return model

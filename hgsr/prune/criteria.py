@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .. import groups as hgroups
+from ..errors import InvalidArgument
 from .loss import loss_increase_scores
 from .scores import bn_gamma_scores, magnitude_scores, score_table
 from .structure import Group, prunable_groups
@@ -63,8 +64,8 @@ def names() -> list[str]:
 
 
 def get(key: str) -> Criterion:
-    if key not in CRITERIA:
-        raise ValueError(f"criterion={key!r} is not registered; known: {', '.join(CRITERIA)}")
+    if not isinstance(key, str) or key not in CRITERIA:
+        raise InvalidArgument(f"criterion={key!r} is not registered; known: {', '.join(CRITERIA)}")
     return CRITERIA[key]
 
 
@@ -76,7 +77,7 @@ def score(model: nn.Module, key: str, input_shape, ds=None, **kw) -> pd.DataFram
     """The score table of criterion ``key`` (``ds`` required by data-driven criteria such as ``loss``)."""
     c = get(key)
     if c.needs_data and ds is None:
-        raise ValueError(f"criterion {key!r} needs data: pass ds=<hgsr.data.Dataset>")
+        raise InvalidArgument(f"criterion {key!r} needs data: pass ds=<hgsr.data.Dataset>")
     return c.fn(model, input_shape, ds=ds, **kw)
 
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from ..errors import InvalidArgument
+
 LAYER_TYPES = (nn.Conv2d, nn.Linear)
 
 # ops that act on each channel separately and map an all-zero channel to an all-zero channel
@@ -25,7 +27,7 @@ ZERO_PRESERVING_FUNCTIONS = (F.relu, torch.relu, F.max_pool2d, F.avg_pool2d, F.a
                              F.dropout)
 
 
-class UnsupportedModel(ValueError):
+class UnsupportedModel(InvalidArgument):
     """The pruning code cannot trace or handle this model (the message names the layer)."""
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 from torch import nn
 
 from .. import measure, train
+from ..errors import (InvalidType, check_bool, check_choice, check_fraction, check_int, check_module,
+                      check_shape, check_type)
 from . import criteria
 from .masks import finetune
 from .scores import select
@@ -25,7 +27,20 @@ def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction
     ``scorer`` is a registered criterion (:mod:`hgsr.prune.criteria`). Row columns: round, removed (channels this round), params, macs, and test_acc (when ``evaluate``).
     Groups are never emptied (their best channel is kept).
     """
-    shape = tuple(input_shape)
+    check_module("model", model)
+    shape = check_shape("input_shape", input_shape, 3)
+    check_int("rounds", rounds, 1)
+    check_fraction("fraction", fraction)
+    criteria.get(scorer)
+    check_choice("scope", scope, ("global", "layer"))
+    check_int("finetune_epochs", finetune_epochs, 0)
+    check_choice("fold", fold, ("exact", "zero", "approx"))
+    check_type("score_kw", score_kw, dict, "a dict of keyword arguments for the criterion", optional=True)
+    check_type("finetune_kw", finetune_kw, dict, "a dict of keyword arguments for finetune", optional=True)
+    check_bool("evaluate", evaluate)
+    if (evaluate or finetune_epochs or criteria.get(scorer).needs_data) and ds is None:
+        raise InvalidType(f"ds must be a hgsr.data.Dataset here (evaluate={evaluate}, finetune_epochs="
+                          f"{finetune_epochs}, scorer={scorer!r}), got None")
     rows, current = [], model
     if evaluate:
         rows.append({"round": 0, "removed": 0, "params": measure.count_params(model),

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 
 from .. import groups as hgroups
+from ..errors import (InvalidArgument, InvalidType, check_choice, check_fraction, check_real, check_str,
+                      check_type)
 from .structure import prunable_groups
 
 Plan = dict  # {group name: sorted list of channel indices to remove}
@@ -26,6 +28,8 @@ Plan = dict  # {group name: sorted list of channel indices to remove}
 
 def score_table(rows: dict[str, torch.Tensor]) -> pd.DataFrame:
     """``{group: scores (size,)}`` → the score table (columns group, channel, score), group order kept."""
+    if not rows:
+        raise InvalidArgument("no prunable group to score (the model has no prunable channels)")
     parts = [pd.DataFrame({"group": name, "channel": range(len(v)), "score": v.cpu().double().numpy()})
              for name, v in rows.items()]
     return pd.concat(parts, ignore_index=True)
@@ -47,14 +51,14 @@ def bn_gamma_scores(model: nn.Module, example_input) -> pd.DataFrame:
     out = {}
     for g in prunable_groups(model, example_input):
         if not g.bns:
-            raise ValueError(f"group {g.name!r} (layers {', '.join(g.convs)}) has no BatchNorm; "
+            raise InvalidArgument(f"group {g.name!r} (layers {', '.join(g.convs)}) has no BatchNorm; "
                              f"bn_gamma_scores needs one after every pruned conv")
         sq = sum(model.get_submodule(b).weight.detach().pow(2) for b in g.bns)
         out[g.name] = sq.sqrt()
     return score_table(out)
 
 
-class EmptyLayerError(ValueError):
+class EmptyLayerError(InvalidArgument):
     """A pruning plan would remove every channel of a layer."""
 
 
@@ -64,8 +68,7 @@ def plan_from_masks(masks: dict[str, torch.Tensor], keep_scores: dict[str, torch
     emptied)``. A group whose mask selects every channel is never emptied: with ``on_empty="keep"`` its
     channel with the highest ``keep_scores`` stays (the group is listed in ``emptied``); with
     ``"raise"`` :class:`EmptyLayerError` names it. Groups with nothing removed are left out of the plan."""
-    if on_empty not in ("raise", "keep"):
-        raise ValueError(f"on_empty={on_empty!r}; use 'raise' or 'keep'")
+    check_choice("on_empty", on_empty, ("raise", "keep"))
     plan: Plan = {}
     emptied: set[str] = set()
     for g, mask in masks.items():
@@ -95,19 +98,25 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
     channel is kept.
     """
     if (fraction is None) == (threshold is None):
-        raise ValueError("give exactly one of fraction= or threshold=")
-    if scope not in ("global", "layer"):
-        raise ValueError(f"unknown scope {scope!r}; use 'global' or 'layer'")
-    if on_empty not in ("raise", "keep"):
-        raise ValueError(f"unknown on_empty {on_empty!r}; use 'raise' or 'keep'")
+        raise InvalidArgument(f"give exactly one of fraction= or threshold=, got fraction={fraction!r}, "
+                              f"threshold={threshold!r}")
+    check_fraction("fraction", fraction, optional=True)
+    check_real("threshold", threshold, optional=True, allow_inf=True)
+    check_choice("scope", scope, ("global", "layer"))
+    check_choice("on_empty", on_empty, ("raise", "keep"))
+    check_type("scores", scores, pd.DataFrame, "a score table (pandas DataFrame with group, channel, score)")
+    check_str("score_col", score_col)
     missing = {"group", "channel", score_col} - set(scores.columns)
     if missing:
-        raise ValueError(f"scores lack column(s) {sorted(missing)}; columns: {list(scores.columns)}")
-    if fraction is not None and not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
+        raise InvalidArgument(f"scores lack column(s) {sorted(missing)}; columns: {list(scores.columns)}")
+    if scores.empty:
+        raise InvalidArgument("scores is an empty table: no channel to choose from")
     df = scores[["group", "channel", score_col]].copy()
+    if not pd.api.types.is_numeric_dtype(df[score_col]) or not pd.api.types.is_integer_dtype(df["channel"]):
+        raise InvalidType(f"scores column {score_col!r} must be numeric and 'channel' integer, got "
+                          f"{df[score_col].dtype} and {df['channel'].dtype}")
     if df[score_col].isna().any():
-        raise ValueError(f"column {score_col!r} has NaN scores")
+        raise InvalidArgument(f"column {score_col!r} has NaN scores")
     order = {g: i for i, g in enumerate(dict.fromkeys(df["group"]))}
     df["_g"] = df["group"].map(order)
     df = df.sort_values([score_col, "_g", "channel"], kind="stable")

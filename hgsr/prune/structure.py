@@ -20,6 +20,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from ..errors import InvalidArgument, check_bool, check_module, check_shape
 from . import graph
 
 
@@ -50,11 +51,11 @@ class Group:
 
 def example_input(model: nn.Module, example) -> torch.Tensor:
     """A tensor from ``example``: a tensor (used as is) or an input shape ``(C, H, W)``."""
+    check_module("model", model)
     if isinstance(example, torch.Tensor):
+        _check_example_tensor(example)
         return example
-    shape = tuple(int(s) for s in example)
-    if len(shape) not in (3, 4):
-        raise ValueError(f"example input must be a tensor or a shape (C, H, W), got {example!r}")
+    shape = check_shape("input_shape", example, (3, 4))
     if len(shape) == 3:
         shape = (1,) + shape
     p = next(model.parameters())
@@ -63,8 +64,16 @@ def example_input(model: nn.Module, example) -> torch.Tensor:
 
 def input_shape(example) -> tuple[int, int, int]:
     """``(C, H, W)`` of an example tensor or shape."""
-    shape = tuple(example.shape[1:]) if isinstance(example, torch.Tensor) else tuple(example)
-    return shape[-3:]
+    if isinstance(example, torch.Tensor):
+        _check_example_tensor(example)
+        return tuple(example.shape[1:])[-3:]
+    return check_shape("input_shape", example, (3, 4))[-3:]
+
+
+def _check_example_tensor(x: torch.Tensor) -> None:
+    if x.dim() != 4 or not x.is_floating_point():
+        raise InvalidArgument(f"input_shape given as a tensor must be a float batch (N, C, H, W), got "
+                              f"{x.dtype} of shape {tuple(x.shape)}")
 
 
 def dependency_graph(model: nn.Module, example) -> tp.DependencyGraph:
@@ -143,10 +152,19 @@ def prunable_groups(model: nn.Module, example_input, include_linear: bool = Fals
     """The prunable output-channel groups of ``model``, in model order.
 
     ``example_input``: a tensor or an input shape ``(C, H, W)``. With ``include_linear`` the hidden
-    units of linear layers are groups too (never the classifier's outputs).
+    units of linear layers are groups too (never the classifier's outputs). A model with no prunable
+    group (no conv layer besides the classifier, and ``include_linear=False``) raises
+    :class:`~hgsr.prune.UnsupportedModel`.
     """
+    check_module("model", model)
+    check_bool("include_linear", include_linear)
     DG = dependency_graph(model, example_input)
-    return groups_from_graph(model, DG, include_linear=include_linear)
+    found = groups_from_graph(model, DG, include_linear=include_linear)
+    if not found:
+        raise graph.UnsupportedModel(
+            f"model {type(model).__name__} has no prunable channels: no conv layer besides the classifier"
+            + ("" if include_linear else " (pass include_linear=True to prune hidden linear units)"))
+    return found
 
 
 def find_group(groups: list[Group], name: str) -> Group:

@@ -36,6 +36,8 @@ import torch
 from torch import nn
 
 from .. import measure
+from ..errors import InvalidArgument, InvalidType, check_choice, check_module, is_int
+from ..regularizers.common import BUFFER_PREFIX
 from . import graph
 from .scores import EmptyLayerError
 from .silence import zero_affine, zero_filters
@@ -44,22 +46,53 @@ from .structure import Group, dependency_graph, find_group, groups_from_graph, i
 FOLDS = ("exact", "zero", "approx")
 
 
+class UnknownGroup(KeyError, InvalidArgument):
+    """A plan names a group the model does not have (the message lists the valid ones)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _plan_channels(name: str, chans) -> list[int]:
+    """The channel list of one plan entry: integers only (1.7 is no channel, "01" no list)."""
+    import numpy as np
+
+    if isinstance(chans, (torch.Tensor, np.ndarray)):
+        if chans.dtype in (torch.bool, np.bool_) or not (
+                (isinstance(chans, torch.Tensor) and not chans.is_floating_point() and not chans.is_complex())
+                or (isinstance(chans, np.ndarray) and np.issubdtype(chans.dtype, np.integer))):
+            raise InvalidType(f"plan[{name!r}] must hold integer channel indices, got a {chans.dtype} array")
+        chans = chans.reshape(-1).tolist()
+    if isinstance(chans, (str, bytes)) or not isinstance(chans, (list, tuple, range, set, frozenset)):
+        raise InvalidType(f"plan[{name!r}] must be a list of channel indices (ints), got {chans!r} "
+                          f"({type(chans).__name__})")
+    chans = list(chans)
+    for c in chans:
+        if not is_int(c):
+            raise InvalidType(f"plan[{name!r}] has channel {c!r} ({type(c).__name__}); channel indices are "
+                              f"integers")
+    return [int(c) for c in chans]
+
+
 def validate_plan(groups: list[Group], plan: dict) -> list[tuple[Group, list[int]]]:
     """``[(group, sorted channels)]``; errors name the group for unknown names, bad or all indices."""
     if not isinstance(plan, dict):
-        raise TypeError(f"a plan is a dict {{group name: [channels]}}, got {type(plan).__name__}")
+        raise InvalidType(f"plan must be a dict {{group name: [channels]}}, got {type(plan).__name__}")
     out = []
     for name, chans in plan.items():
+        if not isinstance(name, str):
+            raise InvalidType(f"plan keys are group names (strings), got {name!r} ({type(name).__name__})")
         try:
             g = find_group(groups, name)
         except KeyError as e:
-            raise KeyError(f"plan names {e.args[0]}") from None
-        idx = sorted({int(c) for c in chans})
-        if len(idx) != len(list(chans)):
-            raise ValueError(f"plan for group {name!r} repeats channels")
+            raise UnknownGroup(f"plan names {e.args[0]}") from None
+        chans = _plan_channels(name, chans)
+        idx = sorted(set(chans))
+        if len(idx) != len(chans):
+            raise InvalidArgument(f"plan for group {name!r} repeats channels")
         bad = [c for c in idx if not 0 <= c < g.size]
         if bad:
-            raise ValueError(f"plan for group {name!r} (size {g.size}) has out-of-range channels {bad}")
+            raise InvalidArgument(f"plan for group {name!r} (size {g.size}) has out-of-range channels {bad}")
         if len(idx) >= g.size:
             raise EmptyLayerError(f"pruning would empty layer {name!r} (layers {', '.join(g.convs)}): "
                                   f"all {g.size} channels are in the plan; keep at least one")
@@ -72,6 +105,7 @@ class _Work:
     """A deep copy of the model in eval mode, with its dependency graph and groups."""
 
     def __init__(self, model: nn.Module, plan: dict, example):
+        check_module("model", model)
         self.flags = {n: m.training for n, m in model.named_modules()}
         self.model = copy.deepcopy(model).eval()
         self.shape = shape_of(example)
@@ -139,8 +173,7 @@ def _fold_exact(layer: nn.Module, fold: str) -> bool:
 @torch.no_grad()
 def _silence(work: _Work, fold: str) -> tuple[list, dict]:
     """Zero removed filters (and affine where constants cannot be folded); return the folds to do."""
-    if fold not in FOLDS:
-        raise ValueError(f"unknown fold {fold!r}; known: {', '.join(FOLDS)}")
+    check_choice("fold", fold, FOLDS)
     m = work.model
     for g, idx in work.items:
         zero_filters(m, g, idx)
@@ -217,12 +250,55 @@ def masked_copy(model: nn.Module, plan: dict, input_shape, fold: str = "exact") 
     return work.restore_flags(work.model)
 
 
+def _buffer_cuts(work: _Work) -> dict[str, tuple[set, set]]:
+    """``{conv: (removed output channels, removed input channels)}`` of every conv carrying a
+    regularizer buffer of its weight's shape (nonconvex SGL's ``hgsr_V``), computed before the
+    surgery so the buffers can be cut like the weights."""
+    holders = [n for n, m in work.model.named_modules() if isinstance(m, nn.Conv2d)
+               and any(b.startswith(BUFFER_PREFIX) for b in m._buffers)]
+    if not holders:
+        return {}
+    cuts = {n: (set(), set()) for n in holders}
+    for g, idx in work.items:
+        for c in g.convs:
+            if c in cuts:
+                cuts[c][0].update(idx)
+        for layer, (cols, _) in work.consumer_index(g, idx).items():
+            if layer in cuts:
+                cuts[layer][1].update(cols)
+    return cuts
+
+
+@torch.no_grad()
+def _cut_buffers(model: nn.Module, cuts: dict[str, tuple[set, set]]) -> None:
+    """Cut each regularizer buffer like its conv's weight; one that still does not fit is removed
+    (with a warning naming it)."""
+    for name, (rm_out, rm_in) in cuts.items():
+        conv = model.get_submodule(name)
+        for b in [b for b in conv._buffers if b.startswith(BUFFER_PREFIX)]:
+            buf = conv._buffers[b]
+            if buf is None or buf.dim() != 4:
+                continue
+            keep_out = [i for i in range(buf.shape[0]) if i not in rm_out]
+            keep_in = [i for i in range(buf.shape[1]) if i not in rm_in]
+            cut = buf[keep_out][:, keep_in].contiguous()
+            if cut.shape == conv.weight.shape:
+                conv._buffers[b] = cut
+            else:
+                del conv._buffers[b]
+                warnings.warn(f"prune: buffer {name}.{b} of shape {tuple(buf.shape)} could not be cut like "
+                              f"the weight {tuple(conv.weight.shape)}; it was removed", UserWarning, stacklevel=4)
+
+
 def _prune(model: nn.Module, plan: dict, input_shape, fold: str, stacklevel: int = 3):
+    check_choice("fold", fold, FOLDS)
     work = _Work(model, plan, input_shape)
+    cuts = _buffer_cuts(work)
     folds, dropped = _silence(work, fold)
     _apply_folds(work, folds)
     for g, idx in work.items:
         work.tp_group(g, idx).prune()
+    _cut_buffers(work.model, cuts)
     if dropped:
         n = sum(len(d["channels"]) for d in dropped.values())
         warnings.warn(f"prune(fold={fold!r}): {n} removed channels in {len(dropped)} groups emitted a "
@@ -241,6 +317,9 @@ def prune(model: nn.Module, plan: dict, input_shape, fold: str = "exact") -> nn.
     ``input_shape``: ``(C, H, W)`` or an example tensor. ``fold``: what happens to the constant a
     removed channel emits (module docstring). ``compact.prune_info`` records the plan, the fold mode
     and the groups whose nonzero constants were dropped. Rebuild the optimizer after pruning.
+
+    Regularizer buffers shaped like a conv's weight (nonconvex SGL's ``hgsr_V``) are cut with the
+    weight, so the compact model saves, loads (:func:`~hgsr.prune.load_compact`) and trains on.
     """
     return _prune(model, plan, input_shape, fold)[0]
 

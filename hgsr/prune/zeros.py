@@ -14,6 +14,7 @@ from torch import nn
 
 from .. import groups as hgroups
 from .. import measure
+from ..errors import check_nonneg
 from .scores import plan_from_masks
 from .structure import Group, input_shape as shape_of, prunable_groups
 from .surgery import compact_size
@@ -30,6 +31,8 @@ def _zero_masks(model: nn.Module, g: Group, tol: float, rel: float | None):
 
 def _masks(model: nn.Module, input_shape, tol: float, rel: float | None, include_linear: bool):
     """Per group ``(group, absolute mask, relative mask or None, total filter norm)``, and the plan."""
+    tol = check_nonneg("tol", tol)
+    rel = check_nonneg("rel", rel, optional=True)
     per = [(g, *_zero_masks(model, g, tol, rel)) for g in prunable_groups(model, input_shape, include_linear)]
     plan, emptied = plan_from_masks({g.name: (r if r is not None else a) for g, a, r, _ in per},
                                     {g.name: total for g, _, _, total in per})
