@@ -33,8 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import data as hdata
+from ..errors import InvalidArgument, InvalidType, check_bool, check_int, check_module
 from . import graph, silence
 from .structure import Group, find_group, prunable_groups
+from .surgery import _plan_channels
 
 
 def subset(ds, n_samples: int = 1024, seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,8 +49,8 @@ def subset(ds, n_samples: int = 1024, seed: int = 0, device=None) -> tuple[torch
         x, y, norm = ds.train_x, ds.train_y, (ds.mean, ds.std)
     else:
         (x, y), norm = ds, None
-    if n_samples <= 0:
-        raise ValueError(f"n_samples must be positive, got {n_samples}")
+    n_samples = check_int("n_samples", n_samples, 1)
+    seed = check_int("seed", seed, 0)
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(y), generator=g)[:n_samples]
     xs, ys = x[idx].to(device), y[idx].to(device)
@@ -65,12 +67,15 @@ def _channels(groups: list[Group], channels) -> list[tuple[Group, list[int]]]:
         out = []
         for name, chans in channels.items():
             g = find_group(groups, name)
-            chans = list(range(g.size)) if chans is None else [int(c) for c in chans]
+            chans = list(range(g.size)) if chans is None else _plan_channels(name, chans, "channels")
             bad = [c for c in chans if not 0 <= c < g.size]
             if bad:
-                raise ValueError(f"group {name!r} has {g.size} channels; bad indices {bad}")
+                raise InvalidArgument(f"channels: group {name!r} has {g.size} channels; bad indices {bad}")
             out.append((g, chans))
         return out
+    if isinstance(channels, str) or not isinstance(channels, (list, tuple, set)):
+        raise InvalidType(f"channels must be None, a list of group names or {{group: [channels]}}, got "
+                          f"{channels!r}")
     return [(find_group(groups, name), list(range(find_group(groups, name).size))) for name in channels]
 
 
@@ -81,8 +86,14 @@ def _frame(rows, loss0: float, n: int, seed: int) -> pd.DataFrame:
     return df
 
 
-def _prepare(model, ds, n_samples, seed, device):
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+def _prepare(model, ds, n_samples, seed, device, batch_size=1, include_linear=False):
+    from ..train import check_device
+
+    check_module("model", model)
+    check_int("batch_size", batch_size, 1)
+    check_bool("include_linear", include_linear)
+    device = check_device(device)
+    device = device if device is not None else next(model.parameters()).device
     x, y = subset(ds, n_samples, seed, device)
     return device, x, y
 
@@ -96,7 +107,7 @@ def loss_increase_scores_naive(model: nn.Module, ds, n_samples: int = 1024, seed
     Columns ``group, channel, delta_loss, score`` (``score = delta_loss``); ``attrs["loss0"]`` is L0.
     ``channels`` restricts the scoring (group names, or ``{group: [channels]}``).
     """
-    device, x, y = _prepare(model, ds, n_samples, seed, device)
+    device, x, y = _prepare(model, ds, n_samples, seed, device, batch_size, include_linear)
     groups = prunable_groups(model, x[:1], include_linear)
     work = graph.trace(model).to(device).eval()  # a copy; in-place ops off
 
@@ -207,7 +218,8 @@ def loss_increase_scores(model: nn.Module, ds, n_samples: int = 1024, seed: int 
     faster than K=2), so the default stacks variants only for small batches; raise ``max_rows`` on
     a GPU.
     """
-    device, x, y = _prepare(model, ds, n_samples, seed, device)
+    check_int("max_rows", max_rows, 1)
+    device, x, y = _prepare(model, ds, n_samples, seed, device, batch_size, include_linear)
     groups = prunable_groups(model, x[:1], include_linear)
     gm = graph.trace(model).to(device).eval()
     interp = graph.Interpreter(gm)

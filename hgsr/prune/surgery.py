@@ -53,7 +53,7 @@ class UnknownGroup(KeyError, InvalidArgument):
         return str(self.args[0]) if self.args else ""
 
 
-def _plan_channels(name: str, chans) -> list[int]:
+def _plan_channels(name: str, chans, arg: str = "plan") -> list[int]:
     """The channel list of one plan entry: integers only (1.7 is no channel, "01" no list)."""
     import numpy as np
 
@@ -61,15 +61,15 @@ def _plan_channels(name: str, chans) -> list[int]:
         if chans.dtype in (torch.bool, np.bool_) or not (
                 (isinstance(chans, torch.Tensor) and not chans.is_floating_point() and not chans.is_complex())
                 or (isinstance(chans, np.ndarray) and np.issubdtype(chans.dtype, np.integer))):
-            raise InvalidType(f"plan[{name!r}] must hold integer channel indices, got a {chans.dtype} array")
+            raise InvalidType(f"{arg}[{name!r}] must hold integer channel indices, got a {chans.dtype} array")
         chans = chans.reshape(-1).tolist()
     if isinstance(chans, (str, bytes)) or not isinstance(chans, (list, tuple, range, set, frozenset)):
-        raise InvalidType(f"plan[{name!r}] must be a list of channel indices (ints), got {chans!r} "
+        raise InvalidType(f"{arg}[{name!r}] must be a list of channel indices (ints), got {chans!r} "
                           f"({type(chans).__name__})")
     chans = list(chans)
     for c in chans:
         if not is_int(c):
-            raise InvalidType(f"plan[{name!r}] has channel {c!r} ({type(c).__name__}); channel indices are "
+            raise InvalidType(f"{arg}[{name!r}] has channel {c!r} ({type(c).__name__}); channel indices are "
                               f"integers")
     return [int(c) for c in chans]
 
