@@ -180,10 +180,16 @@ def verdict_baselines(left: pd.DataFrame, gaps: pd.DataFrame, l1: str = "L1",
     text = [f"Conv filters left at the tolerance, fewest first: {', '.join(parts)} (of {dense})."]
     if l1 in total.index and group in total.index:
         a, b = int(total[l1]), int(total[group])
-        rel = "fewer" if a < b else "more" if a > b else "as many"
-        text.append(f"The element-wise penalty {l1} leaves {rel} filters than {group} ({a} against {b}): "
-                    f"an element-wise penalty {'can' if a <= b else 'does not'} empty whole filters as well as a "
-                    f"group penalty here.")
+        if a == b == dense:
+            text.append(f"Neither {l1} nor {group} removes a whole filter at this tolerance.")
+        elif a < b:
+            text.append(f"The element-wise penalty {l1} leaves fewer filters than {group} ({a} against {b}): on this "
+                        "budget it empties whole filters at least as well as the group penalty.")
+        elif a > b:
+            text.append(f"The element-wise penalty {l1} leaves more filters than {group} ({a} against {b}): the group "
+                        "penalty empties more whole filters on this budget.")
+        else:
+            text.append(f"{l1} and {group} leave as many filters ({a}).")
     if len(gaps) and "gap_decades" in gaps.columns:
         g = gaps.dropna(subset=["gap_decades"])
         per = g.groupby("model")["gap_decades"].max().sort_values(ascending=False)

@@ -242,9 +242,9 @@ def toy_verdict(toys: Mapping[str, pd.DataFrame], n_filters: int) -> str:
     """Markdown: where the split iteration of :func:`splitting_toy` ended for each R."""
     last = pd.DataFrame({R: h.iloc[-1] for R, h in toys.items()}).T
     first = pd.DataFrame({R: h.iloc[0] for R, h in toys.items()}).T
-    steps = max(len(h) for h in toys.values())
+    when = f"After {int(last['epoch'].iloc[0])} epochs" if "epoch" in last.columns else "At the end"
     closed = bool((last["gap"] < first["gap"]).all())
-    return (f"After {steps} recorded points β has grown to {last['beta'].iloc[0]:.3g}; the gap ‖W − V‖ went from "
+    return (f"{when} β has grown to {last['beta'].iloc[0]:.3g}; the gap ‖W − V‖ went from "
             f"{first['gap'].min():.3g}–{first['gap'].max():.3g} to {last['gap'].min():.3g}–{last['gap'].max():.3g} "
             + ("(it closed for every R)" if closed else "(it did **not** close for every R)")
             + ". Zero filters of V at the end: "
