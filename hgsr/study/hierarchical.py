@@ -166,7 +166,7 @@ def reference_mix_note(lam: float, lam2: float, family_spec) -> str:
     return (f"**The reference mix** (`hgsr_ref`, the authors' code): $\\lambda\\,[\\lambda_2\\,"
             f"\\mathrm{{HSQ\\text{{-}}GL}}_{{1/2}} + (1-\\lambda_2)\\,L_1]$ with the code's defaults $\\lambda$ = {lam:g}, "
             f"$\\lambda_2$ = {lam2:g}, plus SGD weight decay: a squared group L1/2 term over the kernels of each input "
-            f"channel and an element-wise L1 term. The full-budget family `hgsr_ref` of the study runs {family_spec}.")
+            f"channel and an element-wise L1 term. The full-budget family `hgsr_ref` of the study runs `{family_spec}`.")
 
 
 def _outer(key: str) -> str:
