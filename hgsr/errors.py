@@ -6,17 +6,13 @@ these errors, whose message names the argument, the value it got and what is all
 int, the string ``"1e-3"`` is not a float, ``1.7`` is not a channel index. A file that fails to load
 raises :class:`CorruptFile` naming its path and what to do.
 
-=======================  ======================================  ==================================
-error                    also an instance of                     raised for
-=======================  ======================================  ==================================
-:class:`HgsrError`       ``Exception``                           base of every error below
-:class:`InvalidArgument` ``ValueError``                          a value out of range or not allowed
-:class:`InvalidType`     ``TypeError``                           a value of the wrong type
-:class:`CorruptFile`     ``ValueError``                          a file that is truncated, corrupt,
-                                                                 or of an unknown format/version
-:class:`CheckpointMismatch` ``ValueError``                       resuming a checkpoint written with
-                                                                 other training arguments
-=======================  ======================================  ==================================
+- :class:`HgsrError` (an ``Exception``): the base of every error below;
+- :class:`InvalidArgument` (a ``ValueError``): a value out of range or not one of those allowed;
+- :class:`InvalidType` (a ``TypeError``): a value of the wrong type;
+- :class:`CorruptFile` (a ``ValueError``): a file that is truncated, corrupt, or of an unknown
+  format or version;
+- :class:`CheckpointMismatch` (an :class:`InvalidArgument`): resuming a training checkpoint that was
+  written with other arguments.
 
 Errors defined beside their modules join the hierarchy too: ``hgsr.data.DatasetNotFound``
 (``FileNotFoundError``), ``hgsr.data.CorruptArchive`` (a :class:`CorruptFile`),
