@@ -41,13 +41,22 @@ CACHE_VERSION = 1
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
-              "variant_train": 1024, "prune_fractions": (0.5,)},
-    "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": 2000,
+              "variant_train": 1024, "prune_fractions": (0.5,),
+              "fp_train": 512, "fp_epochs": 1, "fp_lr": 0.01, "fp_lam": 1e-4, "finetune_train": 256,
+              "val_images": 256, "fp_seeds": 2,
+              "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
+    "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
-                "variant_train": 10000, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)},
+                "variant_train": 10000, "prune_fractions": (0.2, 0.35, 0.5, 0.65),
+                "fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.01, "fp_lam": 1e-4, "finetune_train": 10000,
+                "val_images": 2000, "fp_seeds": 3,
+                "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
-              "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)},
+              "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+              "fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "finetune_train": 45000,
+              "val_images": 5000, "fp_seeds": 3,
+              "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
 }
 
 

@@ -1,118 +1,111 @@
+"""Notebook 06's protocol: scope, one-shot vs iterative ΔL, criteria, validation choice, seeds."""
+import math
+
 import pandas as pd
 import pytest
 import torch
 
-from hgsr import experiments, measure
+from hgsr import experiments, models, prune
 from hgsr.study import filter_pruning as fp
 
 BASE = experiments.Config(dataset="synthetic", model="resnet20", model_kw={"width": 0.25}, train_subset=96,
                           test_subset=64, epochs=1, lr=0.05, profile="test")
-FRACTIONS = (0.25, 0.5)
+PROTOCOLS = (fp.Protocol("loss", "all"), fp.Protocol("loss", "internal", True), fp.Protocol("magnitude", "internal"))
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("fp_runs"))
-
-
-@pytest.fixture(scope="module")
-def out(runs):
+def out(tmp_path_factory):
     mp = pytest.MonkeyPatch()
-    mp.setenv("HGSR_RUNS", runs)
+    mp.setenv("HGSR_RUNS", str(tmp_path_factory.mktemp("fp_runs")))
     torch.set_num_threads(1)
     try:
-        yield fp.study("smoke", fractions=FRACTIONS, base=BASE)
+        yield fp.study("smoke", PROTOCOLS, base=BASE.replace(regularizer=None))
     finally:
         mp.undo()
 
 
-def test_configs_differ_only_in_the_regularizer():
+def test_default_configs_start_from_the_pretrained_network_and_differ_only_in_the_penalty():
     c = fp.configs("default")
-    assert c["dense"].regularizer is None and c["hgsr"].regularizer == fp.HGSR_SPEC
-    assert c["dense"].replace(regularizer=fp.HGSR_SPEC) == c["hgsr"]
-    assert c["dense"] == experiments.recipe(fp.TASK, "default")
+    assert c["dense"].pretrained == fp.PRETRAINED and c["dense"].regularizer is None
+    assert c["hgsr"] == c["dense"].replace(regularizer=fp.hgsr_spec("default"))
+    assert c["dense"].test_subset is None                      # the full test set
 
 
-def test_sweep_removes_the_requested_fraction_and_shrinks_the_network(out):
-    sw = out["sweep"]
-    hg = sw[sw["model"] == "hgsr"]
-    assert set(hg["criterion"]) == set(fp.CRITERIA)
-    assert set(sw[sw["model"] == "dense"]["criterion"]) == {"loss"}
-    n = len(out["scores"]["loss"])
-    n_groups = out["scores"]["loss"]["group"].nunique()
-    for crit, d in hg.groupby("criterion"):
+def test_scopes_of_resnet20():
+    m = models.build("resnet20")
+    internal, everything = fp.in_scope(m, (3, 32, 32), "internal"), fp.in_scope(m, (3, 32, 32), "all")
+    assert len(internal) == 9 and all(g.endswith("conv1") for g in internal)
+    assert everything - internal == {g.name for g in prune.prunable_groups(m, (3, 32, 32)) if g.coupled}
+    with pytest.raises(ValueError, match="scope='inner'"):
+        fp.in_scope(m, (3, 32, 32), "inner")
+
+
+def test_curves_remove_in_scope_channels_and_shrink_the_network(out):
+    c = out["curves"]
+    assert set(c["protocol"]) == {p.name for p in PROTOCOLS}
+    for name, d in c.groupby("protocol"):
         d = d.sort_values("fraction")
-        assert d["fraction"].tolist() == [0.0, *FRACTIONS]
-        # round(f·n) channels, less at most one per group (a group is never emptied)
-        for f, k in zip(d["fraction"], d["channels_removed"]):
-            assert round(f * n) - n_groups <= k <= round(f * n)
-        assert d["params_removed"].is_monotonic_increasing and d["params_removed"].iloc[-1] > 0.1
-        assert (d["params"] < d["params"].iloc[0]).iloc[1:].all()
-    unpruned = hg[hg["fraction"] == 0]["test_acc"]
-    acc = experiments.summarize(out["runs"]["hgsr"].model, experiments.dataset_for(BASE))["test_acc"]
-    assert (unpruned == acc).all()
-    # accuracy change is measured against the dense baseline
-    assert hg["acc_change_points"].sub(100 * (hg["test_acc"] - out["acc_dense"])).abs().max() < 1e-9
+        assert d["fraction"].tolist() == [0.0, 0.5]
+        assert d["params"].iloc[1] < d["params"].iloc[0] and 0 < d["params_removed"].iloc[1] < 1
 
 
-def test_finetuned_points_bracket_the_target_and_are_compact(out):
+def test_iterative_plans_are_nested_and_start_like_one_shot(out):
+    run = out["runs"]["hgsr"]
+    ds = experiments.dataset_for(run.config)
+    shape = experiments.input_shape(ds)
+    groups = fp.in_scope(run.model, shape, "internal")
+    plans = fp.iterative_plans(run.model, ds, shape, groups, [0.25, 0.5], n_samples=16)
+    small, big = plans[0.25], plans[0.5]
+    assert all(set(small.get(g, [])) <= set(big.get(g, [])) for g in small)
+    assert set(small) <= groups and set(big) <= groups
+    one_shot = fp._plan(prune.loss_increase_scores(run.model, ds, n_samples=16), groups, 0.25)
+    assert small == one_shot                                   # the first chunk: the same scores
+
+
+def test_validation_split_is_disjoint_from_the_training_subset():
+    import hgsr.data as hdata
+    val = fp.validation_split(BASE, 100)
+    full = hdata.load("synthetic")
+    train_idx = set(hdata.stratified_indices(full.train_y, BASE.train_subset, BASE.seed).tolist())
+    train_imgs = {full.train_x[i].numpy().tobytes() for i in train_idx}
+    assert len(val.test_y) == 100 and not any(x.numpy().tobytes() in train_imgs for x in val.test_x)
+
+
+def test_winner_is_chosen_on_validation_and_headline_has_every_seed(out):
     ft = out["finetuned"]
-    expected = fp.bracket(out["sweep"][out["sweep"]["model"] == "hgsr"], "loss")
-    for crit in ("loss", "magnitude"):   # both criteria fine-tuned at the loss sweep's bracket
-        hg = ft[(ft["model"] == "hgsr") & (ft["criterion"] == crit)]
-        assert hg["fraction"].tolist() == expected
-    assert (ft["model"] == "dense").sum() == 1
-    assert "dense" in out["models"] and len(out["models"]) == len(ft) + 1
-    dense_params = measure.count_params(out["models"]["dense"])
-    x = torch.randn(2, 1, 16, 16)
-    for _, r in ft.iterrows():
-        m = out["models"][r["name"]]
-        assert measure.count_params(m) == r["params"] < dense_params
-        assert m(x).shape == (2, 4)
-        assert len(out["histories"][r["name"]]) == 1   # smoke profile: one fine-tuning epoch
+    assert ft.sort_values("val_acc", ascending=False).iloc[0]["protocol"] == out["winner"].name
+    h = out["headline"]
+    assert sorted(h["seed"]) == [0, 0, 1, 1] and (h["protocol"] == "dense control").sum() == 2
+    best = fp.headline(out)
+    assert best["seeds"] == 2 and best["test_images"] == 64
+    assert set(fp.headline_table(best, "smoke").columns) >= {"params_removed", "macs_removed", "acc_dense", "acc",
+                                                             "acc_change_points", "acc_std", "seeds", "test_images"}
+    assert "dense" in fp.compact_models.__doc__
 
 
-def test_study_is_cached(out, runs, monkeypatch):
-    monkeypatch.setenv("HGSR_RUNS", runs)
-    def boom(*a, **k):
-        raise AssertionError("recomputed")
-    monkeypatch.setattr(fp.prune, "finetune", boom)
-    monkeypatch.setattr(fp.prune, "loss_increase_scores", boom)
-    again = fp.study("smoke", fractions=FRACTIONS, base=BASE)
-    pd.testing.assert_frame_equal(again["sweep"], out["sweep"])
-    pd.testing.assert_frame_equal(again["finetuned"], out["finetuned"])
+def _fake(pruned, dense, removed=0.55):
+    rows = [{"protocol": "loss · all", "fraction": 0.5, "seed": s, "params_removed": removed, "macs_removed": 0.4,
+             "test_acc": a, "test_images": 10000} for s, a in enumerate(pruned)]
+    rows += [{"protocol": "dense control", "fraction": 0.0, "seed": s, "params_removed": 0.0, "macs_removed": 0.0,
+              "test_acc": a, "test_images": 10000} for s, a in enumerate(dense)]
+    return {"headline": pd.DataFrame(rows), "winner": fp.Protocol("loss", "all")}
 
 
-def test_bracket_picks_the_first_fraction_reaching_the_target_and_the_one_below():
-    sw = pd.DataFrame({"criterion": "loss", "fraction": [0.0, 0.1, 0.2, 0.3, 0.4],
-                       "params_removed": [0.0, 0.2, 0.45, 0.55, 0.7]})
-    assert fp.bracket(sw, "loss", 0.5) == [0.2, 0.3]
-    assert fp.bracket(sw, "loss", 0.5, n=1) == [0.3]
-    assert fp.bracket(sw, "loss", 0.9) == [0.3, 0.4]          # never reached: the largest ones
-    with pytest.raises(ValueError, match="magnitude"):
-        fp.bracket(sw, "magnitude")
+def test_headline_statistics_and_verdict():
+    best = fp.headline(_fake([0.915, 0.917, 0.913], [0.925, 0.923, 0.927]))
+    assert best["acc_change_points"] == pytest.approx(-1.0)
+    assert best["acc_std"] == pytest.approx(0.002) and best["seeds"] == 3
+    assert best["acc_change_se_points"] == pytest.approx(100 * math.sqrt(2 * 0.002 ** 2 / 3))
+    assert best["binomial_se_points"] == pytest.approx(100 * math.sqrt(0.915 * 0.085 / 10000))
+    text = fp.verdict(best, "default")
+    assert "inside two standard errors" in text and "−1.00" not in text and "-1.00 points" in text
+    far = fp.headline(_fake([0.90, 0.901, 0.899], [0.93, 0.931, 0.929]))
+    assert not far["meets_target"] and "is not met." in fp.verdict(far, "default")
+    few = fp.headline(_fake([0.93, 0.93, 0.93], [0.93, 0.93, 0.93], removed=0.3))
+    assert not few["meets_target"]                              # 30 % removed: not the target
 
 
-def test_headline_prefers_the_most_params_removed_within_the_allowed_drop():
-    ft = pd.DataFrame({"model": ["hgsr", "hgsr", "dense"], "params_removed": [0.4, 0.6, 0.6],
-                       "acc_change_points": [-0.5, -0.9, 0.0]})
-    h = fp.headline({"finetuned": ft, "acc_dense": 0.7})
-    assert h["params_removed"] == 0.6 and h["meets_target"]
-    ft.loc[1, "acc_change_points"] = -2.0
-    h = fp.headline({"finetuned": ft, "acc_dense": 0.7})
-    assert h["params_removed"] == 0.4 and not h["meets_target"]
-
-
-def test_score_agreement_of_a_criterion_with_itself_is_perfect(out):
-    s = out["scores"]
-    ag = fp.score_agreement({"a": s["loss"], "b": s["loss"], "c": s["magnitude"]})
-    row = ag[(ag["criterion_a"] == "a") & (ag["criterion_b"] == "b")].iloc[0]
-    assert row["spearman"] == pytest.approx(1.0) and row["overlap_lowest_30%"] == 1.0
-    assert len(ag) == 3 and ag["spearman"].between(-1, 1).all()
-    fig = fp.plot_scores(s)
-    assert len(fig.axes) == 2
-
-
-def test_unknown_criterion_lists_the_known_ones(out):
-    with pytest.raises(ValueError, match="bn_gamma"):
-        fp.channel_scores(out["runs"]["hgsr"], 8, criteria=("taylor",))
+def test_target_fraction():
+    t = pd.DataFrame({"fraction": [0.0, 0.2, 0.35, 0.5], "params_removed": [0.0, 0.3, 0.52, 0.7]})
+    assert fp.target_fraction(t) == 0.35
+    assert fp.target_fraction(t, 0.9) == 0.5

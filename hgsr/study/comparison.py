@@ -6,7 +6,7 @@ docs/methods.md section 7, labelled as published.
   :func:`hgsr.compact.compact_from_zeros` (filters with L2 norm ``<= tol`` removed, then fine-tuned);
 - :func:`published_lenet`: SSL's published LeNet-5 point (3-12 filters at 1.00 % error), with the
   parameters and MACs of a LeNet-5 of those widths counted by :mod:`hgsr.measure`;
-- :func:`resnet_table`: the ResNet-20 points of :func:`hgsr.study.filter_pruning.study` and the published ones;
+- :func:`resnet_table`: the fine-tuned ResNet-20 points of :func:`hgsr.study.filter_pruning.study` and its headline;
 - :func:`verdict`: the sentences stating, from the numbers, how the best family compares with SSL's
   published 3-12 at 1.00 % and how ResNet-20 compares with the ≥ 50 % / ≤ 1.0 point target.
 """
@@ -44,13 +44,12 @@ def published_resnet() -> pd.DataFrame:
 
 
 def resnet_table(profile: str) -> tuple[pd.DataFrame, dict]:
-    """Our fine-tuned ResNet-20 points (:func:`hgsr.study.filter_pruning.study` with its defaults, i.e. the
-    cached results of notebook 06) and the headline point of :func:`hgsr.study.filter_pruning.headline`."""
+    """The fine-tuned ResNet-20 points of notebook 06 (:func:`hgsr.study.filter_pruning.study`, cached: one
+    per protocol) and its headline (:func:`hgsr.study.filter_pruning.headline`, mean over seeds)."""
     out = filter_pruning.study(profile)
-    ft = out["finetuned"].assign(acc_dense=out["acc_dense"])
-    cols = ["name", "model", "criterion", "fraction", "params", "macs", "params_removed", "macs_removed",
-            "acc_dense", "acc_pruned", "test_acc", "acc_change_points"]
-    return ft[cols], filter_pruning.headline(out)
+    cols = ["protocol", "fraction", "params", "macs", "params_removed", "macs_removed", "acc_pruned", "val_acc",
+            "test_acc"]
+    return out["finetuned"][cols], filter_pruning.headline(out)
 
 
 def verdict(lenet: Results, resnet_best: dict, profile: str) -> str:

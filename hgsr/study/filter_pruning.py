@@ -1,231 +1,362 @@
-"""HGSR filter pruning on ResNet-20 / CIFAR-10 (docs/methods.md section 3), as notebook 06 runs it.
+"""HGSR filter pruning of a well-trained ResNet-20 on CIFAR-10 (docs/methods.md section 3), as notebook 06 runs it.
 
-    out = study("default")          # every step cached; notebooks 07 and 08 call the same thing
-    out["sweep"]                    # accuracy vs parameters removed per criterion, before fine-tuning
-    out["finetuned"]                # the fine-tuned points; out["models"] the compact networks
+    out = study("default")      # every step cached; notebooks 07 and 08 call the same thing
+    out["curves"]               # accuracy vs parameters removed per protocol, before fine-tuning
+    out["finetuned"]            # each protocol fine-tuned once; out["headline"] the winner over seeds
 
 The pipeline:
 
-1. two runs on the same budget (:func:`configs`): a dense baseline (weight decay only) and an
-   HGSR-regularized run (default :data:`HGSR_SPEC`, the reference code's mix
-   ``λ·[λ2·HSQ-GL1/2 + (1−λ2)·L1]``, λ2 = 0.5, feature-wise grouping, at λ = 3e-5: the reference
-   code's λ = 1e-3 (tuned for lr 0.01, 100 epochs) left ResNet-20 at chance accuracy after the first
-   of our 8 epochs at lr 0.1 (penalty ≈ 91 against a cross-entropy ≈ 2.3));
-2. on the same trained model, three channel scores (lower = removed first, :func:`channel_scores`):
-   loss increase ``ΔL_c = L(c removed) − L0`` on ``n_samples`` training images, filter magnitude
-   ``sqrt(Σ_coupled ||F[c]||²)`` and BatchNorm ``sqrt(Σ_coupled γ_c²)``;
-3. for each fraction ``f`` of all prunable channels (global scope), the ``round(f·n)`` lowest-scored
-   channels are removed physically (:func:`hgsr.prune.select` with ``on_empty="keep"``, then
-   :func:`hgsr.prune.prune`) and the compact network is evaluated (:func:`sweep`);
-4. a few compact networks are fine-tuned (:func:`finetune_point`, a fresh SGD at a tenth of the
-   training lr, cosine schedule, the training augmentation).
+1. **Start**: the committed dense ResNet-20 (``data/pretrained/resnet20_cifar10``, its card gives
+   its test accuracy). Two runs continue from it on the same images and epochs (:func:`configs`):
+   the HGSR-regularized one (the reference code's mix ``λ·[½·HSQ-GL1/2 + ½·L1]``, feature-wise) and
+   a dense control without the penalty, so that both have seen the same extra training.
+2. **Scores** on the regularized model from every registered criterion (:mod:`hgsr.prune.criteria`):
+   loss increase ΔL on ``score_samples`` training images, filter magnitude, BN γ, dead inputs.
+3. **Protocols** (:data:`PROTOCOLS`): criterion × scope × one-shot/iterative. Scope ``"internal"``
+   ranks only block-internal channels (each block's ``conv1``); ``"all"`` also the residual-stream
+   channels of each stage, which are coupled across every block of the stage (one group).
+   ``iterative`` re-scores ΔL after each chunk of channels is silenced (ΔL is not additive). For
+   each fraction of the in-scope channels the lowest-scored ones are removed physically and the
+   compact network is evaluated on the full test set (:func:`curve`).
+4. **Fine-tuning**: every protocol's compact network at the smallest fraction that removes
+   ``≥ TARGET_PARAMS_REMOVED`` of the parameters is fine-tuned once; the winner is chosen on a
+   held-out **validation** split of the training set (never on the test set).
+5. **Headline** (:func:`headline`): the winner and the dense control, both fine-tuned the same number
+   of epochs with ``fp_seeds`` seeds; mean ± std over seeds and the binomial standard error of one
+   accuracy on the test set.
 
-Every number comes from :func:`hgsr.experiments.run` (training) or :func:`hgsr.experiments.cached`
-(everything derived), keyed by the run's config hash and every argument.
+Every trained number comes from :func:`hgsr.experiments.run` or :func:`hgsr.experiments.cached`.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Sequence
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .. import experiments, measure, prune, train
+from .. import compact, experiments, measure, prune, results, train
+from .. import pretrained as hpretrained
+from .. import data as hdata
 from . import published
 
 TASK = "resnet20_cifar10"
-HGSR_SPEC = {"key": "hgsr_ref", "lam": 3e-5}
-CRITERIA = ("loss", "magnitude", "bn_gamma")   # the registered criteria (hgsr.prune.criteria) this study compares
-FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)   # default of :func:`sweep`; :func:`study` uses the profile's
-TARGET_PARAMS_REMOVED = 0.5   # issue #6: ≥ 50 % of the parameters removed ...
-TARGET_DROP_POINTS = 1.0      # ... for ≤ 1.0 point of accuracy
-PUBLISHED_KEY = "hgsr_resnet_cifar10"   # the paper's headline (data/published.csv)
+PRETRAINED = "resnet20_cifar10"
+TARGET_PARAMS_REMOVED = 0.5   # the paper's headline: > 50 % of the parameters removed ...
+TARGET_DROP_POINTS = 1.0      # ... for at most this many points of accuracy (ours; the paper reports 0.3)
+PUBLISHED_KEY = "hgsr_resnet_cifar10"
+SCOPES = ("internal", "all")
 
 
-def series(df: pd.DataFrame) -> pd.Series:
-    """Plot label of each row of a sweep or fine-tuned table: ``"<model> · <criterion label>"``."""
-    return df["model"] + " · " + df["criterion"].map(prune.criteria.label)
+@dataclass(frozen=True)
+class Protocol:
+    criterion: str            # a registered criterion (hgsr.prune.criteria)
+    scope: str = "internal"   # "internal": block-internal channels only; "all": the residual stream too
+    iterative: bool = False   # re-score (ΔL) after each chunk is silenced
+
+    @property
+    def name(self) -> str:
+        return f"{self.criterion} · {self.scope}" + (" · iterative" if self.iterative else "")
+
+    @property
+    def label(self) -> str:
+        return f"{prune.criteria.label(self.criterion)}, {self.scope}" + (", iterative" if self.iterative else "")
 
 
-def configs(profile: str, regularizer=HGSR_SPEC, base: experiments.Config | None = None
-            ) -> dict[str, experiments.Config]:
-    """``{"dense": ..., "hgsr": ...}``: the same config (task :data:`TASK` at ``profile``'s budget, or
-    ``base``) without and with ``regularizer``."""
-    base = base if base is not None else experiments.recipe(TASK, profile)
-    return {"dense": base.replace(regularizer=None), "hgsr": base.replace(regularizer=regularizer)}
+PROTOCOLS = (Protocol("loss", "all"), Protocol("loss", "internal"), Protocol("loss", "internal", True),
+             Protocol("magnitude", "all"), Protocol("magnitude", "internal"), Protocol("bn_gamma", "internal"),
+             Protocol("dead_inputs", "internal"))
 
 
-def _shape(run: experiments.Run) -> tuple[int, int, int]:
-    return experiments.input_shape(experiments.dataset_for(run.config))
+def hgsr_spec(profile: str) -> dict:
+    """The regularizer of the HGSR run at ``profile`` (λ is the profile's ``fp_lam``)."""
+    return {"key": "hgsr_ref", "lam": experiments.profile(profile)["fp_lam"]}
 
 
-def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0,
-                   criteria: Sequence[str] = CRITERIA) -> dict[str, pd.DataFrame]:
-    """``{criterion: score table}`` (``group, channel, score``; lower = removed first) of ``run``'s
-    model, for criteria among :data:`CRITERIA` (cached). ``loss`` is
-    :func:`hgsr.prune.loss_increase_scores` on ``n_samples`` training images drawn with ``seed``."""
-    bad = [c for c in criteria if c not in prune.criteria.CRITERIA]
-    if bad:
-        raise ValueError(f"unknown criteria {bad}; known: {', '.join(prune.criteria.CRITERIA)}")
+def configs(profile: str, base: experiments.Config | None = None) -> dict[str, experiments.Config]:
+    """``{"dense": control, "hgsr": regularized}``: both continue the pretrained network on the same
+    ``fp_train`` images for ``fp_epochs`` epochs (SGD, lr ``fp_lr``, cosine, crop + flip); ``base``
+    replaces that config (tests use a tiny one)."""
+    P = experiments.profile(profile)
+    if base is None:
+        base = experiments.recipe(TASK, profile, pretrained=PRETRAINED, train_subset=P["fp_train"],
+                                  test_subset=P["cifar_test"], epochs=P["fp_epochs"], lr=P["fp_lr"])
+    return {"dense": base, "hgsr": base.replace(regularizer=hgsr_spec(profile))}
 
+
+def validation_split(config: experiments.Config, n: int) -> hdata.Dataset:
+    """``n`` training images the run never saw (stratified, disjoint from its ``train_subset``), as the
+    *test* split of a Dataset: the split on which protocols are compared."""
+    full = hdata.load(config.dataset)
+    used = set(hdata.stratified_indices(full.train_y, config.train_subset, config.seed).tolist())
+    free = torch.tensor([i for i in range(len(full.train_y)) if i not in used])
+    pick = free[hdata.stratified_indices(full.train_y[free], n, config.seed + 7)]
+    return hdata.Dataset(full.name, full.train_x[:0], full.train_y[:0], full.train_x[pick], full.train_y[pick],
+                         list(full.classes))
+
+
+def _shape(config: experiments.Config) -> tuple[int, int, int]:
+    return experiments.input_shape(experiments.dataset_for(config))
+
+
+def _digest(table: pd.DataFrame) -> str:
+    blob = table[["channel", "score"]].to_numpy(dtype="float64").tobytes() + "|".join(table["group"]).encode()
+    return hashlib.sha1(blob).hexdigest()[:16]
+
+
+def in_scope(model: nn.Module, shape, scope: str) -> set[str]:
+    """Names of the prunable groups in ``scope``: ``"internal"`` = groups that are not residual-coupled."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope={scope!r}; known: {', '.join(SCOPES)}")
+    return {g.name for g in prune.prunable_groups(model, shape) if scope == "all" or not g.coupled}
+
+
+def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """``{criterion: score table}`` of ``run``'s model for every registered criterion (cached); ``loss``
+    on ``n_samples`` training images drawn with ``seed``."""
     def compute():
-        ds, shape = experiments.dataset_for(run.config), _shape(run)
-        kw = {"n_samples": n_samples, "seed": seed}
-        return {c: prune.criteria.score(run.model, c, shape, ds, **(kw if c == "loss" else {})) for c in criteria}
+        ds, shape = experiments.dataset_for(run.config), _shape(run.config)
+        return {c: prune.criteria.score(run.model, c, shape, ds, **({"n_samples": n_samples, "seed": seed}
+                                                                    if c == "loss" else {}))
+                for c in prune.criteria.names()}
 
     return experiments.cached("fp_scores", {"run": run.config.hash(), "n_samples": n_samples, "seed": seed,
-                                            "criteria": list(criteria)}, compute)
+                                            "criteria": prune.criteria.names()}, compute)
 
 
-def _digest(scores: pd.DataFrame) -> str:
-    """A short hash of a score table's contents (cache keys)."""
-    cols = scores[["channel", "score"]].to_numpy(dtype="float64").tobytes() + "|".join(scores["group"]).encode()
-    return hashlib.sha1(cols).hexdigest()[:16]
+def _plan(scores: pd.DataFrame, groups: set[str], fraction: float) -> dict:
+    """Remove ``fraction`` of the in-scope channels with the lowest scores (no group emptied)."""
+    return prune.select(scores[scores["group"].isin(groups)], fraction=fraction, on_empty="keep")
 
 
-def _compact(model: nn.Module, scores: pd.DataFrame, fraction: float, shape) -> tuple[nn.Module, dict]:
-    """Remove the ``fraction`` of channels with the lowest scores (global, no layer emptied)."""
-    plan = prune.select(scores, fraction=fraction, scope="global", on_empty="keep")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dropped constants of padded consumers: expected, see surgery
-        return prune.prune(model, plan, shape), plan
+def iterative_plans(model: nn.Module, ds, shape, groups: set[str], fractions: Sequence[float],
+                    n_samples: int, seed: int = 0) -> dict[float, dict]:
+    """ΔL re-scored between chunks: for each fraction (ascending), the channels chosen so far are
+    silenced in a copy of ``model``, the remaining in-scope channels re-scored, and the lowest added
+    until the fraction is reached. Returns ``{fraction: plan}`` (cumulative plans)."""
+    work = copy.deepcopy(model).eval()
+    gs = {g.name: g for g in prune.prunable_groups(work, shape)}
+    plan: dict[str, list[int]] = {}
+    out = {}
+    for f in sorted(fractions):
+        remaining = {g: [c for c in range(gs[g].size) if c not in plan.get(g, [])] for g in groups}
+        fresh = prune.loss_increase_scores(work, ds, n_samples=n_samples, seed=seed,
+                                           channels={g: c for g, c in remaining.items() if c})
+        pairs = [(g, c) for g, cs in plan.items() for c in cs]
+        done = pd.DataFrame({"group": pd.Series([g for g, _ in pairs], dtype=object),
+                             "channel": pd.Series([c for _, c in pairs], dtype="int64"),
+                             "score": pd.Series([-math.inf] * len(pairs), dtype="float64")})
+        table = pd.concat([done, fresh[["group", "channel", "score"]]], ignore_index=True)
+        plan = _plan(table, groups, f)
+        with torch.no_grad():
+            for g, chans in plan.items():
+                prune.silence(work, gs[g], chans)
+        out[f] = {g: list(c) for g, c in plan.items()}
+    return out
 
 
-def _row(model: nn.Module, compact: nn.Module, ds, shape, acc_dense: float) -> dict:
-    p0, p1 = measure.count_params(model), measure.count_params(compact)
-    m0, m1 = measure.count_macs(model, shape), measure.count_macs(compact, shape)
-    acc = train.evaluate(compact, ds)["accuracy"]
-    return {"params": p1, "macs": m1, "params_removed": 1 - p1 / p0, "macs_removed": 1 - m1 / m0,
-            "test_acc": acc, "acc_change_points": 100 * (acc - acc_dense)}
-
-
-def sweep(run: experiments.Run, scores: dict[str, pd.DataFrame], fractions: Sequence[float] = FRACTIONS,
-          reference_acc: float | None = None) -> pd.DataFrame:
-    """Accuracy of the compact network, without fine-tuning, for every criterion and fraction.
-
-    Columns: criterion, fraction, channels_removed, channels, params, macs, params_removed,
-    macs_removed, test_acc, acc_change_points (``100·(acc − reference_acc)``, the reference being
-    the unpruned model's accuracy unless given, e.g. the dense baseline's). Fraction 0 is the
-    unpruned model. Cached by the run, the criteria, the score settings and the fractions.
-    """
-    key = {"run": run.config.hash(), "fractions": [float(f) for f in fractions], "reference": reference_acc,
-           "scores": {c: _digest(s) for c, s in scores.items()}}
+def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFrame], fractions: Sequence[float],
+          n_samples: int) -> pd.DataFrame:
+    """Accuracy on the test split without fine-tuning, one row per fraction of the in-scope channels
+    (0 = unpruned): protocol, fraction, channels_removed, params, macs, params_removed, macs_removed,
+    test_acc. Cached by the run, the protocol, the scores and the fractions."""
+    fractions = sorted(float(f) for f in fractions)
+    key = {"run": run.config.hash(), "protocol": protocol.name, "fractions": fractions, "n_samples": n_samples,
+           "scores": _digest(scores[protocol.criterion]), "schema": results.SCHEMA_VERSION}
 
     def compute():
-        ds, shape = experiments.dataset_for(run.config), _shape(run)
+        ds, shape = experiments.dataset_for(run.config), _shape(run.config)
+        groups = in_scope(run.model, shape, protocol.scope)
+        if protocol.iterative:
+            plans = iterative_plans(run.model, ds, shape, groups, fractions, n_samples)
+        else:
+            plans = {f: _plan(scores[protocol.criterion], groups, f) for f in fractions}
         acc0 = train.evaluate(run.model, ds)["accuracy"]
-        ref = acc0 if reference_acc is None else reference_acc
-        rows = []
-        for crit, table in scores.items():
-            rows.append({"criterion": crit, "fraction": 0.0, "channels_removed": 0, "channels": len(table),
-                         "params": measure.count_params(run.model), "macs": measure.count_macs(run.model, shape),
-                         "params_removed": 0.0, "macs_removed": 0.0, "test_acc": acc0,
-                         "acc_change_points": 100 * (acc0 - ref)})
-            for f in fractions:
-                compact, plan = _compact(run.model, table, f, shape)
-                rows.append({"criterion": crit, "fraction": float(f),
-                             "channels_removed": sum(len(v) for v in plan.values()), "channels": len(table),
-                             **_row(run.model, compact, ds, shape, ref)})
-        return pd.DataFrame(rows)
+        rows = [{"fraction": 0.0, "channels_removed": 0, "params": measure.count_params(run.model),
+                 "macs": measure.count_macs(run.model, shape), "params_removed": 0.0, "macs_removed": 0.0,
+                 "test_acc": acc0}]
+        for f, plan in plans.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # dropped constants of padded consumers: expected (surgery)
+                _, m = compact.prune_and_measure(run.model, plan, ds, shape, acc0)
+            rows.append({"fraction": f, "channels_removed": sum(len(v) for v in plan.values()),
+                         "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
+                         "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"]})
+        return {"table": pd.DataFrame(rows).assign(protocol=protocol.name), "plans": plans}
 
-    return experiments.cached("fp_sweep", key, compute)
+    return experiments.cached("fp_curve", key, compute)["table"]
 
 
-def finetune_point(run: experiments.Run, scores: pd.DataFrame, fraction: float, epochs: int,
-                   lr: float | None = None, reference_acc: float | None = None) -> dict:
-    """Prune ``fraction`` of the channels by ``scores``, fine-tune ``epochs`` epochs (cached).
+def target_fraction(table: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) -> float:
+    """The smallest fraction of a :func:`curve` that removes ``>= target`` of the parameters (the
+    largest fraction when none does)."""
+    d = table[table["fraction"] > 0].sort_values("fraction")
+    hit = d[d["params_removed"] >= target]
+    return float((hit if len(hit) else d).iloc[0 if len(hit) else -1]["fraction"])
 
-    Fine-tuning: :func:`hgsr.prune.finetune` with the run's optimizer settings at ``lr`` (default a
-    tenth of the run's lr), cosine schedule, the dataset's usual augmentation. Returns ``{"row": dict
-    (fraction, channels_removed, params, macs, params_removed, macs_removed, acc_pruned, test_acc =
-    after fine-tuning, acc_change_points vs ``reference_acc`` or the unpruned model),
-    "widths": {group: channels left}, "model": compact nn.Module, "history": DataFrame}``.
-    """
+
+def finetune(run: experiments.Run, protocol: Protocol | None, scores: dict[str, pd.DataFrame], fraction: float,
+             profile: str, seed: int, n_samples: int) -> dict:
+    """Prune ``run``'s model by ``protocol`` at ``fraction`` (None: no pruning, the dense control),
+    fine-tune ``finetune_epochs`` on ``finetune_train`` images with ``seed`` (SGD at a tenth of the
+    run's lr, cosine, crop + flip), and evaluate on the test and validation splits (cached).
+
+    Returns ``{"row": dict, "model": the fine-tuned network, "widths": {group: channels}}``."""
+    P = experiments.profile(profile)
     cfg = run.config
-    lr = lr if lr is not None else cfg.lr / 10
-    key = {"run": cfg.hash(), "scores": _digest(scores), "fraction": float(fraction), "epochs": epochs, "lr": lr,
-           "reference": reference_acc}
+    lr = cfg.lr / 10
+    key = {"run": cfg.hash(), "protocol": None if protocol is None else protocol.name, "fraction": float(fraction),
+           "epochs": P["finetune_epochs"], "train": P["finetune_train"], "val": P["val_images"], "seed": seed,
+           "lr": lr, "n_samples": n_samples, "schema": results.SCHEMA_VERSION,
+           "scores": None if protocol is None else _digest(scores[protocol.criterion])}
 
     def compute():
-        ds, shape = experiments.dataset_for(cfg), _shape(run)
-        acc0 = train.evaluate(run.model, ds)["accuracy"]
-        ref = acc0 if reference_acc is None else reference_acc
-        compact, plan = _compact(run.model, scores, fraction, shape)
-        acc_pruned = train.evaluate(compact, ds)["accuracy"]
-        history = None
-        if epochs:
-            history = prune.finetune(compact, ds, epochs, lr=lr, optimizer=cfg.optimizer, momentum=cfg.momentum,
-                                     weight_decay=cfg.weight_decay, schedule="cosine",
-                                     batch_size=cfg.batch_size, seed=cfg.seed, progress=False)
-            compact.cpu()
-        row = {"fraction": float(fraction), "channels_removed": sum(len(v) for v in plan.values()),
-               **_row(run.model, compact, ds, shape, ref), "acc_pruned": acc_pruned, "finetune_epochs": epochs}
-        return {"row": row, "widths": prune.widths(compact, shape), "model": compact, "history": history}
+        ds, shape = experiments.dataset_for(cfg), _shape(cfg)
+        model = run.model
+        if protocol is not None:
+            groups = in_scope(model, shape, protocol.scope)
+            plan = (iterative_plans(model, ds, shape, groups, [fraction], n_samples)[fraction] if protocol.iterative
+                    else _plan(scores[protocol.criterion], groups, fraction))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model, m = compact.prune_and_measure(model, plan, ds, shape)
+        else:
+            model = copy.deepcopy(model)
+            m = {"params_removed": 0.0, "macs_removed": 0.0, "acc_pruned": None,
+                 "params": measure.count_params(model), "macs": measure.count_macs(model, shape)}
+        part = ds.subset(P["finetune_train"], None, seed)       # fine-tuning images: from the run's own subset
+        val = validation_split(cfg, P["val_images"])            # never trained on: the protocols' referee
+        tune = hdata.Dataset(part.name, part.train_x, part.train_y, val.test_x, val.test_y, list(ds.classes))
+        history = prune.finetune(model, tune, P["finetune_epochs"], lr=lr, optimizer=cfg.optimizer,
+                                 momentum=cfg.momentum, weight_decay=cfg.weight_decay, schedule="cosine",
+                                 batch_size=cfg.batch_size, seed=seed, progress=False,
+                                 eval_every=P["finetune_epochs"])
+        model.cpu().eval()
+        row = {"protocol": "dense control" if protocol is None else protocol.name, "fraction": float(fraction),
+               "seed": seed, "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
+               "macs_removed": m["macs_removed"], "acc_pruned": m["acc_pruned"],
+               "test_acc": train.evaluate(model, ds)["accuracy"], "val_acc": float(history["test_acc"].iloc[-1]),
+               "test_images": len(ds.test_y)}
+        return {"row": row, "model": model, "widths": prune.widths(model, shape)}
 
     return experiments.cached("fp_finetune", key, compute)
 
 
-def bracket(sweep_df: pd.DataFrame, criterion: str = "loss", target: float = TARGET_PARAMS_REMOVED,
-            n: int = 2) -> list[float]:
-    """Fractions to fine-tune: the smallest swept fraction of ``criterion`` that removes at least
-    ``target`` of the parameters, and the ``n − 1`` swept fractions just below it (all of the
-    largest ones when none reaches the target)."""
-    d = sweep_df[(sweep_df["criterion"] == criterion) & (sweep_df["fraction"] > 0)].sort_values("fraction")
-    if d.empty:
-        raise ValueError(f"the sweep has no rows for criterion {criterion!r}; "
-                         f"criteria: {sorted(set(sweep_df['criterion']))}")
-    fr = d["fraction"].tolist()
-    hit = [f for f, p in zip(fr, d["params_removed"]) if p >= target]
-    k = fr.index(hit[0]) if hit else len(fr) - 1
-    return fr[max(0, k - n + 1):k + 1]
+def binomial_se(acc: float, n: int) -> float:
+    """Standard error of an accuracy measured on ``n`` independent test images: ``sqrt(p(1−p)/n)``."""
+    return math.sqrt(max(acc * (1 - acc), 0.0) / n)
 
 
-def study(profile: str, regularizer=HGSR_SPEC, fractions: Sequence[float] | None = None,
-          finetune_criteria: Sequence[str] = ("loss", "magnitude"), dense_criteria: Sequence[str] = ("loss",),
-          base: experiments.Config | None = None, progress: bool = False) -> dict:
-    """The whole pipeline at ``profile``'s budget (every step cached); ``fractions`` defaults to the
-    profile's ``prune_fractions``.
+def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experiments.Config | None = None,
+          progress: bool = False) -> dict:
+    """The whole pipeline at ``profile``'s budget (every step cached).
 
-    Returns ``{"runs": {"dense", "hgsr"}, "scores": {criterion: table} (HGSR model), "sweep": DataFrame
-    (column ``model``: "hgsr" for the HGSR run, all criteria, and "dense" for the baseline with
-    ``dense_criteria``; accuracy change vs the dense baseline), "finetuned": DataFrame (criterion,
-    model, the :func:`finetune_point` row; fine-tuned at the :func:`bracket` fractions of the
-    ``loss`` sweep of the HGSR model, for each of ``finetune_criteria`` on the HGSR model, and with
-    the loss criterion on the dense model at the larger one), "models": {name: compact model},
-    "widths": {name: widths}, "widths_dense": {group: channels}, "histories": {name: fine-tuning history}}``.
-    """
+    Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one fine-tuned point per
+    protocol, seed 0), "winner" (Protocol), "headline" (rows of the winner and the dense control for
+    every seed), "models" ({name: fine-tuned network}), "widths", "widths_dense", "input_shape"}``."""
     P = experiments.profile(profile)
-    fractions = tuple(P["prune_fractions"]) if fractions is None else tuple(fractions)
-    cfgs = configs(profile, regularizer, base)
+    cfgs = configs(profile, base)
     runs = {k: experiments.run(c, progress=progress) for k, c in cfgs.items()}
-    ds = experiments.dataset_for(cfgs["dense"])
-    acc_dense = train.evaluate(runs["dense"].model, ds)["accuracy"]
-    scores = channel_scores(runs["hgsr"], P["score_samples"])
-    parts = [sweep(runs["hgsr"], scores, fractions, acc_dense).assign(model="hgsr")]
-    dense_scores = channel_scores(runs["dense"], P["score_samples"], criteria=dense_criteria) if dense_criteria else {}
-    if dense_scores:
-        parts.append(sweep(runs["dense"], dense_scores, fractions, acc_dense).assign(model="dense"))
-    sweep_df = pd.concat(parts, ignore_index=True)
-    fts = bracket(sweep_df[sweep_df["model"] == "hgsr"], "loss")
-    jobs = [("hgsr", c, f) for c in finetune_criteria for f in fts]
-    if "loss" in dense_scores:
-        jobs.append(("dense", "loss", fts[-1]))
-    rows, models, widths, histories = [], {"dense": runs["dense"].model}, {}, {}
-    for model_name, crit, f in jobs:
-        src = runs[model_name]
-        table = (scores if model_name == "hgsr" else dense_scores)[crit]
-        out = finetune_point(src, table, f, P["finetune_epochs"], reference_acc=acc_dense)
-        name = model_key(model_name, crit, f)
-        rows.append({"name": name, "model": model_name, "criterion": crit, **out["row"]})
-        models[name], widths[name], histories[name] = out["model"], out["widths"], out["history"]
-    return {"runs": runs, "acc_dense": acc_dense, "scores": scores, "dense_scores": dense_scores,
-            "sweep": sweep_df, "finetuned": pd.DataFrame(rows), "models": models, "widths": widths,
-            "histories": histories, "input_shape": experiments.input_shape(ds),
-            "widths_dense": prune.widths(runs["dense"].model, experiments.input_shape(ds))}
+    shape = _shape(cfgs["hgsr"])
+    n = P["score_samples"]
+    scores = channel_scores(runs["hgsr"], n)
+    curves = pd.concat([curve(runs["hgsr"], p, scores, P["prune_fractions"], n) for p in protocols],
+                       ignore_index=True)
+    seeds = list(range(P["fp_seeds"]))
+    points, models, widths = [], {}, {}
+    for p in protocols:
+        f = target_fraction(curves[curves["protocol"] == p.name])
+        out = finetune(runs["hgsr"], p, scores, f, profile, seeds[0], n)
+        points.append(out["row"])
+        models[model_key(p, f)] = out["model"]
+        widths[model_key(p, f)] = out["widths"]
+    finetuned = pd.DataFrame(points)
+    winner = next(p for p in protocols if p.name == finetuned.sort_values("val_acc", ascending=False,
+                                                                           kind="stable").iloc[0]["protocol"])
+    f_win = float(finetuned.set_index("protocol").loc[winner.name, "fraction"])
+    head = []
+    for s in seeds:
+        head.append(finetune(runs["hgsr"], winner, scores, f_win, profile, s, n)["row"])
+        ctrl = finetune(runs["dense"], None, scores, 0.0, profile, s, n)
+        head.append(ctrl["row"])
+        if s == seeds[0]:
+            models["dense"] = ctrl["model"]
+    return {"runs": runs, "scores": scores, "curves": curves, "finetuned": finetuned, "winner": winner,
+            "headline": pd.DataFrame(head), "models": models, "widths": widths, "input_shape": shape,
+            "widths_dense": prune.widths(runs["dense"].model, shape),
+            "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"]}
+
+
+def model_key(protocol: Protocol, fraction: float) -> str:
+    """Name of a fine-tuned compact network, e.g. ``"loss · internal 50%"``."""
+    return f"{protocol.name} {fraction:.0%}"
+
+
+def headline(out: dict) -> dict:
+    """The winner against the dense control, over seeds: mean and std of the test accuracy of each,
+    the change in points (mean pruned − mean control), its standard error over seeds
+    ``sqrt(s_p²/k + s_c²/k)``, the binomial standard error of one accuracy on the test set, the
+    fractions removed, and ``meets_target``."""
+    h = out["headline"]
+    pr, ctrl = h[h["protocol"] != "dense control"], h[h["protocol"] == "dense control"]
+    k = len(pr)
+    acc, acc_dense = float(pr["test_acc"].mean()), float(ctrl["test_acc"].mean())
+    sd = float(pr["test_acc"].std(ddof=1)) if k > 1 else float("nan")
+    sd_dense = float(ctrl["test_acc"].std(ddof=1)) if len(ctrl) > 1 else float("nan")
+    change = 100 * (acc - acc_dense)
+    se_change = 100 * math.sqrt(sd ** 2 / k + sd_dense ** 2 / len(ctrl)) if k > 1 else float("nan")
+    n = int(pr["test_images"].iloc[0])
+    row = pr.iloc[0]
+    return {"name": model_key(out["winner"], row["fraction"]), "protocol": out["winner"].name,
+            "label": out["winner"].label, "fraction": float(row["fraction"]),
+            "params_removed": float(row["params_removed"]), "macs_removed": float(row["macs_removed"]),
+            "acc": acc, "acc_std": sd, "acc_dense": acc_dense, "acc_dense_std": sd_dense,
+            "acc_change_points": change, "acc_change_se_points": se_change, "seeds": k, "test_images": n,
+            "binomial_se_points": 100 * binomial_se(acc, n),
+            "meets_target": bool(row["params_removed"] >= TARGET_PARAMS_REMOVED and change >= -TARGET_DROP_POINTS)}
+
+
+def headline_table(best: dict, profile: str) -> pd.DataFrame:
+    """``06_headline``: ours (mean over seeds, std, seeds, test images) and the published row."""
+    pub = published.row(PUBLISHED_KEY)
+    return pd.DataFrame([
+        {"setting": f"ours: ResNet-20, CIFAR-10, profile {profile}", "model": best["name"],
+         "params_removed": best["params_removed"], "macs_removed": best["macs_removed"],
+         "acc_dense": best["acc_dense"], "acc": best["acc"], "acc_change_points": best["acc_change_points"],
+         "acc_std": best["acc_std"], "acc_dense_std": best["acc_dense_std"], "seeds": best["seeds"],
+         "test_images": best["test_images"], "binomial_se_points": best["binomial_se_points"]},
+        {"setting": f"published: {pub['setting']}", "model": pub["source"], "params_removed": pub["params_removed"],
+         "macs_removed": None, "acc_dense": None, "acc": None, "acc_change_points": pub["acc_change_points"],
+         "acc_std": None, "acc_dense_std": None, "seeds": None, "test_images": None, "binomial_se_points": None}])
+
+
+def verdict(best: dict, profile: str) -> str:
+    """Markdown: the headline against the ≥ 50 % / ≤ 1 point target, with its uncertainty and the
+    published HGSR result (``data/published.csv``) beside it."""
+    pub = published.row(PUBLISHED_KEY)
+    noise = (f"± {best['acc_change_se_points']:.2f} (standard error over {best['seeds']} seeds; one accuracy on "
+             f"{best['test_images']:,} test images has a binomial standard error of "
+             f"{best['binomial_se_points']:.2f} points)" if best["seeds"] > 1 else "(one seed: no spread)")
+    inside = (best["seeds"] > 1 and abs(best["acc_change_points"] + TARGET_DROP_POINTS) < 2 * best["acc_change_se_points"])
+    return (f"**ResNet-20 / CIFAR-10 ({profile} profile):** the winning protocol on the validation split, "
+            f"*{best['label']}*, removes {best['params_removed']:.1%} of the parameters and {best['macs_removed']:.1%} "
+            f"of the MACs; after fine-tuning it reaches {100 * best['acc']:.2f}% against {100 * best['acc_dense']:.2f}% "
+            f"for the dense control fine-tuned the same way: {best['acc_change_points']:+.2f} points {noise}. "
+            f"The target (≥ {TARGET_PARAMS_REMOVED:.0%} removed for ≥ −{TARGET_DROP_POINTS:.1f} point) is "
+            f"{'met' if best['meets_target'] else 'not met'}"
+            + (", but the margin is inside two standard errors: the seeds do not decide it" if inside else "")
+            + f". *Published* ({pub['source']}): {pub['result']}, with {pub['setting'].split(', ')[-1]}.")
+
+
+def compact_models(profile: str) -> dict[str, nn.Module]:
+    """``{"dense": the fine-tuned dense control, "<protocol> <fraction>": fine-tuned compact ResNet-20, ...}``
+    of :func:`study` at ``profile`` (cached; for notebook 08)."""
+    return dict(study(profile)["models"])
 
 
 def score_agreement(scores: dict[str, pd.DataFrame], bottom: float = 0.3) -> pd.DataFrame:
@@ -248,6 +379,16 @@ def score_agreement(scores: dict[str, pd.DataFrame], bottom: float = 0.3) -> pd.
     return pd.DataFrame(rows)
 
 
+def residual_share(scores: pd.DataFrame, model: nn.Module, shape, bottom: float = 0.1) -> dict:
+    """How many of the ``bottom`` fraction of channels a global ranking removes first are residual-stream
+    channels, against their share of all channels: ``{"residual_in_bottom", "bottom", "residual_share"}``."""
+    coupled = {g.name for g in prune.prunable_groups(model, shape) if g.coupled}
+    k = int(math.floor(bottom * len(scores) + 0.5))
+    low = scores.nsmallest(k, "score", keep="first")
+    return {"residual_in_bottom": int(low["group"].isin(coupled).sum()), "bottom": k,
+            "residual_share": float(scores["group"].isin(coupled).mean())}
+
+
 def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
     """Scatter of every other criterion's score against ``reference``'s (one point per channel,
     coloured by group, log scale where positive). Returns the Figure."""
@@ -259,6 +400,7 @@ def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
     ref = scores[reference]
     for ax, c in zip(axes[0], others):
         m = ref.merge(scores[c], on=["group", "channel"], suffixes=("_ref", "_other"))
+        m = m[m["score_other"].abs() < float("inf")]
         for g, d in m.groupby("group", sort=False):
             ax.scatter(d["score_other"], d["score_ref"], s=10, label=g)
         if (m["score_other"] > 0).all():
@@ -271,43 +413,32 @@ def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
     return fig
 
 
-def model_key(model: str, criterion: str, fraction: float) -> str:
-    """Name of a fine-tuned compact network, e.g. ``"hgsr loss 40%"``."""
-    return f"{model} {criterion} {fraction:.0%}"
+def scores_verdict(share: dict, bottom: float = 0.1) -> str:
+    """Markdown: how many residual-stream channels a global ΔL ranking puts in its lowest ``bottom``."""
+    return (f"Of the {share['bottom']} channels a global loss-increase ranking removes first (the lowest "
+            f"{bottom:.0%}), {share['residual_in_bottom']} are residual-stream channels, which make up "
+            f"{share['residual_share']:.0%} of all prunable channels.")
 
 
-def headline(out: dict, target_params: float = TARGET_PARAMS_REMOVED,
-             target_drop: float = TARGET_DROP_POINTS) -> dict:
-    """The best fine-tuned HGSR point against the target: the one removing the most parameters
-    among those within ``target_drop`` points of the dense baseline (else the most accurate one).
-    Adds ``meets_target`` (params removed ≥ ``target_params`` and drop ≤ ``target_drop``)."""
-    ft = out["finetuned"]
-    ft = ft[ft["model"] == "hgsr"]
-    if ft.empty:
-        raise ValueError("no fine-tuned HGSR point in the study")
-    ok = ft[ft["acc_change_points"] >= -target_drop]
-    best = (ok.sort_values("params_removed").iloc[-1] if len(ok) else
-            ft.sort_values("acc_change_points").iloc[-1]).to_dict()
-    best["acc_dense"] = out["acc_dense"]
-    best["meets_target"] = bool(best["params_removed"] >= target_params
-                                and best["acc_change_points"] >= -target_drop)
-    return best
+def curves_verdict(curves: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) -> str:
+    """Markdown: before fine-tuning, the protocol with the highest test accuracy among the points that
+    remove at least ``target`` of the parameters, and the one with the lowest."""
+    d = curves[curves["params_removed"] >= target]
+    if d.empty:
+        return f"No protocol removes {target:.0%} of the parameters at the fractions tried."
+    first = d.sort_values("fraction").groupby("protocol", sort=False).head(1).sort_values("test_acc")
+    hi, lo = first.iloc[-1], first.iloc[0]
+    return (f"Before fine-tuning, at the first fraction that removes ≥ {target:.0%} of the parameters, "
+            f"*{hi['protocol']}* keeps the most accuracy ({100 * hi['test_acc']:.2f}% with "
+            f"{hi['params_removed']:.0%} removed) and *{lo['protocol']}* the least ({100 * lo['test_acc']:.2f}% "
+            f"with {lo['params_removed']:.0%} removed).")
 
 
-def verdict(best: dict, profile: str) -> str:
-    """Markdown: the headline point of :func:`headline` against the ≥ 50 % / ≤ 1 point target, with the
-    published HGSR result (``data/published.csv``) beside it."""
-    pub = published.row(PUBLISHED_KEY)
-    return (f"**ResNet-20 / CIFAR-10 ({profile} profile):** `{best['name']}` removes {best['params_removed']:.1%} "
-            f"of the parameters and {best['macs_removed']:.1%} of the MACs with an accuracy change of "
-            f"{best['acc_change_points']:+.2f} points against the dense baseline ({100 * best['acc_dense']:.2f}%); "
-            f"the target (≥ {TARGET_PARAMS_REMOVED:.0%} removed for ≤ {TARGET_DROP_POINTS:.1f} point drop) is "
-            f"{'met' if best['meets_target'] else 'not met'}. *Published* ({pub['source']}): {pub['result']}, "
-            f"with {pub['setting'].split(', ')[-1]}.")
-
-
-def compact_models(profile: str) -> dict[str, nn.Module]:
-    """``{"dense": the dense baseline ResNet-20, "<model> <criterion> <fraction>": fine-tuned compact
-    ResNet-20, ...}`` of :func:`study` at ``profile`` with its defaults (cached; for notebook 08)."""
-    return dict(study(profile)["models"])
-
+def finetune_verdict(finetuned: pd.DataFrame, winner: Protocol) -> str:
+    """Markdown: the protocol chosen on the validation split after one fine-tuning, and the spread."""
+    d = finetuned.sort_values("val_acc", ascending=False)
+    w = d.iloc[0]
+    return (f"After fine-tuning (one seed), *{winner.label}* has the best **validation** accuracy "
+            f"({100 * w['val_acc']:.2f}%; test {100 * w['test_acc']:.2f}%, {w['params_removed']:.0%} of the "
+            f"parameters removed); the validation accuracies of the {len(d)} protocols span "
+            f"{100 * d['val_acc'].min():.2f}–{100 * d['val_acc'].max():.2f}%. The headline below uses this protocol.")
