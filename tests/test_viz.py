@@ -61,7 +61,7 @@ def test_kernel_norm_heatmap_draws_on_given_axes_without_new_figure():
 def test_kernel_norm_heatmaps_one_panel_per_target_conv():
     fig = viz.kernel_norm_heatmaps(sparse_lenet(), tol=TOL)
     assert len(fig.axes) == 4                                           # 2 panels, then their 2 colour bars
-    assert [ax.get_title().split("\n")[0] for ax in fig.axes[:2]] == ["features.0", "features.2"]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes[:2]] == ["conv1", "conv2"]   # not module names
 
 
 def test_filter_norm_histogram_counts_in_legend():
@@ -98,7 +98,9 @@ def test_sparsity_pattern_images_are_the_kernel_masks():
 def test_compare_sparsity_patterns_rows_are_runs():
     fig = viz.compare_sparsity_patterns({"sparse": sparse_lenet(), "dense": models.build("lenet5", 10, 1, 28)}, TOL)
     assert len(fig.axes) == 4
-    assert [fig.axes[0].get_ylabel(), fig.axes[2].get_ylabel()] == ["sparse", "dense"]
+    assert [fig.axes[0].get_ylabel().split("\n")[0], fig.axes[2].get_ylabel().split("\n")[0]] == ["sparse", "dense"]
+    assert fig.axes[0].get_ylabel().endswith("filter o") and fig.axes[2].get_xlabel() == "input channel i"
+    assert fig.axes[0].get_title().startswith("conv1 (20×1)")
     assert "filters 50/50" in fig.axes[3].get_title()
     with pytest.raises(ValueError):
         viz.compare_sparsity_patterns({}, TOL)
@@ -140,7 +142,7 @@ def test_threshold_curves_follow_the_proximal_formulas():
 def test_thresholding_functions_panels():
     fig = viz.thresholding_functions(lam=0.3, a=0.5, alpha=0.7)
     assert len(fig.axes) == 6
-    assert "sqrt(2λ) = 0.775" in fig.axes[1].get_title()
+    assert "√(2λ) = 0.775" in fig.axes[1].get_title()
     fig1, ax = plt.subplots()
     assert viz.thresholding_functions(ax=ax) is fig1 and len(fig1.axes) == 1
     assert len(ax.lines) >= 5
@@ -189,6 +191,9 @@ def test_pareto_marks_front_and_reference_points():
     assert any(t.get_text().strip() == "Wen" for t in ax.texts)
     with pytest.raises(ValueError, match="available"):
         viz.pareto(RESULTS, x="macs")
+    ours = RESULTS.drop(columns="source").assign(name=list("abcde"))   # no source column; labelled points
+    ax = viz.pareto(ours, annotate="name").axes[0]
+    assert sorted(t.get_text() for t in ax.texts if t.get_text()) == list("abcde")
 
 
 def test_latency_pruning_sweep_and_widths():
@@ -205,3 +210,93 @@ def test_latency_pruning_sweep_and_widths():
     assert len(fig.axes) == 2 and list(fig.axes[0].lines[0].get_ydata()) == [70, 60, 40]
     fig = viz.layer_widths({"c1": 20, "c2": 50}, {"c1": 15})
     assert [t.get_text() for t in fig.axes[0].texts] == ["15/20", "50/50"]
+
+
+def test_one_column_heatmap_has_integer_ticks_and_is_not_stretched():
+    m = sparse_lenet()
+    fig = viz.kernel_norm_heatmap(m.features[0].weight, tol=TOL)     # 20 filters x 1 input channel
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1])
+    bbox = ax.get_window_extent()
+    assert bbox.width <= bbox.height / 3                                # a narrow column, not a square
+    assert ax.get_xlabel().startswith("input channel i") and ax.get_ylabel().startswith("filter o")
+
+
+def test_panels_are_labelled_conv1_conv2_and_histogram_counts_are_integers():
+    m = sparse_lenet()
+    fig = viz.filter_norm_histogram(m, tol=TOL)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[0].startswith("conv1") and legend[1].startswith("conv2")
+    assert viz.filter_norm_histogram(m, layer="conv2", tol=TOL).axes[0].get_legend()   # short names accepted
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in fig.axes[0].get_yticks())
+    fig = viz.sparsity_pattern(m, TOL)
+    assert [ax.get_title().split(" ")[0] for ax in fig.axes] == ["conv1", "conv2"]
+    assert fig.axes[0].get_ylabel() == "filter o" and fig.axes[1].get_xlabel() == "input channel i"
+
+
+def test_axis_labels_have_units_and_fractions_are_percent():
+    h = pd.DataFrame({"epoch": [1, 2, 3], "test_acc": [0.9, 0.95, 0.97], "zero_filters": [0, 5, 12]})
+    fig = viz.training_curves({"a": h})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy (%)", "zero filters"]
+    assert fig.axes[0].get_xlabel() == "epoch"
+    assert float(fig.axes[0].yaxis.get_major_formatter()(0.95, 0)) == 95           # shown in %
+    pr = pd.DataFrame({"params_removed": [0.0, 0.2, 0.4], "test_acc": [0.9, 0.89, 0.85], "criterion": ["dl"] * 3})
+    ax = viz.pruning_curve(pr).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("parameters removed (%)", "test accuracy (%)")
+
+
+def test_pareto_gives_16_families_distinct_colour_marker_pairs_and_a_legend_off_the_data():
+    n = 17
+    df = pd.DataFrame({"method": [f"family {k}" for k in range(n)], "params": np.geomspace(4e4, 4e5, n),
+                       "test_acc": np.linspace(0.984, 0.993, n), "source": [None] * n})
+    fig = viz.pareto(df)
+    ax = fig.axes[0]
+    pairs = {(tuple(c.get_facecolor()[0]), c.get_paths()[0].vertices.tobytes()) for c in ax.collections[:n]}
+    assert len(pairs) == n
+    assert ax.get_xscale() == "log"                                   # 4e4..4e5 spans a decade: auto log
+    leg = ax.get_legend()
+    fig.canvas.draw()
+    assert leg.get_window_extent().x0 >= ax.get_window_extent().x1   # > 6 entries: outside, right
+
+
+def test_threshold_sweep_panels_share_their_ranges():
+    a = pd.DataFrame({"rho": [1e-3, 1e-2, 1e-1], "filters_left": [60, 30, 5], "test_acc": [0.99, 0.98, 0.6]})
+    b = pd.DataFrame({"rho": [1e-3, 1e-2, 1e-1], "filters_left": [70, 70, 68], "test_acc": [0.993, 0.993, 0.99]})
+    fig, axes = plt.subplots(1, 2)
+    viz.threshold_sweep(a, ax=axes[0])
+    viz.threshold_sweep(b, ax=axes[1])
+    left = [ax for ax in fig.axes if ax.get_ylabel() == "filters left"]
+    right = [ax for ax in fig.axes if ax.get_ylabel() == "test accuracy (%)"]
+    assert len(left) == len(right) == 2
+    assert left[0].get_ylim() == left[1].get_ylim() and left[0].get_ylim()[1] >= 70
+    assert right[0].get_ylim() == right[1].get_ylim() and right[0].get_ylim()[0] <= 0.6
+
+
+def test_latency_vs_macs_is_log_log_with_equal_ranges():
+    lat = pd.DataFrame({"mac_ratio": [1.0, 1.5, 20], "speedup_b1": [1.0, 1.2, 1.9], "network": ["r", "r", "l"]})
+    ax = viz.latency_vs_macs(lat, y="speedup_b1", label="network").axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_xlim() == ax.get_ylim()
+    assert ax.get_ylabel() == "speed-up, batch 1 (×)"
+
+
+def test_overlapping_annotations_are_moved_apart():
+    fig, ax = plt.subplots()
+    ax.scatter([0.5, 0.51, 0.52], [0.5, 0.5, 0.5])
+    anns = viz.annotate_points(ax, [0.5, 0.51, 0.52], [0.5, 0.5, 0.5], ["first label", "second label", "third"])
+    fig.canvas.draw()
+    boxes = [a.get_window_extent() for a in anns]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(3) for j in range(i + 1, 3))
+
+
+def test_prox_panels_limits_follow_the_spread_not_the_max():
+    from hgsr.study.splitting_plots import prox_panels, spread_limit
+
+    torch.manual_seed(0)
+    W = 0.02 * torch.randn(8, 4, 3, 3)
+    W[0, 0, 0, 0] = 0.5                                                 # one outlier
+    fig = prox_panels(W, lam=1e-4, beta=1.0, Rs=("l1", "l0"))
+    lim = fig.axes[0].get_xlim()[1]
+    assert lim == pytest.approx(spread_limit(W.flatten().numpy())) and lim < 0.1
+    assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()

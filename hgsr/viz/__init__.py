@@ -1,16 +1,24 @@
 """Pure plotting functions: each takes data (models, tensors, DataFrames), an optional ``ax``, and
-returns the matplotlib Figure; no global state, no saving (notebooks save with
-:func:`hgsr.suite.report.save_figure`). :mod:`hgsr.widgets` wraps these same functions interactively.
+returns the matplotlib Figure; no saving (notebooks save with :func:`hgsr.suite.report.save_figure`).
+:mod:`hgsr.widgets` wraps these same functions interactively.
 
+- :mod:`.style`: the suite's one figure style (seaborn ``paper`` theme, colour-blind-safe palette with
+  a marker per series, % for fractions, ``conv1``/``fc1`` layer names, legends and labels that cover
+  no data). Importing this package applies it to matplotlib (its one global effect;
+  ``hgsr.viz.style.apply(False)`` undoes it);
 - :mod:`.datasets`: sample images per class;
 - :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms, sparsity patterns;
 - :mod:`.theory`: proximal (thresholding) maps, 2-D penalty level sets, subgradient vs prox, L1/L2;
 - :mod:`.results`: cost per layer, filters per layer, training curves, Pareto, speedup, sweeps.
 """
+from . import style  # noqa: F401
 from .datasets import image_grid  # noqa: F401
 from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front,  # noqa: F401
                       params_macs_by_layer, pruning_curve, threshold_sweep, training_curves)
+from .style import annotate_points, label_cycle, layer_names, series_styles  # noqa: F401
 from .theory import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401
                      threshold_curves, thresholding_functions)
 from .weights import (compare_sparsity_patterns, filter_norm_histogram, filter_norm_view,  # noqa: F401
                       kernel_norm_heatmap, kernel_norm_heatmaps, sparsity_pattern)
+
+style.ensure()

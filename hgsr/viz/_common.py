@@ -1,4 +1,5 @@
-"""Shared helpers of the plotting modules: figure/axes creation and picking a conv weight by layer."""
+"""Shared helpers of the plotting modules: figure/axes creation (in the suite's style,
+:mod:`hgsr.viz.style`) and picking a conv weight by layer."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -9,12 +10,15 @@ import torch
 from torch import nn
 
 from .. import groups
+from . import style
+from .style import label_cycle, series_styles  # noqa: F401  (re-exported for the plotting modules)
 
 
 def new_axes(ax=None, figsize=(5, 3.5)):
     """``(fig, ax)``: the given ``ax`` and its figure, or a new single-axes figure."""
     if ax is not None:
         return ax.figure, ax
+    style.ensure()
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
 
@@ -26,6 +30,7 @@ def grid(n: int, ncols: int | None = None, panel=(3.2, 3.0), **kw):
     """
     if n < 1:
         raise ValueError("nothing to plot: zero panels requested")
+    style.ensure()
     ncols = ncols or min(n, 4)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows),
@@ -37,38 +42,34 @@ def grid(n: int, ncols: int | None = None, panel=(3.2, 3.0), **kw):
 
 
 def layer_weight(model_or_W, layer=None, predicate=None) -> tuple[str, torch.Tensor]:
-    """``(name, W)`` of one target conv: ``layer`` is a module name or an index into
-    :func:`hgsr.groups.target_convs`; a 4-D tensor passes through as ``("W", W)``."""
+    """``(name, W)`` of one target conv: ``layer`` is a module name, a short name (``"conv2"``,
+    :func:`hgsr.viz.style.layer_names`) or an index into :func:`hgsr.groups.target_convs`; the name
+    returned is the short one. A 4-D tensor passes through as ``("W", W)``."""
     if isinstance(model_or_W, torch.Tensor):
         if model_or_W.dim() != 4:
             raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(model_or_W.shape)}")
         return "W", model_or_W.detach()
     convs = target_convs(model_or_W, predicate)
     names = [n for n, _ in convs]
+    short = style.layer_names(model_or_W)
     if layer is None:
         layer = 0
     if isinstance(layer, (int, np.integer)):
         if not -len(convs) <= layer < len(convs):
             raise ValueError(f"layer index {layer} out of range: {len(convs)} target convs {names}")
         name, conv = convs[layer]
-        return name, conv.weight.detach()
-    if layer not in names:
-        raise ValueError(f"unknown layer {layer!r}; target convs: {', '.join(names)}")
-    return layer, dict(convs)[layer].weight.detach()
+        return short.get(name, name), conv.weight.detach()
+    by_short = {short.get(n, n): n for n in names}
+    if layer not in names and layer not in by_short:
+        raise ValueError(f"unknown layer {layer!r}; target convs: {', '.join(names)} "
+                         f"({', '.join(by_short)})")
+    module = layer if layer in names else by_short[layer]
+    return short.get(module, module), dict(convs)[module].weight.detach()
 
 
 def target_convs(model: nn.Module, predicate=None):
     """:func:`hgsr.groups.target_convs` (re-exported for the plotting modules)."""
     return groups.target_convs(model, predicate)
-
-
-def label_cycle(labels: Sequence[str]):
-    """A stable colour per label: the default property cycle, or ``tab20`` when there are more labels
-    than the cycle has colours (so no two of up to 20 labels share one)."""
-    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-    if len(labels) > len(colors):
-        colors = [plt.get_cmap("tab20")(i) for i in range(20)]
-    return {lab: colors[i % len(colors)] for i, lab in enumerate(labels)}
 
 
 def fmt_count(n: float) -> str:

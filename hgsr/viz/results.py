@@ -2,7 +2,9 @@
 trade-offs (Pareto front), speedup vs MACs, pruning curves and threshold sweeps.
 
 Every function takes plain DataFrames (from :mod:`hgsr.measure`, :func:`hgsr.train.fit`, the
-experiment tables), an optional ``ax``, and returns the matplotlib Figure.
+experiment tables), an optional ``ax``, and returns the matplotlib Figure. Axes are labelled with the
+words and units of :data:`hgsr.viz.style.QUANTITIES` (fractions in %), series get a colour and a
+marker each (:func:`hgsr.viz.style.series_styles`).
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 
-from ._common import fmt_count, grid, label_cycle, new_axes
+from . import style
+from ._common import fmt_count, grid, new_axes, series_styles
 
 
 def require(df: pd.DataFrame, cols: Sequence[str], what: str = "table") -> None:
@@ -27,22 +31,28 @@ def params_macs_by_layer(df: pd.DataFrame, title: str | None = None, axes=None):
     require(df, ["layer", "params", "macs"], "macs_by_layer table")
     if axes is None:
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * len(df) + 1.6), layout="constrained", sharey=True)
+        style.ensure()
+        fig, axes = plt.subplots(1, 2, figsize=(10, 0.3 * len(df) + 1.6), layout="constrained", sharey=True)
     fig = axes[0].figure
     ypos = np.arange(len(df))[::-1]
-    for ax, col, color in zip(axes, ("params", "macs"), ("C0", "C1")):
+    names = style.ordinal_layer_names(list(df["layer"].astype(str)),
+                                      list(df["type"]) if "type" in df.columns else None)
+    for ax, col, color in zip(axes, ("params", "macs"), style.PALETTE[:2]):
         vals = df[col].to_numpy(dtype=float)
         total = vals.sum()
         ax.barh(ypos, vals, color=color)
         for yy, v in zip(ypos, vals):
             ax.annotate(f" {fmt_count(v)} ({100 * v / total:.0f}%)" if total else "", (v, yy),
                         va="center", fontsize=7)
-        ax.set_xlabel(col)
-        ax.set_title(f"{col}: total {fmt_count(total)}", fontsize=9)
+        ax.set_xlabel(f"{style.axis_label(col)} (count)")
+        ax.xaxis.set_major_formatter(style.count_formatter())
+        ax.set_title(f"{style.axis_label(col)}: total {fmt_count(total)}")
         ax.set_xlim(0, vals.max() * 1.35 if vals.max() > 0 else 1)
-    axes[0].set_yticks(ypos, df["layer"].astype(str))
+        ax.grid(False, axis="y")
+    axes[0].set_yticks(ypos, [names[n] for n in df["layer"].astype(str)])
+    axes[0].set_ylabel("layer")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     return fig
 
 
@@ -53,24 +63,32 @@ def filters_per_layer(tables: Mapping[str, pd.DataFrame], col: str = "filters_le
     if not tables:
         raise ValueError("filters_per_layer needs at least one table")
     layers: list[str] = []
+    renamed = {}
     for name, t in tables.items():
         require(t, ["layer", "filters", col], f"sparsity table {name!r}")
-        layers += [lay for lay in t["layer"] if lay != "total" and lay not in layers]
+        own = [lay for lay in t["layer"] if lay != "total"]
+        short = style.ordinal_layer_names(own)          # conv1, conv2, ... (module names differ with BN)
+        renamed[name] = t.assign(layer=[short.get(lay, lay) for lay in t["layer"]])
+        layers += [short[lay] for lay in own if short[lay] not in layers]
     fig, ax = new_axes(ax, figsize=(max(5, 1.2 * len(layers) + 2), 3.5))
     x = np.arange(len(layers))
     width = 0.8 / len(tables)
-    dense = pd.concat([t.set_index("layer")["filters"] for t in tables.values()]).groupby(level=0).max()
-    ax.bar(x, dense.reindex(layers).to_numpy(), width=0.9, color="0.88", label="original")
-    for k, (name, t) in enumerate(tables.items()):
+    dense = pd.concat([t.set_index("layer")["filters"] for t in renamed.values()]).groupby(level=0).max()
+    ax.bar(x, dense.reindex(layers).to_numpy(), width=0.9, color="0.9", label="original")
+    styles = series_styles(list(tables))
+    for k, (name, t) in enumerate(renamed.items()):
         vals = t.set_index("layer")[col].reindex(layers).to_numpy(dtype=float)
-        bars = ax.bar(x - 0.4 + width * (k + 0.5), vals, width=width, label=name)
+        bars = ax.bar(x - 0.4 + width * (k + 0.5), vals, width=width, label=name, color=styles[name]["color"])
         ax.bar_label(bars, labels=["" if np.isnan(v) else f"{v:.0f}" for v in vals], fontsize=7)
     ax.set_xticks(x, layers, rotation=30 if len(layers) > 4 else 0, ha="right" if len(layers) > 4 else "center")
-    ax.set_ylabel(col.replace("_", " "))
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{style.axis_label(col)} (count)")
+    ax.grid(False, axis="x")
+    style.integer_ticks(ax, "y")
     tols = sorted({t.attrs.get("tol") for t in tables.values() if t.attrs.get("tol") is not None})
     ax.set_title("surviving filters per layer" + (f" (norm > tol = {', '.join(f'{v:g}' for v in tols)})"
-                                                  if tols else ""), fontsize=9)
-    ax.legend(fontsize=8)
+                                                  if tols else ""))
+    style.legend(ax, outside=True)
     return fig
 
 
@@ -85,16 +103,33 @@ def training_curves(histories: Mapping[str, pd.DataFrame], cols=("test_acc", "ze
         if not any(c in h.columns for h in histories.values()):
             avail = sorted(set().union(*(h.columns for h in histories.values())))
             raise ValueError(f"no history has column {c!r}; available: {avail}")
-    fig, axes = grid(len(cols), ncols=len(cols), panel=(4.2, 3.2))
-    colors = label_cycle(list(histories))
+    fig, axes = grid(len(cols), ncols=len(cols), panel=(3.6, 3.0))
+    styles = series_styles(list(histories))
     for ax, c in zip(axes, cols):
-        for name, h in histories.items():
+        values = []
+        for k, (name, h) in enumerate(histories.items()):
             if c in h.columns:
                 d = h[[x, c]].dropna()
-                ax.plot(d[x], d[c], marker="o" if len(d) < 30 else None, ms=3, color=colors[name], label=name)
-        ax.set_xlabel(x)
-        ax.set_title(c.replace("_", " "), fontsize=9)
-    axes[0].legend(fontsize=8)
+                values.append(d[c].to_numpy(dtype=float))
+                # later series thinner and dashed: coinciding curves stay visible
+                ax.plot(d[x], d[c], marker=styles[name]["marker"], markevery=max(1, len(d) // 15), ms=4,
+                        color=styles[name]["color"], lw=1.6 if k == 0 else 1.2, ls=("-", "--", "-.", ":")[k % 4],
+                        label=name)
+        style.format_axis(ax, "x", x)
+        style.format_axis(ax, "y", c, log="auto", values=np.concatenate(values) if values else None)
+        if ax.get_yscale() == "log":
+            style.log_ticks(ax, "y")
+        if x in ("epoch", "step"):
+            style.integer_ticks(ax, "x")
+        ax.set_title(style.quantity(c).label if style.quantity(c) else c.replace("_", " "))
+    if len(axes) == 1:
+        style.legend(axes[0])
+    else:
+        seen = {}
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(lab, h)
+        fig.legend(list(seen.values()), list(seen), loc="outside right upper")
     return fig
 
 
@@ -112,51 +147,82 @@ def pareto_front(df: pd.DataFrame, x: str = "params", y: str = "test_acc", minim
 
 
 def pareto(df: pd.DataFrame, x: str = "params", y: str = "test_acc", label: str = "method", ax=None,
-           minimize_x: bool = True, source: str = "source", logx: bool = False):
-    """Accuracy vs size: one colour per ``label``, our Pareto front (:func:`pareto_front`) as a black
-    step line, and published reference points (rows whose ``source`` column is set) as stars
-    annotated with their source; they do not enter the front. Returns the Figure."""
-    require(df, [x, y, label], "results table")
-    ref = df[source].notna() if source in df.columns else pd.Series(False, index=df.index)
+           minimize_x: bool = True, source: str = "source", logx: bool | str = "auto",
+           annotate: str | None = None):
+    """Accuracy vs size: one colour and marker per ``label``, our Pareto front (:func:`pareto_front`)
+    as a black step line, and published reference points (rows whose ``source`` column is set) as
+    stars labelled with their source (a ``source`` of "ours" is ours); they do not enter the front. ``logx``: True, False or "auto"
+    (log when ``x`` spans a factor 10 or more). ``annotate``: a column whose text labels each of
+    our points (labels that would overlap are moved apart, with leader lines). Returns the Figure."""
+    require(df, [x, y, label] + ([annotate] if annotate else []), "results table")
+    ref = (df[source].notna() & (df[source].astype(str).str.strip().str.lower() != "ours")
+           if source in df.columns else pd.Series(False, index=df.index))
     ours = df[~ref]
-    fig, ax = new_axes(ax, figsize=(6, 4))
-    colors = label_cycle(list(dict.fromkeys(df[label])))
+    fig, ax = new_axes(ax, figsize=(6.5, 4))
+    styles = series_styles(list(dict.fromkeys(df[label])))
     for lab, d in ours.groupby(label, sort=False):
-        ax.scatter(d[x], d[y], color=colors[lab], label=str(lab), s=30, zorder=3)
+        st = styles[lab]
+        ax.scatter(d[x], d[y], color=st["color"], marker=st["marker"], label=str(lab), s=34, zorder=3,
+                   edgecolors="white", linewidths=0.4)
     if len(ours):
         front = ours[pareto_front(ours, x, y, minimize_x)].sort_values(x)
-        ax.step(front[x], front[y], where="post" if minimize_x else "pre", color="k", lw=1.2, zorder=2,
+        ax.step(front[x], front[y], where="post" if minimize_x else "pre", color="k", lw=1.0, zorder=2,
                 label="Pareto front")
-        ax.scatter(front[x], front[y], facecolors="none", edgecolors="k", s=90, zorder=4)
-    for _, r in df[ref].iterrows():
-        ax.scatter(r[x], r[y], marker="*", s=160, color=colors[r[label]], edgecolors="k", zorder=5)
-        ax.annotate(f" {r[source]}", (r[x], r[y]), fontsize=7)
+        ax.scatter(front[x], front[y], facecolors="none", edgecolors="k", s=110, lw=0.9, zorder=4)
+    refs = df[ref]
+    for _, r in refs.iterrows():
+        ax.scatter(r[x], r[y], marker="*", s=200, color=styles[r[label]]["color"], edgecolors="k", lw=0.8,
+                   zorder=5)
     if ref.any():
-        ax.scatter([], [], marker="*", s=120, color="w", edgecolors="k", label="published")
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(y.replace("_", " "))
-    ax.set_title(f"{y} vs {x} ({'fewer' if minimize_x else 'more'} is better on x)", fontsize=9)
-    ax.legend(fontsize=8)
+        ax.scatter([], [], marker="*", s=140, color="w", edgecolors="k", label="published (not ours)")
+    style.format_axis(ax, "x", x, log=logx, values=df[x])
+    style.format_axis(ax, "y", y)
+    texts = ([str(t) for t in ours[annotate]] if annotate else []) + \
+        ([str(s_) for s_ in refs[source]] if len(refs) else [])
+    xs = list(ours[x]) * bool(annotate) + list(refs[x])
+    ys = list(ours[y]) * bool(annotate) + list(refs[y])
+    if texts:
+        style.annotate_points(ax, xs, ys, texts, fontsize=7)
+    better = "fewer" if minimize_x else "more"
+    ax.set_title(f"{style.quantity(y).label if style.quantity(y) else y} vs "
+                 f"{style.quantity(x).label if style.quantity(x) else x} (up and {'left' if minimize_x else 'right'}"
+                 f" is better: {better} on x)")
+    style.legend(ax)
     return fig
 
 
 def latency_vs_macs(df: pd.DataFrame, x: str = "mac_ratio", y: str = "speedup", label: str | None = None,
                     ax=None):
     """Measured speedup (dense latency / compact latency) vs the MAC ratio (dense MACs / compact
-    MACs); the dashed ``y = x`` line is the speedup MAC counting predicts. Returns the Figure."""
+    MACs) on log-log axes (ratios: the same step up or down reads the same); the dashed ``y = x``
+    line is the speedup MAC counting predicts. Returns the Figure."""
     require(df, [x, y, label], "latency table")
-    fig, ax = new_axes(ax, figsize=(4.5, 4))
-    groups = df.groupby(label, sort=False) if label else [(None, df)]
+    fig, ax = new_axes(ax, figsize=(4.8, 4.2))
+    groups = list(df.groupby(label, sort=False)) if label else [(None, df)]
+    styles = series_styles([lab for lab, _ in groups])
     for lab, d in groups:
-        ax.scatter(d[x], d[y], s=30, label=None if lab is None else str(lab), zorder=3)
-    hi = float(np.nanmax(df[[x, y]].to_numpy(dtype=float))) * 1.1
-    ax.plot([1, max(hi, 1.1)], [1, max(hi, 1.1)], "k--", lw=1, label="y = x")
-    ax.set_xlabel(f"{x.replace('_', ' ')} (dense / compact)")
-    ax.set_ylabel(f"{y} (dense / compact latency)")
-    ax.set_title("measured speedup vs MAC reduction", fontsize=9)
-    ax.legend(fontsize=8)
+        st = styles[lab]
+        ax.scatter(d[x], d[y], s=30, color=st["color"], marker=st["marker"], zorder=3,
+                   label=None if lab is None else str(lab))
+    vals = df[[x, y]].to_numpy(dtype=float)
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    lo = min(0.9, float(vals.min()) * 0.9) if vals.size else 0.9
+    hi = max(1.5, float(vals.max()) * 1.15) if vals.size else 2.0
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x", zorder=2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal", adjustable="box")
+    times = ticker.FuncFormatter(lambda v, _: f"{v:g}×")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(times)
+        axis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel(style.axis_label(x) if style.quantity(x) else f"{x.replace('_', ' ')} (dense / compact)")
+    ax.set_ylabel(style.axis_label(y) if style.quantity(y) else f"{y.replace('_', ' ')} (dense / compact latency)")
+    ax.set_title("measured speed-up vs MAC reduction (log-log)")
+    style.legend(ax, loc="upper left")
     return fig
 
 
@@ -165,34 +231,71 @@ def pruning_curve(df: pd.DataFrame, x: str = "params_removed", y: str = "test_ac
     """``y`` vs ``x`` for each pruning criterion (``hue``), points joined in order of ``x``."""
     require(df, [x, y, hue], "pruning table")
     fig, ax = new_axes(ax, figsize=(5.5, 3.8))
-    for lab, d in (df.groupby(hue, sort=False) if hue else [(None, df)]):
+    groups = list(df.groupby(hue, sort=False)) if hue else [(None, df)]
+    styles = series_styles([lab for lab, _ in groups])
+    for lab, d in groups:
         d = d.sort_values(x)
-        ax.plot(d[x], d[y], "o-", ms=4, label=None if lab is None else str(lab))
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(y.replace("_", " "))
-    ax.set_title(f"{y} as {x} grows", fontsize=9)
+        ax.plot(d[x], d[y], marker=styles[lab]["marker"], ms=4, color=styles[lab]["color"],
+                label=None if lab is None else str(lab))
+    style.format_axis(ax, "x", x)
+    style.format_axis(ax, "y", y)
+    ax.set_title(f"{style.quantity(y).label if style.quantity(y) else y} as "
+                 f"{style.quantity(x).label if style.quantity(x) else x} grows")
     if hue:
-        ax.legend(fontsize=8, title=hue, title_fontsize=8)
+        style.legend(ax, title=hue)
     return fig
 
 
+def _sweep_siblings(ax):
+    """The (left, right) axes of the other :func:`threshold_sweep` panels of ``ax``'s figure."""
+    return [a._hgsr_sweep for a in ax.figure.axes if getattr(a, "_hgsr_sweep", None) and a is not ax]
+
+
 def threshold_sweep(df: pd.DataFrame, x: str = "rho", left: str = "filters_left", right: str | None = "test_acc",
-                    ax=None, logx: bool = True):
+                    ax=None, logx: bool = True, share: bool = True):
     """Relative-threshold sweep: ``left`` (filters left) on the left axis and ``right`` (accuracy) on a
-    twin right axis, against the threshold ``x`` (``ρ`` of ``ρ·max ||F[o]||_2``, log axis)."""
+    twin right axis, against the threshold ``x`` (``ρ`` of ``ρ·max ||F[o]||_2``, log axis).
+
+    With ``share`` (default), every threshold-sweep panel of one figure shares the left range with
+    the others' left axes and the right range with their right axes, so panels compare at a glance."""
     require(df, [x, left, right], "threshold sweep table")
     d = df.sort_values(x)
     fig, ax = new_axes(ax, figsize=(5.5, 3.8))
-    ax.plot(d[x], d[left], "o-", color="C0", ms=4, label=left)
-    ax.set_ylabel(left.replace("_", " "), color="C0")
-    ax.set_xlabel(x)
+    c_left, c_right = style.PALETTE[0], style.PALETTE[1]
+    ax.plot(d[x], d[left], "o-", color=c_left, ms=4, label=style.axis_label(left))
+    ax.set_ylabel(style.axis_label(left), color=c_left)
+    ax.tick_params(axis="y", colors=c_left)
+    ax.set_xlabel(style.axis_label(x) + (" (log)" if logx else ""))
     if logx:
         ax.set_xscale("log")
+    if style.quantity(left) is not None and style.quantity(left).decimals == 0:
+        style.integer_ticks(ax, "y")
+    ax2 = None
     if right:
         ax2 = ax.twinx()
-        ax2.plot(d[x], d[right], "s--", color="C1", ms=4, label=right)
-        ax2.set_ylabel(right.replace("_", " "), color="C1")
-    ax.set_title(f"sweep of the relative threshold {x}", fontsize=9)
+        ax2.plot(d[x], d[right], "s--", color=c_right, ms=4, label=style.axis_label(right))
+        style.format_axis(ax2, "y", right)
+        ax2.set_ylabel(style.axis_label(right), color=c_right)
+        ax2.tick_params(axis="y", colors=c_right)
+        ax2.grid(False)
+    siblings = _sweep_siblings(ax) if share else []
+    if siblings:
+        other_left, other_right = siblings[0]
+        for mine, other in ((ax, other_left), (ax2, other_right)):
+            if mine is None or other is None:
+                continue
+            try:
+                mine.sharey(other)
+            except ValueError:        # already shared (e.g. plt.subplots(sharey=True))
+                pass
+            mine.relim()
+            mine.autoscale_view()
+    ax._hgsr_sweep = (ax, ax2)
+    handles = ax.get_legend_handles_labels()[0] + (ax2.get_legend_handles_labels()[0] if ax2 else [])
+    ax.legend(handles, [h.get_label() for h in handles], loc="lower left", fontsize=7)
+    if logx:
+        style.log_ticks(ax, "x")
+    ax.set_title(f"sweep of the relative threshold {x}")
     return fig
 
 
@@ -203,11 +306,14 @@ def layer_widths(before: Mapping[str, int], after: Mapping[str, int], ax=None, t
     x = np.arange(len(layers))
     b = np.array([before[k] for k in layers], dtype=float)
     a = np.array([after.get(k, before[k]) for k in layers], dtype=float)
-    ax.bar(x, b, color="0.85", label="before")
-    bars = ax.bar(x, a, width=0.5, color="C0", label="after")
+    ax.bar(x, b, color="0.88", label="before")
+    bars = ax.bar(x, a, width=0.5, color=style.PALETTE[0], label="after")
     ax.bar_label(bars, labels=[f"{int(u)}/{int(v)}" for u, v in zip(a, b)], fontsize=7)
     ax.set_xticks(x, layers, rotation=30 if len(layers) > 4 else 0, ha="right" if len(layers) > 4 else "center")
-    ax.set_ylabel("channels")
-    ax.set_title(title or "layer widths", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.set_xlabel("layer (channel group)")
+    ax.set_ylabel("channels (count)")
+    ax.grid(False, axis="x")
+    ax.margins(y=0.12)
+    ax.set_title(title or "layer widths")
+    style.legend(ax)
     return fig

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import prox, toy
+from . import style
 from ._common import grid, new_axes
 
 SHORT = {"l1": "L1", "l2": "L2", "l1_over_l2": "L1/L2", "tl1": "TL1 (a={a:g})", "l1_l2": "L1 − αL2 (α={alpha:g})",
@@ -72,11 +73,11 @@ def thresholding_functions(lam: float = 1.0, a: float = 1.0, alpha: float = 0.5,
         ax.plot(y, c["hard"], label=f"hard (L0), τ={np.sqrt(2 * lam):.3g}")
         ax.plot(y, c["tl1"][float(a)], label=f"TL1 a={a:g}, τ={prox.tl1_threshold(lam, a):.3g}")
         ax.plot(y, c["l1_l2"][0.0], label=f"L1−αL2 (1-D), τ={(1 - alpha) * lam:.3g}")
-        ax.plot(c["r"], c["group"], label="group: ||x|| vs ||y||")
+        ax.plot(c["r"], c["group"], label="group: ‖prox(y)‖ vs ‖y‖")
         ax.set_xlabel("y")
         ax.set_ylabel("prox(y)")
-        ax.set_title(f"proximal maps, λ = {lam:g}", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.set_title(f"proximal maps, λ = {lam:g}")
+        style.legend(ax, fontsize=7, outside=False)
 
     if ax is not None:
         overlay(ax)
@@ -85,36 +86,36 @@ def thresholding_functions(lam: float = 1.0, a: float = 1.0, alpha: float = 0.5,
     ax = axes[0]
     _identity(ax, -R, R)
     ax.plot(y, c["soft"], color="C0")
-    ax.set_title(f"soft (L1): 0 for |y| ≤ λ = {lam:g}", fontsize=9)
+    ax.set_title(f"soft (L1): 0 for |y| ≤ λ = {lam:g}")
     ax = axes[1]
     _identity(ax, -R, R)
     ax.plot(y, c["hard"], color="C1")
-    ax.set_title(f"hard (L0): 0 for |y| ≤ sqrt(2λ) = {np.sqrt(2 * lam):.3g}", fontsize=9)
+    ax.set_title(f"hard (L0): 0 for |y| ≤ √(2λ) = {np.sqrt(2 * lam):.3g}")
     ax = axes[2]
     _identity(ax, -R, R)
     for v, out in c["tl1"].items():
         bold = v == float(a)
         ax.plot(y, out, lw=2.4 if bold else 1, alpha=1 if bold else 0.6,
                 label=f"a={v:g}, τ={prox.tl1_threshold(lam, v):.3g}" + (" (chosen)" if bold else ""))
-    ax.set_title("transformed L1: small a ≈ L0, large a ≈ L1", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title("transformed L1: small a ≈ L0, large a ≈ L1")
+    style.legend(ax, fontsize=7, outside=False)
     ax = axes[3]
     _identity(ax, -R, R)
     for second, out in c["l1_l2"].items():
         ax.plot(y, out, label=f"y2 = {second:g}")
-    ax.set_title(f"L1 − αL2 (α={alpha:g}): x1 of prox((y, y2))", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(f"L1 − αL2 (α={alpha:g}): x₁ of prox((y, y₂))")
+    style.legend(ax, fontsize=7, outside=False)
     ax = axes[4]
     _identity(ax, 0, R)
     ax.plot(c["r"], c["group"], color="C4")
-    ax.set_xlabel("||y||_2")
-    ax.set_ylabel("||prox(y)||_2")
-    ax.set_title("group soft: max(0, ||y|| − λ), whole group → 0", fontsize=9)
+    ax.set_xlabel("‖y‖₂")
+    ax.set_ylabel("‖prox(y)‖₂")
+    ax.set_title("group soft: max(0, ‖y‖ − λ), whole group → 0")
     overlay(axes[5])
     for ax in axes[:4]:
         ax.set_xlabel("y")
         ax.set_ylabel("prox(y)")
-    fig.suptitle(f"proximal operators prox_(λR)(y), λ = {lam:g}", fontsize=10)
+    fig.suptitle(f"proximal operators prox_λR(y), λ = {lam:g} (dashed: identity)")
     return fig
 
 
@@ -147,11 +148,14 @@ def penalty_contours(names=("l1", "l2", "l1_over_l2", "tl1", "l1_l2", "l0", "gro
             ax.axvline(0, color="k", lw=2.5)
         else:
             ax.contour(W1, W2, Z, levels=[level], colors="k", linewidths=2)
-        ax.set_title(SHORT[nm].format(a=a, alpha=alpha), fontsize=9)
+        ax.set_title(SHORT[nm].format(a=a, alpha=alpha))
         ax.set_aspect("equal")
-        ax.set_xticks([-2, -1, 0, 1, 2])
-        ax.set_yticks([-2, -1, 0, 1, 2])
-    fig.suptitle(f"penalty values in 2-D; black: level {level:g}", fontsize=10)
+        ax.grid(False)
+        ticks = [t for t in (-2, -1, 0, 1, 2) if abs(t) <= lim]
+        ax.set_xticks(ticks)
+        ax.set_yticks(ticks)
+    style.label_outer(axes, min(ncols, len(names)), xlabel="w₁", ylabel="w₂")
+    fig.suptitle(f"penalty R(w₁, w₂): darker = larger; black: the level set R = {level:g}")
     return fig
 
 
@@ -168,10 +172,11 @@ def subgradient_vs_prox_path(lam: float = 1.0, lr: float = 0.3, steps: int = 30,
     k = df.attrs["prox_zero_from"]
     note = f"prox exactly 0 from step {k}" if k is not None else "prox not (yet) at 0"
     note += f"; last subgradient iterate {df['subgradient'].iloc[-1]:.3g}"
-    ax.set_title(f"min ½(x−{y:g})² + {lam:g}|x|, lr = {lr:g}\n{note}", fontsize=9)
+    ax.set_title(f"min ½(x−{y:g})² + {lam:g}|x|, lr = {lr:g}\n{note}")
     ax.set_xlabel("step")
-    ax.set_ylabel("x")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("iterate x")
+    style.integer_ticks(ax, "x")
+    style.legend(ax)
     return fig
 
 
@@ -181,14 +186,15 @@ def scale_invariance(w=None, scales=None, ax=None):
     df = toy.scale_curves(w, scales)
     nw = df.attrs["n"]
     fig, ax = new_axes(ax, figsize=(5, 3.5))
-    ax.loglog(df["scale"], df["l1"], label="||c·w||_1")
-    ax.loglog(df["scale"], df["l2"], label="||c·w||_2")
-    ax.loglog(df["scale"], df["l1_over_l2"], lw=2.5, label="||c·w||_1 / ||c·w||_2")
-    for b, txt in ((1.0, "1"), (np.sqrt(nw), f"sqrt(n)={np.sqrt(nw):.3g}")):
+    ax.loglog(df["scale"], df["l1"], label="‖c·w‖₁")
+    ax.loglog(df["scale"], df["l2"], label="‖c·w‖₂")
+    ax.loglog(df["scale"], df["l1_over_l2"], lw=2.5, label="‖c·w‖₁ / ‖c·w‖₂")
+    for b, txt in ((1.0, "1"), (np.sqrt(nw), f"√n = {np.sqrt(nw):.3g}")):
         ax.axhline(b, color="0.6", ls="--", lw=1)
-        ax.annotate(txt, (df["scale"].iloc[0], b), fontsize=7, va="bottom")
-    ax.set_xlabel("scale c")
-    ax.set_ylabel("value")
-    ax.set_title(f"L1/L2 is scale invariant (n = {nw})", fontsize=9)
-    ax.legend(fontsize=8)
+        ax.annotate(txt, (df["scale"].iloc[-1], b), xytext=(-2, 2), textcoords="offset points", fontsize=7,
+                    ha="right", va="bottom")
+    ax.set_xlabel("scale c (log)")
+    ax.set_ylabel("penalty value (log)")
+    ax.set_title(f"L1/L2 is scale invariant (n = {nw})")
+    style.legend(ax)
     return fig

@@ -2,18 +2,21 @@
 
 All use the kernel norm matrix ``N[o,i] = ||W[o,i,:,:]||_2`` (:func:`hgsr.groups.kernel_l2`), the
 filter norms ``||F[o]||_2`` and channel norms ``||C[i]||_2`` (docs/methods.md section 0); a group counts as
-zero when its norm is ``<= tol`` (section 6), and every figure states the tolerance it used.
+zero when its norm is ``<= tol`` (section 6), and every figure states the tolerance it used. Layers
+are named ``conv1, conv2, ...`` in model order (:func:`hgsr.viz.style.layer_names`), not by module.
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import ticker
 from matplotlib.colors import LogNorm, Normalize
 
 from .. import groups
 from ..measure import TOL
-from ._common import grid, label_cycle, layer_weight, new_axes, target_convs
+from . import style
+from ._common import grid, layer_weight, new_axes, series_styles, target_convs
 
 
 def _norms(W):
@@ -46,26 +49,36 @@ def kernel_norm_heatmap(W, sort: bool = True, log: bool = True, tol: float | Non
     else:
         norm = Normalize(vmin=0.0, vmax=vmax)
     cm = plt.get_cmap(cmap).with_extremes(bad="white", under="white")
-    im = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap=cm, norm=norm)
-    fig.colorbar(im, ax=ax, label=r"$\|w[o,i]\|_2$" + (" (log)" if log else ""))
-    order = " (sorted by norm)" if sort else ""
+    im = ax.imshow(shown, aspect=style.matrix_aspect(*N.shape), interpolation="nearest", cmap=cm, norm=norm)
+    ax.grid(False)
+    style.integer_ticks(ax)
+    cb = fig.colorbar(im, ax=ax, label=r"kernel norm $\|w[o,i]\|_2$" + (" (log)" if log else ""))
+    if log:                                  # plain short numbers at 1, 2, 5 × 10^k (0.05, 0.1, 0.2)
+        cb.ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        cb.ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.2g}"))
+        cb.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    order = ", sorted by norm" if sort else ""
     ax.set_xlabel(f"input channel i{order}")
     ax.set_ylabel(f"filter o{order}")
     head = title or f"kernel norms {N.shape[0]}×{N.shape[1]}"
     if tol is not None:
-        head += (f"\n≤ tol={tol:g}: {int((fn <= tol).sum())}/{len(fn)} filters, "
-                 f"{int((cn <= tol).sum())}/{len(cn)} channels, {int((N <= tol).sum())}/{N.size} kernels")
-    ax.set_title(head, fontsize=9)
+        parts = [f"≤ tol={tol:g}:", f"{int((fn <= tol).sum())}/{len(fn)} filters,",
+                 f"{int((cn <= tol).sum())}/{len(cn)} channels,", f"{int((N <= tol).sum())}/{N.size} kernels"]
+        narrow = style.matrix_aspect(*N.shape) != "auto" and N.shape[0] > N.shape[1]
+        head += "\n" + ("\n".join(parts) if narrow else " ".join(parts))   # a narrow panel: one item a line
+    ax.set_title(head)
     return fig
 
 
 def kernel_norm_heatmaps(model, tol: float | None = None, sort: bool = True, log: bool = True,
                          predicate=None, ncols: int | None = None):
-    """:func:`kernel_norm_heatmap` of every target conv of ``model``, one panel (plus colour bar) each."""
+    """:func:`kernel_norm_heatmap` of every target conv of ``model``, one panel (plus colour bar) each,
+    titled ``conv1, conv2, ...``."""
     convs = target_convs(model, predicate)
+    short = style.layer_names(model)
     fig, axes = grid(len(convs), ncols, panel=(4.2, 3.4))
     for ax, (name, conv) in zip(axes, convs):
-        kernel_norm_heatmap(conv.weight, sort=sort, log=log, tol=tol, ax=ax, title=name)
+        kernel_norm_heatmap(conv.weight, sort=sort, log=log, tol=tol, ax=ax, title=short.get(name, name))
     return fig
 
 
@@ -82,7 +95,8 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
     if isinstance(model_or_W, torch.Tensor) or layer is not None:
         items = [layer_weight(model_or_W, layer, predicate)]
     else:
-        items = [(n, c.weight.detach()) for n, c in target_convs(model_or_W, predicate)]
+        short = style.layer_names(model_or_W)
+        items = [(short.get(n, n), c.weight.detach()) for n, c in target_convs(model_or_W, predicate)]
     if label is not None and len(items) == 1:
         items = [(label, items[0][1])]
     norms = {name: _norms(W)[1] for name, W in items}
@@ -98,7 +112,7 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
         lo = min(lo, rel * min(maxes))
     floor = lo / 3
     edges = np.logspace(np.log10(floor), np.log10(hi * 1.05), bins + 1)
-    colors = label_cycle(list(norms))
+    colors = {k: st["color"] for k, st in series_styles(list(norms)).items()}
     for name, v in norms.items():
         zeros = int((v == 0).sum())
         lab = name + (f" ({zeros} exactly 0, at left edge)" if zeros else "")
@@ -114,9 +128,11 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
             ax.axvline(max(thr, edges[0]), color=colors[name], ls=":", lw=1.5,
                        label=f"{rel:g}·max ({name}): {k}/{v.size} ≤")
     ax.set_xscale("log")
-    ax.set_xlabel(r"filter norm $\|F[o]\|_2$ (log)")
-    ax.set_ylabel("filters")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_xlabel(r"filter norm $\|F[o]\|_2$ (log scale)")
+    ax.set_ylabel("filters (count)")
+    style.integer_ticks(ax, "y")
+    ax.margins(y=0.4)                      # head room (the bars stick to 0): the legend fits above them
+    style.legend(ax, fontsize=7)
     return fig
 
 
@@ -124,21 +140,27 @@ def filter_norm_view(model_or_W, layer=None, tol: float = TOL, rel: float | None
     """One layer side by side: :func:`kernel_norm_heatmap` (sorted, log) and :func:`filter_norm_histogram`
     with the tolerance ``tol`` (the figure of :func:`hgsr.widgets.filter_norm_explorer`)."""
     name, W = layer_weight(model_or_W, layer, predicate)
+    style.ensure()
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    kernel_norm_heatmap(W, tol=tol, ax=a0, title=name)
+    kernel_norm_heatmap(W, tol=tol, ax=a0, title=f"{name}: kernel norms")
     filter_norm_histogram(W, tol=tol, rel=rel, ax=a1, label=name)
-    a1.set_title(f"{name}: filter norms", fontsize=9)
+    a1.set_title(f"{name}: filter norms")
     return fig
 
 
-def _pattern(ax, W, tol: float, label: str):
+def _pattern(ax, W, tol: float, label: str, xlabel: bool = True, ylabel: str | None = "filter o"):
     N, fn, cn = _norms(W)
     mask = N > tol
-    ax.imshow(mask, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.set_title(f"{label} {N.shape[0]}×{N.shape[1]}\nfilters {int((fn > tol).sum())}/{len(fn)}, "
-                 f"channels {int((cn > tol).sum())}/{len(cn)}\nkernels {100 * mask.mean():.0f}%", fontsize=7)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.imshow(mask, cmap="Greys", vmin=0, vmax=1, aspect=style.matrix_aspect(*N.shape), interpolation="nearest")
+    ax.grid(False)
+    style.integer_ticks(ax)
+    ax.tick_params(labelsize=7)
+    ax.set_title(f"{label} ({N.shape[0]}×{N.shape[1]})\nfilters {int((fn > tol).sum())}/{len(fn)}, "
+                 f"channels {int((cn > tol).sum())}/{len(cn)}\nkernels kept {100 * mask.mean():.0f}%", fontsize=8)
+    if xlabel:
+        ax.set_xlabel("input channel i", fontsize=8)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=8)
 
 
 def sparsity_pattern(model, tol: float = TOL, title: str | None = None, predicate=None, ncols: int = 6):
@@ -146,21 +168,25 @@ def sparsity_pattern(model, tol: float = TOL, title: str | None = None, predicat
     rows = filters o, columns = input channels i, in the model's own order; at most ``ncols`` panels
     per row. Returns the Figure."""
     convs = target_convs(model, predicate)
-    fig, axes = grid(len(convs), ncols=min(ncols, len(convs)), panel=(2.6, 3.0))
+    short = style.layer_names(model)
+    cols = min(ncols, len(convs))
+    fig, axes = grid(len(convs), ncols=cols, panel=(2.6, 3.0))
     for k, (ax, (name, conv)) in enumerate(zip(axes, convs)):
-        _pattern(ax, conv.weight, tol, name)
-        if k % min(ncols, len(convs)) == 0:
-            ax.set_ylabel("filter o", fontsize=8)
-    fig.suptitle(title or f"kernels with norm > tol = {tol:g}", fontsize=10)
+        _pattern(ax, conv.weight, tol, short.get(name, name), xlabel=k + cols >= len(convs),
+                 ylabel="filter o" if k % cols == 0 else None)
+    fig.suptitle(title or f"kernels with norm > tol = {tol:g} (black: kept)")
     return fig
 
 
 def compare_sparsity_patterns(runs: dict, tol: float = TOL, predicate=None):
     """:func:`sparsity_pattern` of several models, one row per run (``{label: model}``), same ``tol``;
-    a run with fewer target layers leaves its last panels empty."""
+    the first panel of a row names the run above its "filter o" axis label; a run with fewer target
+    layers leaves its last panels empty."""
     if not runs:
         raise ValueError("compare_sparsity_patterns needs at least one run")
+    style.ensure()
     per_run = {lab: target_convs(m, predicate) for lab, m in runs.items()}
+    short = {lab: style.layer_names(m) for lab, m in runs.items()}
     ncols = max(len(c) for c in per_run.values())
     width = max(1.3, min(2.6, 26 / ncols))  # many layers (ResNets): narrower panels, one row per run
     fig, axes = plt.subplots(len(runs), ncols, figsize=(width * ncols, 3.0 * len(runs)),
@@ -168,9 +194,11 @@ def compare_sparsity_patterns(runs: dict, tol: float = TOL, predicate=None):
     for r, (lab, convs) in enumerate(per_run.items()):
         for c in range(ncols):
             if c < len(convs):
-                _pattern(axes[r, c], convs[c][1].weight, tol, convs[c][0])
+                name = convs[c][0]
+                _pattern(axes[r, c], convs[c][1].weight, tol, short[lab].get(name, name),
+                         xlabel=r == len(runs) - 1, ylabel=None)
             else:
                 axes[r, c].remove()
-        axes[r, 0].set_ylabel(lab, fontsize=10)
-    fig.suptitle(f"kernels with norm > tol = {tol:g} (black: kept)", fontsize=10)
+        axes[r, 0].set_ylabel(f"{lab}\n\nfilter o", fontsize=8)
+    fig.suptitle(f"kernels with norm > tol = {tol:g} (black: kept)")
     return fig
