@@ -399,6 +399,22 @@ def test_the_table_is_large_enough():
     assert len(ROWS) >= 150, len(ROWS)
 
 
+@pytest.mark.parametrize("cls, builtin", [
+    (hdata.DatasetNotFound, FileNotFoundError), (hdata.CorruptArchive, ValueError),
+    (train.NonFiniteLoss, FloatingPointError), (P.ArchitectureMismatch, ValueError),
+    (P.EmptyLayerError, ValueError), (P.UnsupportedModel, ValueError), (CheckpointMismatch, ValueError),
+    (CorruptFile, ValueError), (IA, ValueError), (IT, TypeError)])
+def test_every_named_error_is_an_hgsr_error_and_keeps_its_builtin_base(cls, builtin):
+    assert issubclass(cls, HgsrError) and issubclass(cls, builtin)
+
+
+def test_one_place_for_each_check():
+    from hgsr.regularizers import common
+
+    for name in ("check_nonneg", "check_positive", "check_choice", "check_predicate"):
+        assert getattr(common, name) is getattr(errors, name)
+
+
 # --------------------------------------------------------------------------- properties (hypothesis)
 not_numbers = st.one_of(st.text(max_size=5), st.booleans(), st.none(), st.lists(st.integers(), max_size=2),
                         st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
