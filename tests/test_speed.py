@@ -1,6 +1,7 @@
 import pytest
 
 from hgsr import models
+from hgsr import timing
 from hgsr.study import speed
 
 
@@ -8,7 +9,7 @@ def test_latency_table_counts_and_ratios():
     dense = models.build("lenet5", 10, 1, 28)
     narrow = models.build("lenet5", 10, 1, 28, widths=(5, 12, 500))
     bn = models.build("lenet5", 10, 1, 28, batchnorm=True)
-    df = speed.latency_table({"dense": dense, "narrow": narrow, "bn": bn}, (1, 28, 28), batches=(1, 4),
+    df = timing.latency_table({"dense": dense, "narrow": narrow, "bn": bn}, (1, 28, 28), batches=(1, 4),
                              repeats=2, warmup=1, rounds=2).set_index("model")
     assert df.loc["dense", "mac_ratio"] == 1 and df.loc["dense", "speedup_b4"] == 1
     assert df.loc["narrow", "mac_ratio"] == pytest.approx(df.loc["dense", "macs"] / df.loc["narrow", "macs"])
@@ -22,9 +23,9 @@ def test_latency_table_counts_and_ratios():
 def test_latency_table_rejects_bad_arguments():
     m = {"dense": models.build("lenet5", 10, 1, 28)}
     with pytest.raises(ValueError, match="reference"):
-        speed.latency_table(m, (1, 28, 28), reference="base")
+        timing.latency_table(m, (1, 28, 28), reference="base")
     with pytest.raises(ValueError, match="repeats"):
-        speed.latency_table(m, (1, 28, 28), repeats=1, rounds=2)
+        timing.latency_table(m, (1, 28, 28), repeats=1, rounds=2)
 
 
 def test_efficiency_summary_picks_the_most_reduced_model_per_network():

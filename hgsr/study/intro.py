@@ -10,7 +10,7 @@ import copy
 import pandas as pd
 import torch
 
-from .. import measure, models
+from .. import measure, models, timing
 
 
 def model_costs(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> dict[str, pd.DataFrame]:
@@ -36,26 +36,27 @@ def zero_random_weights(model: torch.nn.Module, fraction: float, seed: int = 0) 
 
 
 def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), width: float = 0.5,
-                               batch: int = 64, repeats: int = 20, threads: int | None = None) -> pd.DataFrame:
+                               batch: int = 64, repeats: int = 20, warmup: int = 5, rounds: int = 1,
+                               threads: int | None = None) -> pd.DataFrame:
     """Dense model vs the same model with weights zeroed element-wise vs a model with every layer's
     filters cut to ``width`` (what structured pruning produces), at equal nonzero parameter count.
 
-    Columns: variant, params (stored), nonzero params, MACs, median latency (s) at ``batch``, speedup.
+    Columns: variant, params (stored), nonzero params, MACs, median latency (s) at ``batch``, speedup;
+    timed by the one protocol, :func:`hgsr.timing.latency_table` (BatchNorm folded, interleaved rounds).
     The element-wise variant zeroes the same fraction of weights that the narrow model removes.
     """
     dense = models.build(name, 10, input_shape[0], input_shape[1])
     narrow = models.build(name, 10, input_shape[0], input_shape[1], width=width)
     removed = 1 - measure.count_params(narrow) / measure.count_params(dense)
     sparse = zero_random_weights(dense, removed)
-    rows = []
-    for label, m in (("dense", dense), (f"element-wise: {removed:.0%} of weights zeroed", sparse),
-                     (f"structured: width x{width} (filters removed)", narrow)):
-        rows.append({"variant": label, "params": measure.count_params(m),
-                     "nonzero_params": int(sum((p != 0).sum() for p in m.parameters())),
-                     "macs": measure.count_macs(m, input_shape),
-                     "latency_s": measure.latency(m, input_shape, batch=batch, repeats=repeats, threads=threads)})
-    df = pd.DataFrame(rows)
-    df["speedup"] = df["latency_s"].iloc[0] / df["latency_s"]
+    variants = {"dense": dense, f"element-wise: {removed:.0%} of weights zeroed": sparse,
+                f"structured: width x{width} (filters removed)": narrow}
+    t = timing.latency_table(variants, input_shape, reference="dense", batches=(batch,), repeats=repeats,
+                             warmup=warmup, rounds=rounds, threads=threads).set_index("model")
+    df = pd.DataFrame([{"variant": label, "params": measure.count_params(m),
+                        "nonzero_params": int(sum((p != 0).sum() for p in m.parameters())),
+                        "macs": int(t.loc[label, "macs"]), "latency_s": t.loc[label, f"latency_b{batch}_ms"] / 1e3,
+                        "speedup": t.loc[label, f"speedup_b{batch}"]} for label, m in variants.items()])
     return df
 
 
