@@ -131,13 +131,16 @@ def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, m
 
 
 def make_schedule(opt, schedule, epochs: int):
-    """``None`` (constant), ``"cosine"``, or ``("step", every, gamma)``; stepped once per epoch."""
+    """``None`` (constant), ``"cosine"``, ``("step", every, gamma)`` or ``("multistep", milestones, gamma)``
+    (lr × gamma at each milestone epoch); stepped once per epoch."""
     check_schedule(schedule)
     epochs = check_int("epochs", epochs, 1)
     if schedule is None or schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    if schedule[0] == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(opt, [int(m) for m in schedule[1]], float(schedule[2]))
     return torch.optim.lr_scheduler.StepLR(opt, int(schedule[1]), float(schedule[2]))
 
 
@@ -150,7 +153,15 @@ def check_schedule(schedule):
         check_int("schedule every (epochs between steps)", schedule[1], 1)
         check_positive("schedule gamma", schedule[2])
         return schedule
-    raise InvalidArgument(f"unknown schedule {schedule!r}; use None, 'cosine' or ('step', every, gamma)")
+    if isinstance(schedule, (tuple, list)) and len(schedule) == 3 and schedule[0] == "multistep":
+        if not isinstance(schedule[1], (tuple, list)) or not schedule[1]:
+            raise InvalidArgument(f"schedule milestones={schedule[1]!r}: a non-empty list of epochs")
+        for m in schedule[1]:
+            check_int("schedule milestone (epoch)", m, 1)
+        check_positive("schedule gamma", schedule[2])
+        return schedule
+    raise InvalidArgument(f"unknown schedule {schedule!r}; use None, 'cosine', ('step', every, gamma) "
+                          f"or ('multistep', milestones, gamma)")
 
 
 def _describe(obj):

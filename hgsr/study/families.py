@@ -62,11 +62,29 @@ def family(name: str) -> Family:
     return FAMILIES[name]
 
 
+def paper_method(name: str) -> str:
+    """The :data:`hgsr.experiments.PAPER_RECIPES` entry a family follows in the ``paper`` profile."""
+    key = (family(name).regularizer or {}).get("key", "")
+    return {"nonconvex_sgl": "nonconvex_sgl", "l1_over_l2": "l1_over_l2"}.get(key, "baselines")
+
+
 def family_config(name: str, profile: str = "default", **overrides) -> experiments.Config:
-    """The LeNet-5/MNIST config of a family at a profile's budget (``overrides`` change fields)."""
+    """The LeNet-5/MNIST config of a family at a profile's budget (``overrides`` change fields).
+
+    In the ``paper`` profile a family takes the known fields of its paper recipe (optimizer, lr,
+    schedule, batch, epochs; for the nonconvex SGL also λ = 0.1, β0 = 2.5 in per-dataset units with
+    β × 1.25 every 40 epochs); unknown fields keep our defaults."""
     f = family(name)
-    return experiments.recipe(LENET_TASK, profile, regularizer=f.regularizer, model_kw=dict(f.model_kw),
-                              **overrides)
+    reg = f.regularizer
+    fields = {}
+    if profile == "paper":
+        method = paper_method(name)
+        fields = experiments.paper_overrides(method)
+        recipe_reg = experiments.PAPER_RECIPES[method]["regularizer"]
+        if isinstance(recipe_reg, dict) and reg is not None:
+            reg = {**reg, **{k: v for k, v in recipe_reg.items() if k != "key"}}
+    return experiments.recipe(LENET_TASK, profile, regularizer=reg, model_kw=dict(f.model_kw),
+                              **{**fields, **overrides})
 
 
 def family_run(name: str, profile: str = "default", progress: bool = True, **overrides) -> experiments.Run:

@@ -74,7 +74,10 @@ PROTOCOLS = (Protocol("loss", "all"), Protocol("loss", "internal"), Protocol("lo
 
 
 def hgsr_spec(profile: str) -> dict:
-    """The regularizer of the HGSR run at ``profile`` (λ is the profile's ``fp_lam``)."""
+    """The regularizer of the HGSR run at ``profile`` (λ is the profile's ``fp_lam``; the ``paper`` profile
+    takes the reference code's spec from :data:`hgsr.experiments.PAPER_RECIPES`)."""
+    if profile == "paper":
+        return dict(experiments.PAPER_RECIPES["hgsr"]["regularizer"])
     return {"key": "hgsr_ref", "lam": experiments.profile(profile)["fp_lam"]}
 
 
@@ -84,8 +87,11 @@ def configs(profile: str, base: experiments.Config | None = None) -> dict[str, e
     replaces that config (tests use a tiny one)."""
     P = experiments.profile(profile)
     if base is None:
+        fields = {"epochs": P["fp_epochs"], "lr": P["fp_lr"]}
+        if profile == "paper":    # the HGSR reference recipe (the pruning paper states none of its own)
+            fields = experiments.paper_overrides("hgsr")
         base = experiments.recipe(TASK, profile, pretrained=PRETRAINED, train_subset=P["fp_train"],
-                                  test_subset=P["cifar_test"], epochs=P["fp_epochs"], lr=P["fp_lr"])
+                                  test_subset=P["cifar_test"], **fields)
     return {"dense": base, "hgsr": base.replace(regularizer=hgsr_spec(profile))}
 
 
