@@ -393,7 +393,9 @@ def _hits_one(ax, box, renderer, skip, ref_weight) -> float:
                 pts = coll.get_offset_transform().transform(offs)
             except Exception:  # pragma: no cover - exotic transforms
                 continue
-            hits += int(box.count_contains(pts))
+            sizes = coll.get_sizes() if hasattr(coll, "get_sizes") else []
+            r = renderer.points_to_pixels(float(np.sqrt(np.max(sizes))) / 2) if len(sizes) else 0.0
+            hits += int(box.padded(r).count_contains(pts))      # a marker touches: its centre within r
     for patch in ax.patches:
         if not patch.get_visible() or patch in skip:
             continue
@@ -447,7 +449,8 @@ def _free_place(ax, leg, renderer) -> tuple[str | None, int]:
     for name, fx, fy in order:
         x0 = frame.x0 + pad + fx * (frame.width - 2 * pad - w)
         y0 = frame.y0 + pad + fy * (frame.height - 2 * pad - h)
-        hits = _data_hits(ax, Bbox.from_bounds(x0, y0, w, h), renderer)
+        margin = renderer.points_to_pixels(4)         # keep a little air around: the final draw may shift
+        hits = _data_hits(ax, Bbox.from_bounds(x0, y0, w, h).padded(margin), renderer)
         if hits == 0:
             return name, 0.0
         if fewest is None or hits < fewest:
