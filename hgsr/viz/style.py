@@ -171,6 +171,15 @@ QUANTITIES: dict[str, Quantity] = {
     "t": Quantity("threshold t = λ/β"), "gap": Quantity("‖W − V‖₂"), "rho": Quantity("relative threshold ρ"),
     "tol": Quantity("tolerance"), "spearman": Quantity("Spearman rank correlation", "", 1.0, 3),
     "score": Quantity("score"),
+    # the other words of the suite's tables
+    "finetune_epochs": Quantity("fine-tuning epochs"), "most_reduced": Quantity("most reduced network"),
+    "reduced": Quantity("networks with > 5% fewer MACs"), "criterion_a": Quantity("criterion A"),
+    "criterion_b": Quantity("criterion B"), "train": _count("train images"), "test": _count("test images"),
+    "R_term": Quantity("λ·R(V)"), "group_term": Quantity("group term"), "coupling": Quantity("(β/2)‖W − V‖²"),
+    "cos": Quantity("cos(∇R, W)"), "degree": Quantity("homogeneity degree"),
+    "relative": Quantity("penalty / penalty at scale 1"), "grad_dot_w": Quantity("⟨∇R, W⟩"),
+    "objective_gap": Quantity("objective gap"), "grid_argmin": Quantity("grid argmin"),
+    "grid_step": Quantity("grid step"),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.
