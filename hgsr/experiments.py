@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +191,30 @@ class Run:
     path: Path
 
 
+# The core modules whose source decides a trained or derived result (everything but study, suite and plotting).
+_CODE_EXCLUDE = ("study", "suite", "viz", "widgets.py", "pretrain.py", "sweep.py")
+
+
+def code_fingerprint() -> str:
+    """SHA-1 (16 hex digits) of the source of every core module that can change a result; stored with
+    each cached entry (``meta.json``) so that the manifest can tell runs that predate the code."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in _CODE_EXCLUDE:
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def write_meta(folder: Path) -> Path:
+    """``folder/meta.json``: the code fingerprint, torch version and intra-op threads the entry was made with."""
+    return atomic_write_json({"code": code_fingerprint(), "torch": torch.__version__,
+                              "threads": torch.get_num_threads(),
+                              "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, folder / "meta.json")
+
+
 def runs_dir() -> Path:
     return Path(os.environ.get("HGSR_RUNS", hdata.REPO / "runs"))
 
@@ -313,6 +338,7 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
     metrics = summarize(model, ds)
     atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
                  "metrics": metrics}, folder / "result.pt")
+    write_meta(folder)
     (folder / "checkpoint.pt").unlink(missing_ok=True)
     return Run(config, model, history, metrics, folder)
 
@@ -338,4 +364,5 @@ def cached(name: str, params: dict, compute: Callable[[], Any]) -> Any:
     value = compute()
     atomic_write_json(json.loads(blob), folder / "params.json")
     atomic_save({"value": value}, path)
+    write_meta(folder)
     return value

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from .. import experiments
 from ..data import REPO
 from ..io import atomic_write_json
 
@@ -87,5 +88,23 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
         notebooks[stem] = {"seconds": row["seconds"], "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "commit": prov["commit"], "files": files}
     total = round(sum(v["seconds"] for v in notebooks.values()), 1)
-    return atomic_write_json({"profile": profile, **prov, "total_seconds": total,
+    return atomic_write_json({"profile": profile, **prov, "total_seconds": total, "cache": cache_report(),
                               "notebooks": dict(sorted(notebooks.items()))}, path)
+
+
+def cache_report(runs: Path | None = None) -> dict:
+    """What the ``runs/`` cache held: the current code fingerprint, the number of entries, the thread
+    counts they were made with, and the entries made by other code (``stale``: they predate the code)
+    or with no record of it (``unknown``)."""
+    runs = Path(runs or experiments.runs_dir())
+    code = experiments.code_fingerprint()
+    metas = {}
+    for d in sorted(p for p in runs.glob("*") if (p / "result.pt").exists()):
+        try:
+            metas[d.name] = json.loads((d / "meta.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            metas[d.name] = None
+    return {"code": code, "entries": len(metas),
+            "threads": sorted({m["threads"] for m in metas.values() if m}),
+            "stale": sorted(k for k, m in metas.items() if m and m["code"] != code),
+            "unknown": sorted(k for k, m in metas.items() if m is None)}

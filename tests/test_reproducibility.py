@@ -1,0 +1,58 @@
+"""One small config gives identical results in a fresh process and after other runs in this process;
+every cache entry records the code it was made with, and the manifest names the entries that predate it."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import torch
+
+from hgsr import compact, experiments
+from hgsr.suite import manifest
+
+A = experiments.Config(dataset="synthetic", model="lenet5", model_kw={"widths": (4, 8, 16)}, train_subset=128,
+                       test_subset=64, epochs=2, batch_size=32, lr=0.05, profile="repro",
+                       regularizer={"key": "hsr_gl", "lam": 1e-3, "grouping": "output"})
+OTHER = A.replace(regularizer={"key": "l1", "lam": 1e-3}, seed=3)
+
+SCRIPT = textwrap.dedent("""
+    import json, torch
+    torch.set_num_threads(1)
+    from hgsr import compact, experiments
+    cfg = experiments.Config(**json.loads(__import__("sys").argv[1]))
+    r = experiments.run(cfg, progress=False)
+    c = compact.compact_from_zeros(r, tol=1e-2, finetune_epochs=1)["summary"]
+    print(json.dumps({"acc": r.metrics["test_acc"], "widths": list(c["widths"]), "ft": c["acc_finetuned"],
+                      "w": float(sum(p.detach().double().abs().sum() for p in r.model.parameters()))}))
+""")
+
+
+def _fingerprint(r, c):
+    return {"acc": r.metrics["test_acc"], "widths": list(c["widths"]), "ft": c["acc_finetuned"],
+            "w": float(sum(p.detach().double().abs().sum() for p in r.model.parameters()))}
+
+
+def test_fresh_process_equals_after_other_runs(tmp_path, monkeypatch):
+    fields = {k: v for k, v in A.to_dict().items() if k not in ("init_from", "pretrained")}
+    fresh = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(fields)], capture_output=True, text=True,
+                           env={**__import__("os").environ, "HGSR_RUNS": str(tmp_path / "fresh"),
+                                "OMP_NUM_THREADS": "1"}, check=True)
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path / "here"))
+    torch.set_num_threads(1)
+    other = experiments.run(OTHER, progress=False)                      # something else first
+    compact.compact_from_zeros(other, tol=1e-2, finetune_epochs=1)
+    r = experiments.run(A, progress=False)
+    c = compact.compact_from_zeros(r, tol=1e-2, finetune_epochs=1)["summary"]
+    assert json.loads(fresh.stdout.strip().splitlines()[-1]) == _fingerprint(r, c)
+
+
+def test_cache_entries_record_their_code_and_the_manifest_names_stale_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    r = experiments.run(A.replace(epochs=1), progress=False)
+    meta = json.loads((r.path / "meta.json").read_text())
+    assert meta["code"] == experiments.code_fingerprint() and meta["threads"] >= 1
+    rep = manifest.cache_report(tmp_path)
+    assert rep["entries"] == 1 and rep["stale"] == [] and rep["unknown"] == []
+    meta["code"] = "0" * 16                                             # as if made by older code
+    (r.path / "meta.json").write_text(json.dumps(meta))
+    assert manifest.cache_report(tmp_path)["stale"] == [r.path.name]
