@@ -1,0 +1,239 @@
+"""The repository stands alone as a course: no file points outside it, every relative link of the README,
+docs/*.md and the notebooks' Markdown resolves (with its #section for Markdown targets), every notebook
+has its previous/next bars, and prose links the notebooks it mentions."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hgsr.suite import course
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Only these two may name the folder beside the checkout: CI sets the data root, the loader searches it.
+MAY_NAME_OUTSIDE = {".ci/run", "hgsr/data.py"}
+OUTSIDE = ("../" + "shared", "shared/" + "docs")   # split so that this file does not match itself
+
+# Notebooks the lead is rewriting: their prose still mentions notebooks without links. Empty this list as
+# they are fixed; test_pending_lists_only_shrink fails when a listed notebook already passes.
+UNLINKED_MENTIONS_PENDING = ["06_filter_pruning", "07_comparison"]
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [p for p in out.splitlines() if (ROOT / p).is_file()]
+
+
+def outside_references(text: str) -> list[str]:
+    return [s for s in OUTSIDE if s in text]
+
+
+def test_no_file_points_outside_the_repository():
+    bad = {}
+    for rel in tracked_files():
+        if rel in MAY_NAME_OUTSIDE:
+            continue
+        try:
+            text = (ROOT / rel).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue   # binary
+        if hits := outside_references(text):
+            bad[rel] = hits
+    assert not bad, f"files naming a path outside the repository (only {sorted(MAY_NAME_OUTSIDE)} may): {bad}"
+
+
+def test_the_outside_check_can_fail():
+    assert outside_references("see [spec](../" + "shared/docs/methods.md)")
+    assert not outside_references("see [methods](docs/methods.md)")
+
+
+# ----------------------------------------------------------------------------- links
+LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+CODE = re.compile(r"`[^`\n]*`")
+
+
+def strip_code(text: str) -> str:
+    return CODE.sub("", FENCE.sub("", text))
+
+
+def links(text: str) -> list[str]:
+    return LINK.findall(strip_code(text))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    h = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return h.replace(" ", "-")
+
+
+def anchors(md: str) -> set[str]:
+    return {slug(m) for m in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", strip_code(md), re.M)}
+
+
+def markdown_of_notebook(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    return "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def broken_links(text: str, base: Path) -> list[str]:
+    """Relative links of ``text`` (a page in folder ``base``) whose file, or #section of a Markdown file,
+    does not exist. Absolute URLs are not checked."""
+    bad = []
+    for target in links(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            continue   # http:, https:, mailto:
+        path, _, anchor = target.partition("#")
+        f = (base / path).resolve() if path else None
+        if f is not None and not f.exists():
+            bad.append(target)
+            continue
+        if anchor and (f is None or f.suffix == ".md"):
+            page = text if f is None else f.read_text()
+            if anchor.lower() not in anchors(page):
+                bad.append(target)
+    return bad
+
+
+def pages() -> list[tuple[str, str, Path]]:
+    out = [("README.md", (ROOT / "README.md").read_text(), ROOT)]
+    out += [(p.relative_to(ROOT).as_posix(), p.read_text(), p.parent) for p in sorted((ROOT / "docs").glob("*.md"))]
+    out += [(p.relative_to(ROOT).as_posix(), markdown_of_notebook(p), p.parent) for p in NOTEBOOKS]
+    return out
+
+
+@pytest.mark.parametrize("name,text,base", pages(), ids=[p[0] for p in pages()])
+def test_relative_links_resolve(name, text, base):
+    assert links(text), f"{name} has no link at all"
+    assert not broken_links(text, base), f"{name}: broken relative links {broken_links(text, base)}"
+
+
+def test_the_link_check_can_fail(tmp_path):
+    (tmp_path / "a.md").write_text("# Title\n\n## 2. Some section\n")
+    page = "[ok](a.md) [ok](a.md#2-some-section) [bad](b.md) [bad](a.md#nowhere) [web](https://x.org/y) `[code](c.md)`"
+    assert broken_links(page, tmp_path) == ["b.md", "a.md#nowhere"]
+    assert slug("5. The L1/L2 pseudo-norm on filters") == "5-the-l1l2-pseudo-norm-on-filters"
+
+
+def test_methods_doc_has_every_section_the_code_cites():
+    text = (ROOT / "docs" / "methods.md").read_text()
+    heads = anchors(text)
+    for n in range(10):
+        assert any(h.startswith(f"{n}-") for h in heads), f"docs/methods.md lacks section {n}"
+
+
+# ----------------------------------------------------------------------------- navigation
+def test_course_lists_every_notebook():
+    assert [x.stem for x in course.LESSONS] == [p.stem for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_previous_next_bars_top_and_bottom(path):
+    cells = json.loads(path.read_text())["cells"]
+    bar = course.nav_bar(path.stem)
+    first, last = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith(bar), f"{path.name}: top bar missing or stale"
+    assert cells[-1]["cell_type"] == "markdown" and last.strip() == bar, f"{path.name}: bottom bar missing or stale"
+
+
+MENTION = re.compile(r"\bnotebooks?\s+\d\d\b", re.I)
+
+
+def unlinked_mentions(md: str) -> list[str]:
+    """'notebook 03'-style mentions of a notebook in prose that are not links."""
+    text = LINK.sub("", strip_code(md))
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return MENTION.findall(text)
+
+
+def test_the_mention_check_can_fail():
+    assert unlinked_mentions("as notebook 03 shows; notebooks 02–05") == ["notebook 03", "notebooks 02"]
+    assert not unlinked_mentions("as [notebook 03](03_x.ipynb) shows; notebooks [02](02_x.ipynb)–[05](05_x.ipynb)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_prose_links_the_notebooks_it_mentions(path):
+    found = unlinked_mentions(markdown_of_notebook(path))
+    if path.stem in UNLINKED_MENTIONS_PENDING:
+        assert found, f"{path.stem} links every mention now: remove it from UNLINKED_MENTIONS_PENDING"
+        pytest.skip(f"known pending (lead rewrites it): {found}")
+    assert not found, f"{path.name}: mentions of notebooks that are not links: {found}"
+
+
+def test_pending_lists_only_shrink():
+    assert set(UNLINKED_MENTIONS_PENDING) <= {"06_filter_pruning", "07_comparison"}
+    assert set(EXERCISES_PENDING) <= {"06_filter_pruning", "07_comparison"}
+
+
+def test_methods_section_7_quotes_every_published_number():
+    import pandas as pd
+
+    text = (ROOT / "docs" / "methods.md").read_text()
+    sec7 = text[text.index("## 7."):text.index("## 8.")]
+    quoted = set(re.findall(r"\d+(?:\.\d+)?", sec7))
+    for _, r in pd.read_csv(ROOT / "data" / "published.csv").iterrows():
+        missing = [n for n in re.findall(r"\d+(?:\.\d+)?", r["result"]) if n not in quoted]
+        assert not missing, f"docs/methods.md §7 does not quote {missing} of {r['key']}: {r['result']!r}"
+
+
+def test_readme_start_here_is_filled_from_the_course(tmp_path):
+    from hgsr.suite import readme
+
+    out = readme.fill("intro\n<!-- course -->\nSTALE\n<!-- /course -->\nend\n", tmp_path)
+    assert "STALE" not in out and out.endswith("end\n")
+    for x in course.LESSONS:
+        assert f"](notebooks/{x.file})" in out
+    readme_text = (ROOT / "README.md").read_text()
+    assert "## Start here" in readme_text and "<!-- course -->\n| # |" in readme_text
+
+
+# ----------------------------------------------------------------------------- exercises
+EXERCISES_PENDING = ["06_filter_pruning", "07_comparison"]   # the lead's notebooks; the list only shrinks
+DETAILS = re.compile(r"<details><summary>([^<]*)</summary>(.*?)</details>", re.S)
+
+
+def exercise_structure(md: str) -> dict:
+    """Exercises (``**Exercise N.**``) with the summaries of the collapsed blocks that follow each, and the
+    check-your-understanding questions with theirs."""
+    out = {"exercises": {}, "questions": []}
+    if "## Exercises" in md:
+        ex = md[md.index("## Exercises"):]
+        ex = ex[:ex.index("## Check your understanding")] if "## Check your understanding" in ex else ex
+        parts = re.split(r"\*\*Exercise (\d+)\.\*\*", ex)[1:]
+        for n, body in zip(parts[::2], parts[1::2]):
+            out["exercises"][int(n)] = [s.strip() for s, _ in DETAILS.findall(body)]
+    if "## Check your understanding" in md:
+        cu = md[md.index("## Check your understanding"):]
+        cu = cu[:cu.index("## References")] if "## References" in cu else cu
+        out["questions"] = [s.strip() for s, _ in DETAILS.findall(cu)]
+    return out
+
+
+def test_the_exercise_check_can_fail():
+    md = ("## Exercises\n\n**Exercise 1.** a\n\n<details><summary>Hint</summary>h</details>\n"
+          "<details><summary>Solution</summary>s</details>\n\n**Exercise 2.** b\n\n"
+          "## Check your understanding\n\n1. q\n\n<details><summary>Answer</summary>a</details>\n")
+    s = exercise_structure(md)
+    assert s["exercises"] == {1: ["Hint", "Solution"], 2: []} and s["questions"] == ["Answer"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_exercise_has_a_hint_and_a_solution(path):
+    s = exercise_structure(markdown_of_notebook(path))
+    ok = (s["exercises"] and all(len(v) == 2 and v[0] == "Hint" and v[1].startswith("Solution")
+                                 for v in s["exercises"].values())
+          and 2 <= len(s["questions"]) <= 3 and all(q.startswith("Answer") for q in s["questions"]))
+    if path.stem in EXERCISES_PENDING:
+        assert not ok, f"{path.stem} has hints, solutions and questions now: remove it from EXERCISES_PENDING"
+        pytest.skip("known pending (lead rewrites it)")
+    assert s["exercises"], f"{path.name} has no '**Exercise N.**' under '## Exercises'"
+    assert sorted(s["exercises"]) == list(range(1, len(s["exercises"]) + 1)), f"{path.name}: exercises not numbered 1..n"
+    for n, v in s["exercises"].items():
+        assert len(v) == 2 and v[0] == "Hint" and v[1].startswith("Solution"), f"{path.name} exercise {n}: {v}"
+    assert 2 <= len(s["questions"]) <= 3, f"{path.name}: {len(s['questions'])} check-your-understanding questions"
+    assert all(q.startswith("Answer") for q in s["questions"]), s["questions"]
