@@ -217,15 +217,14 @@ def axis_label(name: str) -> str:
 
 
 class _Percent(ticker.PercentFormatter):
-    """PercentFormatter whose automatic digits follow the tick step (10% steps: "90", 0.5% steps:
-    "98.5"), not the axis range."""
+    """PercentFormatter whose automatic digits are the fewest that write every tick exactly (10%
+    steps: "90", 2.5% steps: "82.5", 0.5% steps: "98.5"), not a function of the axis range."""
 
     def __call__(self, x, pos=None):
         if self.decimals is not None or self.axis is None:
             return self.fix_minus(self.format_pct(x, 0.0 if self.decimals is not None else 1.0))
-        locs = np.sort(np.asarray(self.axis.get_majorticklocs(), dtype=float))
-        step = float(np.min(np.diff(locs))) * 100 / self.xmax if len(locs) > 1 else 1.0
-        digits = max(0, int(np.ceil(-np.log10(step) - 1e-9))) if step > 0 else 0
+        locs = np.asarray(self.axis.get_majorticklocs(), dtype=float) * 100 / self.xmax
+        digits = next((d for d in range(5) if np.allclose(np.round(locs, d), locs, rtol=0, atol=1e-6)), 4)
         return self.fix_minus(f"{x * 100 / self.xmax:.{digits}f}{self.symbol}")
 
 
@@ -262,6 +261,7 @@ def format_axis(ax, axis: str, name: str, log: bool | str = False, values=None) 
         getattr(ax, f"set_{axis}scale")("log")
     target = ax.xaxis if axis == "x" else ax.yaxis
     if q is not None and q.fraction and not log:
+        target.set_major_locator(ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))   # 5%, not 2.5%, steps
         target.set_major_formatter(percent_formatter())
     elif q is not None and q.unit == "" and q.decimals == 0 and name in ("params", "macs", "MACs",
                                                                        "nonzero_params", "weights"):
