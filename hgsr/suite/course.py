@@ -59,7 +59,8 @@ LESSONS: tuple[Lesson, ...] = (
            "1 LeNet-5 run", reuses=("02",)),
     Lesson("06_filter_pruning", "Filter pruning",
            "HGSR filter pruning of ResNet-20 on CIFAR-10: loss increase against magnitude and BatchNorm γ",
-           "2 ResNet-20 runs (HGSR and dense), channel scores, fine-tuning"),
+           "continues the committed dense ResNet-20 with HGSR and with an equal dense control; channel scores, "
+           "pruning curves, fine-tuning"),
     Lesson("07_comparison", "Comparison",
            "every family on one budget: accuracy against parameters and MACs, published numbers beside ours",
            "nothing new", reuses=("02", "03", "04", "05", "06")),
