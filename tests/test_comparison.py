@@ -12,8 +12,9 @@ def _results(shift=0.0):
 
 @pytest.mark.parametrize("shift,expect", [(0.0, "fewer than SSL"), (0.05, "no family reaches")])
 def test_verdict_states_the_comparison_from_the_numbers(shift, expect):
-    best = {"name": "hgsr loss 40%", "params_removed": 0.55, "macs_removed": 0.6, "acc_change_points": -0.8,
-            "acc_dense": 0.7, "meets_target": True}
+    best = {"name": "loss · all 50%", "label": "loss increase ΔL, all", "params_removed": 0.55, "macs_removed": 0.6,
+            "acc": 0.692, "acc_change_points": -0.8, "acc_change_se_points": 0.1, "acc_dense": 0.7, "seeds": 3,
+            "test_images": 10000, "binomial_se_points": 0.46, "meets_target": True}
     text = cmp.verdict(_results(shift), best, "smoke")
     if shift == 0:
         assert "is A: 20-50 → 4-10 (14 filters)" in text and "fewer than SSL" in text and "is met" in text

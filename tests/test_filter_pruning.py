@@ -55,6 +55,8 @@ def test_iterative_plans_are_nested_and_start_like_one_shot(out):
     shape = experiments.input_shape(ds)
     groups = fp.in_scope(run.model, shape, "internal")
     plans = fp.iterative_plans(run.model, ds, shape, groups, [0.25, 0.5], n_samples=16)
+    assert fp.iterative_plans(run.model, ds, shape, groups, [0.25], n_samples=16,
+                              first=prune.loss_increase_scores(run.model, ds, n_samples=16))[0.25] == plans[0.25]
     small, big = plans[0.25], plans[0.5]
     assert all(set(small.get(g, [])) <= set(big.get(g, [])) for g in small)
     assert set(small) <= groups and set(big) <= groups

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -141,18 +142,22 @@ def _plan(scores: pd.DataFrame, groups: set[str], fraction: float) -> dict:
 
 
 def iterative_plans(model: nn.Module, ds, shape, groups: set[str], fractions: Sequence[float],
-                    n_samples: int, seed: int = 0) -> dict[float, dict]:
+                    n_samples: int, seed: int = 0, first: pd.DataFrame | None = None) -> dict[float, dict]:
     """ΔL re-scored between chunks: for each fraction (ascending), the channels chosen so far are
     silenced in a copy of ``model``, the remaining in-scope channels re-scored, and the lowest added
-    until the fraction is reached. Returns ``{fraction: plan}`` (cumulative plans)."""
+    until the fraction is reached. ``first``: the ΔL table of the unsilenced model, if already known
+    (the first chunk then costs no scoring). Returns ``{fraction: plan}`` (cumulative plans)."""
     work = copy.deepcopy(model).eval()
     gs = {g.name: g for g in prune.prunable_groups(work, shape)}
     plan: dict[str, list[int]] = {}
     out = {}
-    for f in sorted(fractions):
+    for k, f in enumerate(sorted(fractions)):
         remaining = {g: [c for c in range(gs[g].size) if c not in plan.get(g, [])] for g in groups}
-        fresh = prune.loss_increase_scores(work, ds, n_samples=n_samples, seed=seed,
-                                           channels={g: c for g, c in remaining.items() if c})
+        if k == 0 and first is not None:
+            fresh = first[first["group"].isin(groups)]
+        else:
+            fresh = prune.loss_increase_scores(work, ds, n_samples=n_samples, seed=seed,
+                                               channels={g: c for g, c in remaining.items() if c})
         pairs = [(g, c) for g, cs in plan.items() for c in cs]
         done = pd.DataFrame({"group": pd.Series([g for g, _ in pairs], dtype=object),
                              "channel": pd.Series([c for _, c in pairs], dtype="int64"),
@@ -167,10 +172,11 @@ def iterative_plans(model: nn.Module, ds, shape, groups: set[str], fractions: Se
 
 
 def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFrame], fractions: Sequence[float],
-          n_samples: int) -> pd.DataFrame:
+          n_samples: int) -> dict:
     """Accuracy on the test split without fine-tuning, one row per fraction of the in-scope channels
-    (0 = unpruned): protocol, fraction, channels_removed, params, macs, params_removed, macs_removed,
-    test_acc. Cached by the run, the protocol, the scores and the fractions."""
+    (0 = unpruned): ``{"table": protocol, fraction, channels_removed, params, macs, params_removed,
+    macs_removed, test_acc; "plans": {fraction: plan}}``. Cached by the run, the protocol, the scores
+    and the fractions."""
     fractions = sorted(float(f) for f in fractions)
     key = {"run": run.config.hash(), "protocol": protocol.name, "fractions": fractions, "n_samples": n_samples,
            "scores": _digest(scores[protocol.criterion]), "schema": results.SCHEMA_VERSION}
@@ -179,10 +185,10 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
         ds, shape = experiments.dataset_for(run.config), _shape(run.config)
         groups = in_scope(run.model, shape, protocol.scope)
         if protocol.iterative:
-            plans = iterative_plans(run.model, ds, shape, groups, fractions, n_samples)
+            plans = iterative_plans(run.model, ds, shape, groups, fractions, n_samples, first=scores["loss"])
         else:
             plans = {f: _plan(scores[protocol.criterion], groups, f) for f in fractions}
-        acc0 = train.evaluate(run.model, ds)["accuracy"]
+        acc0 = run.metrics["test_acc"]        # the unpruned model on the same test split
         rows = [{"fraction": 0.0, "channels_removed": 0, "params": measure.count_params(run.model),
                  "macs": measure.count_macs(run.model, shape), "params_removed": 0.0, "macs_removed": 0.0,
                  "test_acc": acc0}]
@@ -195,7 +201,11 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
                          "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"]})
         return {"table": pd.DataFrame(rows).assign(protocol=protocol.name), "plans": plans}
 
-    return experiments.cached("fp_curve", key, compute)["table"]
+    return experiments.cached("fp_curve", key, compute)
+
+
+def plan_digest(plan: dict) -> str:
+    return hashlib.sha1(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def target_fraction(table: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) -> float:
@@ -206,31 +216,27 @@ def target_fraction(table: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) 
     return float((hit if len(hit) else d).iloc[0 if len(hit) else -1]["fraction"])
 
 
-def finetune(run: experiments.Run, protocol: Protocol | None, scores: dict[str, pd.DataFrame], fraction: float,
-             profile: str, seed: int, n_samples: int) -> dict:
-    """Prune ``run``'s model by ``protocol`` at ``fraction`` (None: no pruning, the dense control),
-    fine-tune ``finetune_epochs`` on ``finetune_train`` images with ``seed`` (SGD at a tenth of the
-    run's lr, cosine, crop + flip), and evaluate on the test and validation splits (cached).
+def finetune(run: experiments.Run, name: str, plan: dict | None, fraction: float, profile: str, seed: int) -> dict:
+    """Prune ``run``'s model by ``plan`` (the protocol ``name``'s choice at ``fraction``; None: no
+    pruning, the dense control),
+    fine-tune ``finetune_epochs`` on ``finetune_train`` images with ``seed`` (SGD at the profile's
+    ``finetune_lr``, cosine, crop + flip), and evaluate on the test and validation splits (cached).
 
     Returns ``{"row": dict, "model": the fine-tuned network, "widths": {group: channels}}``."""
     P = experiments.profile(profile)
     cfg = run.config
-    lr = cfg.lr / 10
-    key = {"run": cfg.hash(), "protocol": None if protocol is None else protocol.name, "fraction": float(fraction),
+    lr = P["finetune_lr"]
+    key = {"run": cfg.hash(), "plan": None if plan is None else plan_digest(plan), "fraction": float(fraction),
            "epochs": P["finetune_epochs"], "train": P["finetune_train"], "val": P["val_images"], "seed": seed,
-           "lr": lr, "n_samples": n_samples, "schema": results.SCHEMA_VERSION,
-           "scores": None if protocol is None else _digest(scores[protocol.criterion])}
+           "lr": lr, "schema": results.SCHEMA_VERSION}
 
     def compute():
         ds, shape = experiments.dataset_for(cfg), _shape(cfg)
         model = run.model
-        if protocol is not None:
-            groups = in_scope(model, shape, protocol.scope)
-            plan = (iterative_plans(model, ds, shape, groups, [fraction], n_samples)[fraction] if protocol.iterative
-                    else _plan(scores[protocol.criterion], groups, fraction))
+        if plan is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model, m = compact.prune_and_measure(model, plan, ds, shape)
+                model, m = compact.prune_and_measure(model, plan, ds, shape, run.metrics["test_acc"])
         else:
             model = copy.deepcopy(model)
             m = {"params_removed": 0.0, "macs_removed": 0.0, "acc_pruned": None,
@@ -243,7 +249,7 @@ def finetune(run: experiments.Run, protocol: Protocol | None, scores: dict[str, 
                                  batch_size=cfg.batch_size, seed=seed, progress=False,
                                  eval_every=P["finetune_epochs"])
         model.cpu().eval()
-        row = {"protocol": "dense control" if protocol is None else protocol.name, "fraction": float(fraction),
+        row = {"protocol": name, "fraction": float(fraction),
                "seed": seed, "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
                "macs_removed": m["macs_removed"], "acc_pruned": m["acc_pruned"],
                "test_acc": train.evaluate(model, ds)["accuracy"], "val_acc": float(history["test_acc"].iloc[-1]),
@@ -271,24 +277,25 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     shape = _shape(cfgs["hgsr"])
     n = P["score_samples"]
     scores = channel_scores(runs["hgsr"], n)
-    curves = pd.concat([curve(runs["hgsr"], p, scores, P["prune_fractions"], n) for p in protocols],
-                       ignore_index=True)
+    done = {p.name: curve(runs["hgsr"], p, scores, P["prune_fractions"], n) for p in protocols}
+    curves = pd.concat([d["table"] for d in done.values()], ignore_index=True)
     seeds = list(range(P["fp_seeds"]))
-    points, models, widths = [], {}, {}
+    points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
-        f = target_fraction(curves[curves["protocol"] == p.name])
-        out = finetune(runs["hgsr"], p, scores, f, profile, seeds[0], n)
+        f = target_fraction(done[p.name]["table"])
+        chosen[p.name] = (done[p.name]["plans"][f], f)
+        out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, profile, seeds[0])
         points.append(out["row"])
         models[model_key(p, f)] = out["model"]
         widths[model_key(p, f)] = out["widths"]
     finetuned = pd.DataFrame(points)
     winner = next(p for p in protocols if p.name == finetuned.sort_values("val_acc", ascending=False,
                                                                            kind="stable").iloc[0]["protocol"])
-    f_win = float(finetuned.set_index("protocol").loc[winner.name, "fraction"])
+    plan_win, f_win = chosen[winner.name]
     head = []
     for s in seeds:
-        head.append(finetune(runs["hgsr"], winner, scores, f_win, profile, s, n)["row"])
-        ctrl = finetune(runs["dense"], None, scores, 0.0, profile, s, n)
+        head.append(finetune(runs["hgsr"], winner.name, plan_win, f_win, profile, s)["row"])
+        ctrl = finetune(runs["dense"], "dense control", None, 0.0, profile, s)
         head.append(ctrl["row"])
         if s == seeds[0]:
             models["dense"] = ctrl["model"]
