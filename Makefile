@@ -1,14 +1,17 @@
 # make test     install into .venv if needed, then run the test suite
 # make figures  install into .venv if needed, then run every notebook headless (PROFILE=default)
+# make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py):
+#                    installs Playwright into .venv, and Chromium with apt-get when it is missing and we are root
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= default
 OUT     ?= build/notebooks
 FIGURES ?= figures
+CHROMIUM ?= /usr/bin/chromium
 BIN     := $(VENV)/bin
 SHELL   := /bin/bash
 
-.PHONY: install test figures bench clean
+.PHONY: install test test-browser figures bench clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +23,21 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest
+
+$(VENV)/.browser-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+	touch $@
+
+test-browser: $(VENV)/.browser-installed
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "test-browser: no $(CHROMIUM); apt-get install chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || exit 1; \
+	  else \
+	    echo "test-browser: no Chromium at $(CHROMIUM); install it (apt-get install chromium, as root) or pass CHROMIUM=/path/to/chromium" >&2; exit 1; \
+	  fi; \
+	fi
+	$(BIN)/python tests/browser/lab_check.py --chromium $(CHROMIUM)
 
 figures: install
 	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
