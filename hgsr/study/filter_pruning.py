@@ -43,6 +43,7 @@ from torch import nn
 
 from .. import compact, experiments, measure, prune, results, train
 from .. import pretrained as hpretrained
+from ..viz import style
 from .. import data as hdata
 from . import published
 
@@ -411,18 +412,20 @@ def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
     fig, axes = plt.subplots(1, max(1, len(others)), figsize=(4.5 * max(1, len(others)), 3.8),
                              layout="constrained", squeeze=False)
     ref = scores[reference]
+    st = style.series_styles(list(dict.fromkeys(ref["group"])))      # one colour + marker per group
     for ax, c in zip(axes[0], others):
         m = ref.merge(scores[c], on=["group", "channel"], suffixes=("_ref", "_other"))
         m = m[m["score_other"].abs() < float("inf")]
         for g, d in m.groupby("group", sort=False):
-            ax.scatter(d["score_other"], d["score_ref"], s=10, label=g)
+            ax.scatter(d["score_other"], d["score_ref"], s=12, label=g, color=st[g]["color"], marker=st[g]["marker"])
         if (m["score_other"] > 0).all():
             ax.set_xscale("log")
+            style.log_ticks(ax, "x")
         ax.set_xlabel(f"{prune.criteria.label(c)} score")
         ax.set_ylabel(f"{prune.criteria.label(reference)} score")
         ax.axhline(0, color="k", lw=0.6)
         ax.set_title(f"{reference} vs {c}, one point per channel", fontsize=9)
-    axes[0][0].legend(fontsize=6, ncol=2, title="group", title_fontsize=7)
+    style.legend(axes[0][0], title="group")
     return fig
 
 
