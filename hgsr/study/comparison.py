@@ -71,3 +71,14 @@ def verdict(lenet: Results, resnet_best: dict, profile: str) -> str:
                  f"(fewer than {target.filters_left} filters at ≤ {ERROR_TARGET:.2%}) is "
                  f"{'met' if fewer else 'not met'}.")
     return first + "\n\n" + filter_pruning.verdict(resnet_best, profile)
+
+
+def front_verdict(points: pd.DataFrame, y: str = "test_acc") -> str:
+    """Markdown: which of our families lie on the accuracy-vs-parameters and accuracy-vs-MACs fronts."""
+    from ..viz import pareto_front
+
+    ours = points[points["source"] == "ours"]
+    on = {ax: ours[pareto_front(ours, x=ax, y=y)]["label"].tolist() for ax in ("params", "macs")}
+    both = [lab for lab in on["params"] if lab in on["macs"]]
+    return (f"On the parameter axis the front holds: {', '.join(on['params'])}. On the MAC axis: "
+            f"{', '.join(on['macs'])}." + (f" On both: {', '.join(both)}." if both else " No family is on both."))
