@@ -44,7 +44,7 @@ def test_summary_counts_channels_left_and_picks_the_fewest_within_the_drop():
         sparse.model.features[2].weight[:10] = 0         # 10 conv2 filters
     t = G.summary({"none": base, "hsr_gl/output": sparse}, tol=1e-6).set_index("variant")
     assert t.loc["none", "channels_left"] == 70
-    assert (t.loc["hsr_gl/output", "left_features.0"], t.loc["hsr_gl/output", "left_features.2"]) == (12, 40)
+    assert (t.loc["hsr_gl/output", "left_conv1"], t.loc["hsr_gl/output", "left_conv2"]) == (12, 40)
     assert t.loc["hsr_gl/output", "params_left"] < 1 and t.loc["hsr_gl/output", "grouping"] == "output"
     table = t.reset_index()
     table.loc[1, "test_acc"] = table.loc[0, "test_acc"] - 0.005

@@ -100,7 +100,7 @@ def _grid(hsr_left, hsq_left):
     rows += [(f"hsq_gl/{g}", "hsq_gl", g, 0.97, n, 70, 0.5) for g, n in zip(("input", "output"), hsq_left)]
     df = pd.DataFrame(rows, columns=["variant", "key", "grouping", "test_acc", "channels_left", "channels",
                                      "zero_kernels"])
-    df["left_features.0"], df["left_features.2"] = 20, df["channels_left"] - 20
+    df["left_conv1"], df["left_conv2"] = 20, df["channels_left"] - 20
     df["params_left"], df["macs_left"] = 0.5, 0.4
     df.attrs.update(tol=1e-2, widths_dense=[20, 50])
     return df

@@ -22,6 +22,7 @@ from torch import nn
 
 from .. import compact, experiments, groups, measure, prune, regularizers
 from ..results import CompactResult, Results
+from ..viz import style
 
 
 from . import dead_channels, families
@@ -117,6 +118,7 @@ def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.Da
         ds = experiments.dataset_for(r.config)
         shape = experiments.input_shape(ds)
         table, plan = dead_channels.table_and_plan(r.model, shape, "zeros+inputs", tol)
+        names = style.layer_names(r.model)          # features.0 -> conv1, ... (the names the text uses)
         per = table[table.layer != "total"].set_index("layer")
         total = table.iloc[-1]
         size = prune.compact_size(r.model, plan, shape) if plan else None
@@ -127,7 +129,7 @@ def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.Da
         rows.append({"variant": name, "key": key, "grouping": grouping,
                      "hierarchical": key in HIERARCHICAL, "lam": spec_.get("lam", 0.0),
                      "test_acc": r.metrics["test_acc"],
-                     **{f"left_{lay}": int(per.loc[lay, "filters_left"]) for lay in per.index},
+                     **{f"left_{names.get(lay, lay)}": int(per.loc[lay, "filters_left"]) for lay in per.index},
                      "channels_left": int(total["filters_left"]), "channels": int(total["filters"]),
                      "zero_filters": int(total["zero_filters"]), "dead_inputs": int(total["dead_inputs"]),
                      "zero_kernels": float(sp["kernels_sparsity"]),
