@@ -72,6 +72,13 @@ def hard_threshold(y: torch.Tensor, t) -> torch.Tensor:
     return _above(y.abs(), tau).mul_(y)
 
 
+def tl1_penalty(x, a: float = 1.0):
+    """Transformed L1 elementwise, ``ρ_a(x) = (a+1)|x| / (a+|x|)`` (tensors or NumPy arrays): → L0 as
+    a → 0⁺, → |x| as a → ∞. The one place the formula is written; sum it for ``R(x)``."""
+    ax = abs(x)
+    return (a + 1) * ax / (a + ax)
+
+
 def tl1_threshold(t: float, a: float) -> float:
     """TL1 prox threshold: ``t(a+1)/a`` if ``t <= a²/(2(a+1))``, else ``sqrt(2t(a+1)) − a/2``."""
     t = check_nonneg("threshold t", t)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .prox import soft_threshold
+from .prox import soft_threshold, tl1_penalty
 
 PENALTIES_2D = {
     "l1": "L1  |w1| + |w2|",
@@ -52,7 +52,7 @@ def penalty_2d(name: str, w1, w2, a: float = 1.0, alpha: float = 0.5, c_g: float
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(l2 > 0, l1 / np.where(l2 > 0, l2, 1.0), np.nan)
     if name == "tl1":
-        return (a + 1) * x / (a + x) + (a + 1) * y / (a + y)
+        return tl1_penalty(x, a) + tl1_penalty(y, a)
     if name == "l1_l2":
         return l1 - alpha * l2
     if name == "l0":

@@ -279,3 +279,13 @@ def test_prox_table():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_tl1_penalty_limits_and_one_formula():
+    import numpy as np
+    from hgsr import prox as P
+    x = torch.tensor([0.0, -0.5, 2.0])
+    assert torch.allclose(P.tl1_penalty(x, 1.0), torch.tensor([0.0, 2 / 3, 4 / 3]))
+    assert torch.allclose(P.tl1_penalty(x, 1e-9), (x != 0).float(), atol=1e-6)      # a → 0⁺: L0
+    assert torch.allclose(P.tl1_penalty(x, 1e9), x.abs(), atol=1e-6)                # a → ∞: L1
+    assert np.allclose(P.tl1_penalty(np.array([1.0]), 1.0), [1.0])                    # arrays too

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups, measure
+from .. import groups, measure, prox
 from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
 W_TOL = 1e-5   # docs/methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
@@ -41,7 +41,7 @@ def r_value(V: torch.Tensor, R: str, a: float = 1.0, alpha: float = 1.0) -> floa
     if R == "l0":
         return float((v != 0).sum())
     if R == "tl1":
-        return float(((a + 1) * v / (a + v)).sum())
+        return float(prox.tl1_penalty(v, a).sum())
     return float(v.sum() - alpha * torch.linalg.vector_norm(v))
 
 

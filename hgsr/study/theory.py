@@ -31,7 +31,7 @@ def _r_hard(x, t, **_):
 
 
 def _r_tl1(x, t, a=1.0, **_):
-    return t * ((a + 1) * x.abs() / (a + x.abs())).sum(-1)
+    return t * prox.tl1_penalty(x, a).sum(-1)
 
 
 def _r_l1_l2(x, t, alpha=1.0, **_):
