@@ -37,7 +37,7 @@ def zero_random_weights(model: torch.nn.Module, fraction: float, seed: int = 0) 
 
 def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), width: float = 0.5,
                                batch: int = 64, repeats: int = 20, warmup: int = 5, rounds: int = 1,
-                               threads: int | None = None) -> pd.DataFrame:
+                               threads: int | None = None, seed: int = 0) -> pd.DataFrame:
     """Dense model vs the same model with weights zeroed element-wise vs a model with every layer's
     filters cut to ``width`` (what structured pruning produces), at equal nonzero parameter count.
 
@@ -45,10 +45,11 @@ def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), wid
     timed by the one protocol, :func:`hgsr.timing.latency_table` (BatchNorm folded, interleaved rounds).
     The element-wise variant zeroes the same fraction of weights that the narrow model removes.
     """
+    torch.manual_seed(seed)                 # the same random networks whatever ran before
     dense = models.build(name, 10, input_shape[0], input_shape[1])
     narrow = models.build(name, 10, input_shape[0], input_shape[1], width=width)
     removed = 1 - measure.count_params(narrow) / measure.count_params(dense)
-    sparse = zero_random_weights(dense, removed)
+    sparse = zero_random_weights(dense, removed, seed)
     variants = {"dense": dense, f"element-wise: {removed:.0%} of weights zeroed": sparse,
                 f"structured: width x{width} (filters removed)": narrow}
     t = timing.latency_table(variants, input_shape, reference="dense", batches=(batch,), repeats=repeats,
