@@ -72,7 +72,7 @@ def test_quantities_give_words_and_units():
     assert style.axis_label("|w|<=0.001") == "weights with |w| ≤ 0.001 (%)"
     assert style.axis_label("something_new") == "something new"
     q = style.quantity("test_acc")
-    assert q.fraction and q.scale == 100 and not style.quantity("error_finetuned_%").fraction
+    assert q.fraction and q.scale == 100 and not style.quantity("acc_change_points").fraction
 
 
 def test_matrix_aspect_and_log_rule():

@@ -200,7 +200,7 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
             rows.append({"fraction": f, "channels_removed": sum(len(v) for v in plan.values()),
                          "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
                          "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"]})
-        return {"table": pd.DataFrame(rows).assign(protocol=protocol.name), "plans": plans}
+        return {"table": pd.DataFrame(rows).assign(protocol=protocol.name, label=protocol.label), "plans": plans}
 
     return experiments.cached("fp_curve", key, compute)
 
@@ -286,7 +286,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
         f = target_fraction(done[p.name]["table"])
         chosen[p.name] = (done[p.name]["plans"][f], f)
         out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, profile, seeds[0])
-        points.append(out["row"])
+        points.append({**out["row"], "protocol": p.name, "label": p.label})   # a shared plan is cached once
         models[model_key(p, f)] = out["model"]
         widths[model_key(p, f)] = out["widths"]
     finetuned = pd.DataFrame(points)
@@ -295,7 +295,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     plan_win, f_win = chosen[winner.name]
     head = []
     for s in seeds:
-        head.append(finetune(runs["hgsr"], winner.name, plan_win, f_win, profile, s)["row"])
+        head.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, profile, s)["row"], "protocol": winner.name})
         ctrl = finetune(runs["dense"], "dense control", None, 0.0, profile, s)
         head.append(ctrl["row"])
         if s == seeds[0]:

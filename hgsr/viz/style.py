@@ -134,12 +134,13 @@ QUANTITIES: dict[str, Quantity] = {
     "acc_finetuned": _acc("accuracy after fine-tuning"), "masked_acc": _acc("accuracy of W·[V≠0]"),
     "test_error": _acc("test error"), "error": _acc("error"), "error_dense": _acc("error, dense"),
     "error_pruned": _acc("error after pruning"), "error_finetuned": _acc("error after fine-tuning"),
-    # the same errors already in percent (hgsr.study.splitting.compact_rows)
-    "error_dense_%": Quantity("error, dense", "%", 1.0, 2),
-    "error_pruned_%": Quantity("error after pruning", "%", 1.0, 2),
-    "error_finetuned_%": Quantity("error after fine-tuning", "%", 1.0, 2),
     "acc_drop": _acc("accuracy lost"),
     "acc_change_points": Quantity("accuracy change", "points", 1.0, 2),
+    "val_acc": _acc("validation accuracy"), "acc_std": _acc("accuracy std over seeds"),
+    "acc_dense_std": _acc("dense accuracy std over seeds"),
+    "binomial_se_points": Quantity("binomial standard error", "points", 1.0, 2),
+    "acc_change_se_points": Quantity("standard error of the change", "points", 1.0, 2),
+    "test_images": _count("test images"), "seeds": Quantity("seeds"),
     # size and cost
     "params": _count("parameters"), "macs": _count("MACs"), "MACs": _count("MACs"),
     "params_dense": _count("parameters, dense"), "macs_dense": _count("MACs, dense"),
