@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-SCHEMA_VERSION = 2   # part of every cached compact result's key: a change of the schema recomputes
+SCHEMA_VERSION = 3   # part of every cached compact result's key: a change of the schema recomputes
 
 COLUMNS = ("label", "source", "rule", "widths_dense", "widths", "filters_left", "params_dense", "params",
            "params_removed", "macs_dense", "macs", "macs_removed", "error_dense", "error_pruned",
