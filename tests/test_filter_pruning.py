@@ -111,3 +111,12 @@ def test_target_fraction():
     t = pd.DataFrame({"fraction": [0.0, 0.2, 0.35, 0.5], "params_removed": [0.0, 0.3, 0.52, 0.7]})
     assert fp.target_fraction(t) == 0.35
     assert fp.target_fraction(t, 0.9) == 0.5
+
+
+def test_finetune_verdict_says_when_the_choice_is_inside_the_noise():
+    ft = pd.DataFrame({"protocol": ["a", "b"], "label": ["A", "B"], "val_acc": [0.869, 0.8675],
+                       "test_acc": [0.84, 0.83], "params_removed": [0.51, 0.51]})
+    close = fp.finetune_verdict(ft, fp.Protocol("bn_gamma"), 2000)
+    assert "decided by noise" in close and "runner-up, *B*" in close
+    far = fp.finetune_verdict(ft.assign(val_acc=[0.95, 0.80]), fp.Protocol("bn_gamma"), 2000)
+    assert "outside the noise" in far

@@ -450,11 +450,21 @@ def curves_verdict(curves: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) 
             f"with {lo['params_removed']:.0%} removed).")
 
 
-def finetune_verdict(finetuned: pd.DataFrame, winner: Protocol) -> str:
-    """Markdown: the protocol chosen on the validation split after one fine-tuning, and the spread."""
+def finetune_verdict(finetuned: pd.DataFrame, winner: Protocol, val_images: int) -> str:
+    """Markdown: the protocol chosen on the validation split after one fine-tuning, the spread, and
+    whether the runner-up is within two standard errors of it (``sqrt(p(1−p)/n)`` per accuracy on
+    ``val_images`` images): then the choice is inside the noise and the sentence says so."""
     d = finetuned.sort_values("val_acc", ascending=False)
-    w = d.iloc[0]
-    return (f"After fine-tuning (one seed), *{winner.label}* has the best **validation** accuracy "
+    w, r = d.iloc[0], (d.iloc[1] if len(d) > 1 else None)
+    text = (f"After fine-tuning (one seed), *{winner.label}* has the best **validation** accuracy "
             f"({100 * w['val_acc']:.2f}%; test {100 * w['test_acc']:.2f}%, {w['params_removed']:.0%} of the "
             f"parameters removed); the validation accuracies of the {len(d)} protocols span "
-            f"{100 * d['val_acc'].min():.2f}–{100 * d['val_acc'].max():.2f}%. The headline below uses this protocol.")
+            f"{100 * d['val_acc'].min():.2f}–{100 * d['val_acc'].max():.2f}%.")
+    if r is not None:
+        se = 100 * math.sqrt(binomial_se(w["val_acc"], val_images) ** 2 + binomial_se(r["val_acc"], val_images) ** 2)
+        gap = 100 * (w["val_acc"] - r["val_acc"])
+        text += (f" The runner-up, *{r['label']}*, is {gap:.2f} points behind"
+                 + (f", inside two standard errors of the difference (±{se:.2f} points on {val_images:,} images): "
+                    f"the choice between them is decided by noise." if gap < 2 * se else
+                    f" (standard error of the difference ±{se:.2f} points): the choice is outside the noise."))
+    return text + " The headline below uses the chosen protocol."
