@@ -58,7 +58,7 @@ LESSONS: tuple[Lesson, ...] = (
            "scale invariance, the relative-threshold sweep, L1/L2 against L1 and weight decay",
            "1 LeNet-5 run", reuses=("02",)),
     Lesson("06_filter_pruning", "Filter pruning",
-           "HGSR filter pruning of ResNet-20 on CIFAR-10: loss increase against magnitude and BatchNorm γ",
+           "HGSR filter pruning of a pretrained ResNet-20 on CIFAR-10: four criteria, two scopes, one-shot against iterative ΔL, a fair dense control, seeds and standard errors",
            "continues the committed dense ResNet-20 with HGSR and with an equal dense control; channel scores, "
            "pruning curves, fine-tuning"),
     Lesson("07_comparison", "Comparison",
@@ -70,12 +70,12 @@ LESSONS: tuple[Lesson, ...] = (
 )
 
 # Smoke profile, 2 CPU cores (AMD EPYC), one torch thread, `python -m hgsr.suite.run_notebooks --profile smoke`
-# from an empty run cache at commit a36530c, the notebooks in order (later ones read earlier runs from the
-# cache). 07 was being rewritten at that commit and did not run (NaN: not measured); 08 ran after 00-06.
+# from an empty run cache at commit d2d1efa, the notebooks in order (later ones read earlier runs from the cache),
+# while other work loaded the machine (expect less on an idle one).
 SMOKE_SECONDS: dict[str, float] = {
-    "00_introduction": 15.1, "01_penalties_and_proximal_operators": 7.9, "02_baselines": 25.0,
-    "03_hierarchical_group_sparsity": 32.7, "04_nonconvex_sparse_group_lasso": 58.2, "05_l1_over_l2": 43.1,
-    "06_filter_pruning": 49.2, "07_comparison": float("nan"), "08_speed": 56.6,
+    "00_introduction": 23.6, "01_penalties_and_proximal_operators": 12.7, "02_baselines": 27.0,
+    "03_hierarchical_group_sparsity": 27.6, "04_nonconvex_sparse_group_lasso": 33.7, "05_l1_over_l2": 22.1,
+    "06_filter_pruning": 41.1, "07_comparison": 10.8, "08_speed": 12.0,
 }
 # 08 alone from an empty cache: it trains every LeNet-5 family and both ResNet-20 runs itself.
 SMOKE_SECONDS_08_ALONE: float = 100.4
