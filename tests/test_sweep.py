@@ -1,6 +1,6 @@
 """The Dask sweep engine (hgsr.sweep) on tiny LeNet-5 runs of the synthetic set: completion and
 deduplication, the cache across sweeps, a worker killed mid-run, two concurrent sweeps, a failing
-task, the claim file, and the CLI (hgsr.suite.run_sweep).
+task, the claim file, and the CLI (python -m hgsr.study.grids).
 
 One LocalCluster (2 single-threaded worker processes) serves most tests through its address; the
 concurrent-sweeps test starts its own two clusters through run_sweep's default path. The task
@@ -272,16 +272,15 @@ def test_a_task_waiting_on_another_sweeps_claim_frees_its_worker(scheduler):
 
 def test_cli_final_line_and_exit_status(scheduler, monkeypatch, capsys):
     env = {**os.environ, "HGSR_RUNS": str(runs()), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "hgsr.suite.run_sweep", "smoke", "--profile", "smoke", "--scheduler", scheduler,
+    cmd = [sys.executable, "-m", "hgsr.study.grids", "smoke", "--profile", "smoke", "--scheduler", scheduler,
            "--no-progress", "--csv", str(runs() / "rows.csv")]
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.strip().splitlines()[-1] == "trained 4, cached 0, failed 0"
     assert len((runs() / "rows.csv").read_text().strip().splitlines()) == 1 + 4
 
-    from hgsr.suite import run_sweep as cli
     monkeypatch.setitem(grids.GRIDS, "broken", lambda profile: smoke_tasks(fail_on_group_lasso))
-    assert cli.main(["broken", "--profile", "smoke", "--scheduler", scheduler, "--no-progress", "--retries", "0"]) == 1
+    assert grids.main(["broken", "--profile", "smoke", "--scheduler", scheduler, "--no-progress", "--retries", "0"]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == "trained 0, cached 3, failed 1"
     assert any(line.startswith("FAILED ") and "group_lasso" in line and "boom" in line for line in lines)

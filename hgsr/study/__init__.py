@@ -15,7 +15,7 @@ One module per topic a notebook studies:
 | :mod:`.filter_pruning` | 06 | HGSR filter pruning of ResNet-20 on CIFAR-10 |
 | :mod:`.comparison` | 07 | every family on one budget, against published numbers |
 | :mod:`.speed` | 08 | measured latency of compact networks against their MAC ratio |
-| :mod:`.grids` | — | named sweep grids for ``python -m hgsr.suite.run_sweep`` (every family × λ multipliers) |
+| :mod:`.grids` | — | named sweep grids, run with ``python -m hgsr.study.grids`` (every family × λ multipliers) |
 
 The core (:mod:`hgsr` top level) never imports this package.
 """
