@@ -132,33 +132,29 @@ def check_real(name: str, value, optional: bool = False, allow_inf: bool = False
     return v
 
 
-def check_nonneg(name: str, value, optional: bool = False) -> float | None:
-    """A finite real number >= 0, as a float."""
+def _check_sign(name: str, value, optional: bool, strict: bool) -> float | None:
+    """A finite real number ``> 0`` (``strict``) or ``>= 0``, as a float."""
     if value is None and optional:
         return None
+    bound = "> 0" if strict else ">= 0"
     if not is_real(value):
-        raise InvalidType(f"{name} must be a number >= 0{' or None' if optional else ''}, got "
+        raise InvalidType(f"{name} must be a number {bound}{' or None' if optional else ''}, got "
                           f"{_show(value)} ({type(value).__name__})")
     v = float(value)
-    if not (math.isfinite(v) and v >= 0):
-        raise InvalidArgument(f"{name} must be a finite number >= 0, got {_show(value)}")
+    if not (math.isfinite(v) and (v > 0 if strict else v >= 0)):
+        allowed = "> 0 (and finite)" if strict else "a finite number >= 0"
+        raise InvalidArgument(f"{name} must be {allowed}, got {_show(value)}")
     return v
 
 
-check_finite_nonneg = check_nonneg
+def check_nonneg(name: str, value, optional: bool = False) -> float | None:
+    """A finite real number >= 0, as a float."""
+    return _check_sign(name, value, optional, strict=False)
 
 
 def check_positive(name: str, value, optional: bool = False) -> float | None:
     """A finite real number > 0, as a float."""
-    if value is None and optional:
-        return None
-    if not is_real(value):
-        raise InvalidType(f"{name} must be a number > 0{' or None' if optional else ''}, got "
-                          f"{_show(value)} ({type(value).__name__})")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise InvalidArgument(f"{name} must be > 0 (and finite), got {_show(value)}")
-    return v
+    return _check_sign(name, value, optional, strict=True)
 
 
 def check_range(name: str, value, low: float, high: float, low_open: bool = False,
