@@ -45,3 +45,22 @@ def load_or_skip(name: str) -> hdata.Dataset:
 @pytest.fixture(scope="session")
 def mnist():
     return load_or_skip("mnist")
+
+
+@pytest.fixture
+def zero_filter_run():
+    """A factory: a tiny trained LeNet-5 run on ``synthetic`` whose first ``n_zero[k]`` filters of conv k
+    (weights and bias) are set to exactly zero."""
+    from hgsr import experiments
+
+    def make(n_zero=(5, 20)):
+        cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
+                                 lr=0.05, profile="test")
+        r = experiments.run(cfg, progress=False)
+        convs = [m for m in r.model.modules() if isinstance(m, torch.nn.Conv2d)]
+        with torch.no_grad():
+            for conv, k in zip(convs, n_zero):
+                conv.weight[:k] = 0
+                conv.bias[:k] = 0
+        return r
+    return make

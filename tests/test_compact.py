@@ -1,23 +1,11 @@
 import pandas as pd
 import torch
 
-from hgsr import compact, experiments
+from hgsr import compact
 
 
-def _run_with_zero_filters(n_zero=(5, 20)):
-    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
-                             lr=0.05, profile="test")
-    r = experiments.run(cfg, progress=False)
-    convs = [m for m in r.model.modules() if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
-        for conv, k in zip(convs, n_zero):
-            conv.weight[:k] = 0
-            conv.bias[:k] = 0
-    return r
-
-
-def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_outputs():
-    r = _run_with_zero_filters()
+def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_outputs(zero_filter_run):
+    r = zero_filter_run()
     out = compact.compact_from_zeros(r, tol=1e-6)
     s = out["summary"]
     assert s["widths_dense"] == (20, 50) and s["widths"] == (15, 30)
@@ -29,8 +17,8 @@ def test_compact_from_zeros_removes_exactly_the_zero_filters_without_changing_ou
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_compact_from_zeros_finetunes_the_compact_network():
-    r = _run_with_zero_filters()
+def test_compact_from_zeros_finetunes_the_compact_network(zero_filter_run):
+    r = zero_filter_run()
     out = compact.compact_from_zeros(r, tol=1e-6, finetune_epochs=1)
     assert len(out["history"]) == 1 and out["summary"]["widths"] == (15, 30)
 

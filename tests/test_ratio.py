@@ -1,24 +1,10 @@
 import pytest
-import torch
 
-from hgsr import experiments
 from hgsr.study import ratio as threshold_sweep
 
 
-def _run(n_zero=(5, 20)):
-    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
-                             lr=0.05, profile="test")
-    r = experiments.run(cfg, progress=False)
-    convs = [m for m in r.model.modules() if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
-        for conv, k in zip(convs, n_zero):
-            conv.weight[:k] = 0
-            conv.bias[:k] = 0
-    return r
-
-
-def test_sweep_removes_zero_filters_first_then_more_as_rho_grows():
-    r = _run()
+def test_sweep_removes_zero_filters_first_then_more_as_rho_grows(zero_filter_run):
+    r = zero_filter_run()
     df = threshold_sweep.relative_threshold_sweep(r, rhos=(1e-6, 0.5, 0.99))
     assert df.attrs["widths_dense"] == "20-50"
     first = df.iloc[0]
@@ -30,11 +16,11 @@ def test_sweep_removes_zero_filters_first_then_more_as_rho_grows():
     assert again["widths"].tolist() == df["widths"].tolist()
 
 
-def test_choose_rho_stops_at_the_first_too_costly_threshold():
+def test_choose_rho_stops_at_the_first_too_costly_threshold(zero_filter_run):
     import pandas as pd
     sweep = pd.DataFrame({"rho": [0.01, 0.1, 0.2, 0.3], "acc_drop": [0.0, 0.005, 0.05, 0.0]})
     assert threshold_sweep.choose_rho(sweep, 0.01) == 0.1        # 0.3 is fine but comes after a failure
     assert threshold_sweep.choose_rho(sweep, 0.1) == 0.3
     assert threshold_sweep.choose_rho(sweep.assign(acc_drop=1.0), 0.01) == 0.01
     with pytest.raises(ValueError, match="rhos"):
-        threshold_sweep.relative_threshold_sweep(_run(), rhos=(1.5,))
+        threshold_sweep.relative_threshold_sweep(zero_filter_run(), rhos=(1.5,))
