@@ -435,23 +435,27 @@ class Augment:
 
 def augment(x: torch.Tensor, pad: int = 4, flip: bool = True,
             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random crop of the original size from the zero-padded batch, then random horizontal flip."""
+    """Random crop of the original size from the zero-padded batch, then random horizontal flip.
+
+    Random numbers are drawn on ``generator``'s device (the CPU without one), so a CUDA generator
+    keeps a GPU-resident batch on the GPU."""
     _check_images("x", x)
     pad = check_nonneg_int("pad", pad)
     check_bool("flip", flip)
     B, C, H, W = x.shape
+    rng = generator.device if generator is not None else "cpu"
     out = x
     if pad > 0:
         padded = F.pad(x, (pad, pad, pad, pad))
-        dy = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
-        dx = torch.randint(0, 2 * pad + 1, (B,), generator=generator).to(x.device)
+        dy = torch.randint(0, 2 * pad + 1, (B,), generator=generator, device=rng).to(x.device)
+        dx = torch.randint(0, 2 * pad + 1, (B,), generator=generator, device=rng).to(x.device)
         rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
         cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
         b = torch.arange(B, device=x.device)[:, None, None, None]
         c = torch.arange(C, device=x.device)[None, :, None, None]
         out = padded[b, c, rows, cols]
     if flip:
-        mask = (torch.rand(B, generator=generator) < 0.5).to(x.device)[:, None, None, None]
+        mask = (torch.rand(B, generator=generator, device=rng) < 0.5).to(x.device)[:, None, None, None]
         out = torch.where(mask, out.flip(-1), out)
     return out
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import data as hdata
-from . import models
+from . import models, train
 from .io import atomic_save, atomic_write_json
 from .pretrained import PRETRAINED_DIR, card_path, weights_path
 from .train import default_device
@@ -58,33 +58,6 @@ def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def _device_augment(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
-    """Random crop after zero padding and random horizontal flip, random numbers drawn on x's device."""
-    B, C, H, W = x.shape
-    padded = F.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (B,), device=x.device, generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (B,), device=x.device, generator=gen)
-    rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
-    b = torch.arange(B, device=x.device)[:, None, None, None]
-    c = torch.arange(C, device=x.device)[None, :, None, None]
-    out = padded[b, c, rows, cols]
-    flip = torch.rand(B, device=x.device, generator=gen) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(-1), out)
-
-
-@torch.no_grad()
-def test_accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std,
-                  batch_size: int = 1000) -> float:
-    """Fraction of ``x`` (uint8, on the model's device) classified as ``y``, eval mode."""
-    model.eval()
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for s in range(0, len(y), batch_size):
-        out = model(hdata.normalize(x[s:s + batch_size], mean, std))
-        correct += (out.argmax(1) == y[s:s + batch_size]).sum()
-    return correct.item() / len(y)
-
-
 def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, out_dir: Path | None = None,
              runs: Path | None = None, progress: bool = True, data_root=None) -> dict:
     """Train ``RECIPES[name]`` from scratch (resuming a checkpoint), write weights + card; return the card."""
@@ -102,7 +75,6 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
     opt = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
                           nesterov=recipe["nesterov"], weight_decay=recipe["weight_decay"])
     xtr, ytr = ds.train_x.to(device), ds.train_y.to(device)
-    xte, yte = ds.test_x.to(device), ds.test_y.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
     bs, E = recipe["batch_size"], recipe["epochs"]
     steps = len(ytr) // bs                                  # drop the last partial batch
@@ -131,7 +103,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
             for g in opt.param_groups:
                 g["lr"] = _lr_at(epoch * steps + k, total, warmup, recipe["lr"])
             idx = order[k * bs:(k + 1) * bs]
-            xb = hdata.normalize(_device_augment(xtr[idx], 4, gen), ds.mean, ds.std)
+            xb = hdata.normalize(hdata.augment(xtr[idx], 4, True, gen), ds.mean, ds.std)
             out = model(xb)
             loss = F.cross_entropy(out, ytr[idx], label_smoothing=recipe["label_smoothing"])
             opt.zero_grad(set_to_none=True)
@@ -144,19 +116,19 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
         elapsed += time.perf_counter() - t0
         row = {"epoch": epoch + 1, "train_loss": train_loss, "seconds": elapsed}
         if (epoch + 1) % 20 == 0 or epoch + 1 == E:
-            row["test_acc"] = test_accuracy(model, xte, yte, ds.mean, ds.std)
+            row["test_acc"] = train.evaluate(model, ds, device=device)["accuracy"]
         history.append(row)
         bar.set_postfix(loss=f"{train_loss:.3f}", **({"test": f"{row['test_acc']:.4f}"} if "test_acc" in row else {}))
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                      "epoch": epoch + 1, "history": history, "seconds": elapsed}, ck)
-    acc = test_accuracy(model, xte, yte, ds.mean, ds.std)
+    acc = train.evaluate(model, ds, device=device)["accuracy"]
     out_dir = Path(out_dir or PRETRAINED_DIR)
     wpath = weights_path(name, out_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_save(state, wpath)
     card = {
         "name": name, "model": recipe["model"], "dataset": recipe["dataset"],
-        "test_accuracy": acc, "test_images": int(len(yte)), "train_images": int(len(ytr)),
+        "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ytr)),
         "seed": seed, "recipe": recipe, "epochs": E, "wall_seconds": round(elapsed, 1),
         "history": history,
         "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
