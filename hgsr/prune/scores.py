@@ -127,18 +127,13 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
     else:
         chosen = pd.concat([d.iloc[:int(math.floor(fraction * len(d) + 0.5))]
                             for _, d in df.groupby("_g", sort=True)])
-    masks, keep = {}, {}
+    # masks over each group's *scored* channels (in channel order); plan positions map back to channels
+    picked = set(zip(chosen["group"], chosen["channel"]))
+    masks, keep, ids = {}, {}, {}
     for g in order:                      # model order, so an error names the first emptied layer
-        d = df[df["group"] == g]
-        rows = torch.tensor(d["channel"].to_numpy(), dtype=torch.long)
-        mask = torch.ones(int(rows.max()) + 1, dtype=torch.bool)   # channels without a score: not ours
-        mask[rows] = False
-        mask[torch.tensor(chosen.loc[chosen["group"] == g, "channel"].to_numpy(), dtype=torch.long)] = True
-        masks[g] = mask
-        keep[g] = torch.full((len(mask),), float("-inf"), dtype=torch.float64)
-        keep[g][rows] = torch.tensor(d[score_col].to_numpy(), dtype=torch.float64)
+        d = df[df["group"] == g].sort_values("channel")
+        ids[g] = d["channel"].tolist()
+        masks[g] = torch.tensor([(g, c) in picked for c in ids[g]], dtype=torch.bool)
+        keep[g] = torch.tensor(d[score_col].to_numpy(), dtype=torch.float64)
     plan, _ = plan_from_masks(masks, keep, on_empty)
-    unscored = {g: set(range(len(m))) - set(torch.tensor(scores.loc[scores["group"] == g, "channel"].to_numpy()).tolist())
-                for g, m in masks.items()}
-    return {g: [c for c in idx if c not in unscored[g]] for g, idx in plan.items()
-            if any(c not in unscored[g] for c in idx)}
+    return {g: sorted(int(ids[g][i]) for i in idx) for g, idx in plan.items()}
