@@ -12,6 +12,7 @@ Override the folder with ``$HGSR_RUNS``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -195,9 +196,11 @@ class Run:
 _CODE_EXCLUDE = ("study", "suite", "viz", "widgets.py", "pretrain.py", "sweep.py")
 
 
+@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-1 (16 hex digits) of the source of every core module that can change a result; stored with
-    each cached entry (``meta.json``) so that the manifest can tell runs that predate the code."""
+    each cached entry (``meta.json``) so that the manifest can tell runs that predate the code. Read once
+    per process: the modules in use are the ones imported at its start."""
     root = Path(__file__).resolve().parent
     h = hashlib.sha1()
     for path in sorted(root.rglob("*.py")):

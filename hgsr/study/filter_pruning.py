@@ -30,6 +30,7 @@ Every trained number comes from :func:`hgsr.experiments.run` or :func:`hgsr.expe
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -100,10 +101,17 @@ def configs(profile: str, base: experiments.Config | None = None) -> dict[str, e
 def validation_split(config: experiments.Config, n: int) -> hdata.Dataset:
     """``n`` training images the run never saw (stratified, disjoint from its ``train_subset``), as the
     *test* split of a Dataset: the split on which protocols are compared."""
-    full = hdata.load(config.dataset)
-    used = set(hdata.stratified_indices(full.train_y, config.train_subset, config.seed).tolist())
+    return _validation_split(config.dataset, config.train_subset, config.seed, n)
+
+
+@functools.lru_cache(maxsize=4)
+def _validation_split(dataset: str, train_subset: int | None, seed: int, n: int) -> hdata.Dataset:
+    """:func:`validation_split`, memoized: every fine-tuning of a study reads the same split (one load of
+    the whole dataset, not one per fine-tuning)."""
+    full = hdata.load(dataset)
+    used = set(hdata.stratified_indices(full.train_y, train_subset, seed).tolist())
     free = torch.tensor([i for i in range(len(full.train_y)) if i not in used])
-    pick = free[hdata.stratified_indices(full.train_y[free], n, config.seed + 7)]
+    pick = free[hdata.stratified_indices(full.train_y[free], n, seed + 7)]
     return hdata.Dataset(full.name, full.train_x[:0], full.train_y[:0], full.train_x[pick], full.train_y[pick],
                          list(full.classes))
 
