@@ -87,10 +87,6 @@ class CompactResult:
     def macs_removed(self) -> float | None:
         return _fraction_removed(self.macs, self.macs_dense)
 
-    @property
-    def acc_finetuned(self) -> float | None:
-        return None if self.error_finetuned is None else 1 - self.error_finetuned
-
     def row(self) -> dict:
         """The schema's columns (:data:`COLUMNS`), widths as ``"20-50"`` text, None → NaN."""
         out = {c: getattr(self, c) for c in COLUMNS}

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import compact, experiments, measure
 from ..results import CompactResult, Results, widths_text
+from ..viz import pareto_front
 from . import families, filter_pruning, published
 ERROR_TARGET = 0.0100   # "≤ 1.00 % error after fine-tuning"
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
@@ -75,8 +76,6 @@ def verdict(lenet: Results, resnet_best: dict, profile: str) -> str:
 
 def front_verdict(points: pd.DataFrame, y: str = "test_acc") -> str:
     """Markdown: which of our families lie on the accuracy-vs-parameters and accuracy-vs-MACs fronts."""
-    from ..viz import pareto_front
-
     ours = points[points["source"] == "ours"]
     on = {ax: ours[pareto_front(ours, x=ax, y=y)]["label"].tolist() for ax in ("params", "macs")}
     both = [lab for lab in on["params"] if lab in on["macs"]]

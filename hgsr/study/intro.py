@@ -54,7 +54,7 @@ def structured_vs_unstructured(name: str = "vgg11", input_shape=(3, 32, 32), wid
                 f"structured: width x{width} (filters removed)": narrow}
     t = timing.latency_table(variants, input_shape, reference="dense", batches=(batch,), repeats=repeats,
                              warmup=warmup, rounds=rounds, threads=threads).set_index("model")
-    df = pd.DataFrame([{"variant": label, "params": measure.count_params(m),
+    df = pd.DataFrame([{"variant": label, "params": int(t.loc[label, "params"]),
                         "nonzero_params": int(sum((p != 0).sum() for p in m.parameters())),
                         "macs": int(t.loc[label, "macs"]), "latency_s": t.loc[label, f"latency_b{batch}_ms"] / 1e3,
                         "speedup": t.loc[label, f"speedup_b{batch}"]} for label, m in variants.items()])
