@@ -69,6 +69,7 @@ UNPACKED_SHA256 = {
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"},
 }
 CIFAR_NPZ_SHA256 = "7ad5bcb75206214065b10a1241458283fe49422ac5e61f4033ae23c5b8027b53"
+HOLDOUT_SEED = 12345   # the validation images held out of a training split: one set for every run
 CACHE_VERSION = 2   # 2: the tensor file stores a SHA-256 digest of its tensors, checked on load
 
 
@@ -131,6 +132,23 @@ class Dataset:
         te = stratified_indices(self.test_y, test, seed + 1)
         return Dataset(self.name, self.train_x[tr], self.train_y[tr], self.test_x[te],
                        self.test_y[te], list(self.classes))
+
+    def holdout(self, n: int, seed: int = HOLDOUT_SEED) -> tuple["Dataset", "Dataset"]:
+        """``(rest, validation)``: ``n`` training images set aside (stratified, seeded by ``seed``, by default
+        the same images for every run) and the remaining training images. ``validation`` holds the set-aside
+        images as its *test* split (its train split is empty), so :func:`hgsr.train.evaluate` reads it as is;
+        ``rest`` keeps this dataset's test split."""
+        n = check_int("n", n, 1)
+        if n >= len(self.train_y):
+            raise InvalidArgument(f"n={n} images cannot be held out of a training split of {len(self.train_y)} "
+                                  f"(dataset {self.name!r}); hold out fewer")
+        val = stratified_indices(self.train_y, n, check_nonneg_int("seed", seed))
+        keep = torch.ones(len(self.train_y), dtype=torch.bool)
+        keep[val] = False
+        rest = Dataset(self.name, self.train_x[keep], self.train_y[keep], self.test_x, self.test_y, list(self.classes))
+        held = Dataset(self.name, self.train_x[:0], self.train_y[:0], self.train_x[val], self.train_y[val],
+                       list(self.classes))
+        return rest, held
 
     def __repr__(self):
         return (f"Dataset({self.name!r}, train={tuple(self.train_x.shape)}, "

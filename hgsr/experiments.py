@@ -39,25 +39,26 @@ CACHE_VERSION = 1
 # Budgets per profile (README.md, "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
 # ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
 # the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings);
-# ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06).
+# ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06);
+# ``mnist_val``: MNIST training images held out for validation (choosing λ in notebook 07), never trained on.
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
               "variant_train": 1024, "prune_fractions": (0.5,),
               "fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 256,
-              "val_images": 256, "fp_seeds": 2, "finetune_lr": 0.002,
+              "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
               "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
                 "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
                 "fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 10000,
-                "val_images": 2000, "fp_seeds": 3, "finetune_lr": 0.002,
+                "val_images": 2000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.002,
                 "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
               "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
               "fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "finetune_train": 45000,
-              "val_images": 5000, "fp_seeds": 3, "finetune_lr": 0.001,
+              "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.001,
               "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
 }
 
@@ -125,6 +126,7 @@ class Config:
     profile: str = "default"
     init_from: "Config | None" = None  # start from this run's trained weights (fine-tuning)
     pretrained: str | None = None      # start from committed weights (hgsr.pretrained), e.g. "resnet20_cifar10"
+    val_images: int | None = None      # training images held out for validation (never trained on; same for every seed)
 
     def __post_init__(self):
         """Every field checked when the config is made (named errors; nothing is coerced)."""
@@ -146,6 +148,7 @@ class Config:
         check_str("profile", self.profile)
         check_type("init_from", self.init_from, Config, "a Config (the run to start from)", optional=True)
         check_type("pretrained", self.pretrained, str, "the name of a committed pretrained network", optional=True)
+        check_int("val_images", self.val_images, 1, optional=True)
         if self.pretrained is not None and self.init_from is not None:
             raise InvalidArgument("give at most one of init_from= and pretrained= (the start of the run)")
 
@@ -154,8 +157,11 @@ class Config:
 
     def hash(self) -> str:
         """Digest of every field; ``pretrained`` enters with the SHA-256 of its weights (so retrained
-        weights give new runs) and is left out when None (hashes of older configs stay valid)."""
+        weights give new runs); ``pretrained`` and ``val_images`` are left out when None (hashes of older
+        configs stay valid)."""
         d = self.to_dict()
+        if d["val_images"] is None:
+            del d["val_images"]
         if d.pop("pretrained") is not None:
             d["pretrained"] = {"name": self.pretrained, "sha256": hpretrained.card(self.pretrained)["sha256"]}
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=str)
@@ -168,7 +174,7 @@ class Config:
 RECIPES: dict[str, Callable[[dict], dict]] = {
     "lenet5_mnist": lambda p: dict(dataset="mnist", model="lenet5", train_subset=p["mnist_train"],
                                    test_subset=p["mnist_test"], epochs=p["lenet_epochs"], lr=0.05,
-                                   batch_size=128, schedule="cosine"),
+                                   batch_size=128, schedule="cosine", val_images=p["mnist_val"]),
     "resnet20_cifar10": lambda p: dict(dataset="cifar10", model="resnet20", train_subset=p["cifar_train"],
                                        test_subset=p["cifar_test"], epochs=p["resnet_epochs"], lr=0.1,
                                        schedule="cosine", augment=True),
@@ -222,15 +228,35 @@ def runs_dir() -> Path:
     return Path(os.environ.get("HGSR_RUNS", hdata.REPO / "runs"))
 
 
-_DATA: dict[tuple, hdata.Dataset] = {}
+_DATA: dict[tuple, tuple[hdata.Dataset, hdata.Dataset | None]] = {}
+
+
+def _splits(config: Config) -> tuple[hdata.Dataset, hdata.Dataset | None]:
+    """``(training/test dataset, validation or None)``, memoized in-process: ``val_images`` training images
+    are held out first (:meth:`hgsr.data.Dataset.holdout`, the same images for every seed), then
+    ``train_subset`` is drawn from the rest and ``test_subset`` from the test split."""
+    key = (config.dataset, config.train_subset, config.test_subset, config.seed, config.val_images)
+    if key not in _DATA:
+        full, val = hdata.load(config.dataset), None
+        if config.val_images is not None:
+            full, val = full.holdout(config.val_images)
+        _DATA[key] = (full.subset(config.train_subset, config.test_subset, config.seed), val)
+    return _DATA[key]
 
 
 def dataset_for(config: Config) -> hdata.Dataset:
-    """The config's dataset subset (memoized in-process)."""
-    key = (config.dataset, config.train_subset, config.test_subset, config.seed)
-    if key not in _DATA:
-        _DATA[key] = hdata.load(config.dataset).subset(config.train_subset, config.test_subset, config.seed)
-    return _DATA[key]
+    """The config's dataset: its training subset (without the validation images) and its test subset."""
+    return _splits(config)[0]
+
+
+def validation_for(config: Config) -> hdata.Dataset:
+    """The config's held-out validation images as the *test* split of a Dataset (for
+    :func:`hgsr.train.evaluate`); an error when the config holds none out."""
+    val = _splits(config)[1]
+    if val is None:
+        raise InvalidArgument(f"config {config.hash()} holds out no validation images (val_images=None); "
+                              f"give val_images=N to set N training images aside")
+    return val
 
 
 def build_model(config: Config, ds: hdata.Dataset) -> torch.nn.Module:
@@ -339,6 +365,8 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
                                   f"{config.regularizer}, lr {config.lr}; nothing cached): {exc}") from exc
     model.cpu()
     metrics = summarize(model, ds)
+    if config.val_images is not None:
+        metrics["val_acc"] = train.evaluate(model, validation_for(config))["accuracy"]
     atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
                  "metrics": metrics}, folder / "result.pt")
     write_meta(folder)
