@@ -44,6 +44,13 @@ def target_convs(model: nn.Module, predicate: Predicate | None = None) -> list[t
     return found
 
 
+def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
+    """``(name, linear)`` pairs of every ``nn.Linear``, the classifier included, in model order (the
+    fully connected layers that nonconvex SGL and group lasso regularize with ``linear=True``, as the
+    nonconvex SGL reference code does on all four LeNet-5 layers)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+
+
 def iter_weights(model: nn.Module, predicate: Predicate | None = None) -> Iterator[torch.Tensor]:
     for _, m in target_convs(model, predicate):
         yield m.weight
@@ -73,6 +80,12 @@ def layer_filter_norms(layer: nn.Module) -> torch.Tensor:
     """``||F[o]||_2`` of a conv's filters, or of a linear layer's rows (its output neurons), shape (O,)."""
     W = layer.weight.detach()
     return filter_l2(W if W.dim() == 4 else W.reshape(W.shape[0], -1, 1, 1))
+
+
+def input_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Input-feature groups of a linear weight ``W`` (O, I): ``||W[:, j]||_2``, shape (I,) (or (L, I)
+    for a stack (L, O, I)): the column that reads input feature ``j``."""
+    return _l2(W, (-2,), eps)
 
 
 def channel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:

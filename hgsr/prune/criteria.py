@@ -8,12 +8,15 @@ A criterion maps a model to a score table with one row per prunable channel (``g
 | ``loss`` | loss increase ΔL | ``L(c silenced) − L0`` on random training images (needs ``ds``) |
 | ``magnitude`` | filter norm | ``sqrt(Σ_conv ||F_conv[c]||²)`` over the group's coupled convs |
 | ``bn_gamma`` | BN γ | ``sqrt(Σ_bn γ_bn[c]²)`` over the group's BatchNorms (network slimming) |
-| ``dead_inputs`` | consumer input norm | ``sqrt(Σ_next ||W_next[:, c]||²)`` over the convs that read c |
+| ``dead_inputs`` | consumer input norm | ``sqrt(Σ_next ||W_next[:, c]||²)`` over the layers that read c |
 
 ``dead_inputs`` is the quantity feature-wise HGSR drives to zero: the kernels that *read* a channel
-(its column in the next conv), not the filter that writes it. A channel read by something other than
-a plain conv (a linear layer, a grouped conv, a residual add into the classifier) gets score ``+inf``:
-it is never dead by this rule.
+(its column in the next conv), not the filter that writes it. A linear consumer reads channel ``c``
+through the columns ``c·k … (c+1)·k − 1`` of its weight (``k = in_features / channels``: the
+positions of a channel-major flatten, or ``k = 1`` after global pooling); these are the input-feature
+groups of group lasso / nonconvex SGL with ``linear=True``. A channel read by anything else (a grouped
+conv, a linear layer whose width is not a multiple of the channels) gets score ``+inf``: it is never
+dead by this rule.
 
 Add a criterion with one decorated function and a row in ``tests/test_prune_criteria.py``::
 
@@ -98,11 +101,16 @@ def _bn_gamma(model, input_shape, ds=None):
 
 @torch.no_grad()
 def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
-    """``(consumers, size)``: ``||W_next[:, c]||_2`` of every consumer conv of ``g``'s channels, or None
-    when a consumer is not a plain conv reading the channels in order (a linear layer, a grouped conv)."""
+    """``(consumers, size)``: ``||W_next[:, c]||_2`` of every consumer of ``g``'s channels (a linear
+    consumer: over the ``k`` columns of channel ``c``, see the module docstring), or None when a consumer
+    reads them otherwise (a grouped conv, a linear width that is not a multiple of the channels)."""
     rows = []
     for name in g.consumers:
         m = model.get_submodule(name)
+        if isinstance(m, nn.Linear) and m.in_features % g.size == 0:
+            W = m.weight.detach()
+            rows.append(W.reshape(W.shape[0], g.size, -1).pow(2).sum(dim=(0, 2)).sqrt())
+            continue
         if not isinstance(m, nn.Conv2d) or m.groups != 1 or m.in_channels != g.size:
             return None
         rows.append(hgroups.channel_l2(m.weight.detach()))
@@ -111,10 +119,11 @@ def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
 
 @register("dead_inputs", "input norm ‖W_next[:, c]‖₂")
 @torch.no_grad()
-def dead_input_scores(model: nn.Module, input_shape, ds=None) -> pd.DataFrame:
-    """``sqrt(Σ_next ||W_next[:, c]||²)`` per channel; ``+inf`` where a consumer is not a plain conv."""
+def dead_input_scores(model: nn.Module, input_shape, ds=None, include_linear: bool = False) -> pd.DataFrame:
+    """``sqrt(Σ_next ||W_next[:, c]||²)`` per channel (hidden linear units too with ``include_linear``);
+    ``+inf`` where a consumer reads the channels otherwise (see :func:`input_slice_norms`)."""
     out = {}
-    for g in prunable_groups(model, input_shape):
+    for g in prunable_groups(model, input_shape, include_linear):
         sl = input_slice_norms(model, g)
         out[g.name] = sl.pow(2).sum(0).sqrt() if sl is not None else torch.full((g.size,), float("inf"))
     return score_table(out)

@@ -12,8 +12,8 @@ from torch import nn
 
 from .. import groups
 from .base import Regularizer
-from .common import (ConvRegularizer, check_bool, check_choice, check_predicate, check_nonneg, check_positive, fused_penalty,
-                     group_norms_keepdim)
+from .common import (ConvRegularizer, check_bool, check_choice, check_nonneg, check_positive, check_predicate,
+                     fused_penalty, group_norms_keepdim, linear_group_penalty)
 from .registry import register
 
 GROUP_KINDS = tuple(groups.GROUP_NORMS)  # filter, channel, kernel, shape, layer
@@ -66,16 +66,35 @@ def group_lasso_value_and_coef(W: torch.Tensor, group: str, c: float, eps: float
 @register("group_lasso")
 class GroupLasso(ConvRegularizer):
     """``lam · Σ_layers Σ_g c_g ||W_g||_2`` over one group kind ``group`` in
-    {filter, channel, kernel, shape, layer}; ``c_g = 1`` (HGSR/SSL code) or, with
-    ``size_weighted=True``, ``c_g = sqrt(|g|)`` (Yuan & Lin). Never the squared norm."""
+    {filter, channel, kernel, shape, layer} of the target convs; ``c_g = 1`` (HGSR/SSL code) or, with
+    ``size_weighted=True``, ``c_g = sqrt(|g|)`` (Yuan & Lin). Never the squared norm. With
+    ``linear=True`` every ``nn.Linear`` adds ``lam · Σ_j c_j ||W[:, j]||_2`` over its input features
+    (``c_j = sqrt(O)`` when size-weighted)."""
 
     def __init__(self, lam: float, group: str = "filter", size_weighted: bool = False,
-                 eps: float = groups.EPS, predicate=None):
+                 eps: float = groups.EPS, predicate=None, linear: bool = False):
         super().__init__(predicate)
         self.lam = check_nonneg("lam", lam)
         self.group = check_choice("group", group, GROUP_KINDS)
         self.size_weighted = check_bool("size_weighted", size_weighted)
         self.eps = check_positive("eps", eps)
+        self.linear = check_bool("linear", linear)
+
+    def _linear_coef(self, W) -> float:
+        return math.sqrt(W.shape[0]) if self.size_weighted else 1.0
+
+    def penalty(self, model):
+        total = super().penalty(model)
+        if not self.linear:
+            return total
+        value, grads, ws = linear_group_penalty(model, self._linear_coef, self.eps)
+        return total + fused_penalty(value, grads, ws, self.lam)
+
+    def reference_penalty(self, model):
+        total = super().reference_penalty(model)
+        for _, m in (groups.linear_layers(model) if self.linear else []):
+            total = total + self.lam * self._linear_coef(m.weight) * groups.input_l2(m.weight, self.eps).sum()
+        return total
 
     def layer_penalty(self, W):
         return group_lasso_layer(W, self.group, self.size_weighted, self.eps)

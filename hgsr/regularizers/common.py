@@ -121,6 +121,31 @@ class ConvRegularizer(Regularizer):
         raise NotImplementedError
 
 
+def linear_group_penalty(model: nn.Module, coef, eps: float, extra=None) -> tuple[torch.Tensor, list, list]:
+    """Input-feature group lasso of every ``nn.Linear`` (:func:`hgsr.groups.linear_layers`), in closed form:
+    value ``Σ_layers c·Σ_j ||W[:, j]||_2`` with ``c = coef(W)`` and ``||·||_2 = sqrt(Σ x² + eps)``, gradient
+    ``c·W[:, j]/||W[:, j]||_2``. ``extra(layer, W) -> (value, grad)``, when given, adds a term per layer
+    (e.g. the coupling ``(β/2)||W − V||²``). Returns ``(value, grads, weights)`` for :func:`fused_penalty`."""
+    layers = groups.linear_layers(model)
+    if not layers:
+        raise InvalidArgument(f"model {type(model).__name__} has no nn.Linear layer to regularize (linear=True)")
+    ws = [m.weight for _, m in layers]
+    with torch.no_grad():
+        vals, grads = [], []
+        for _, m in layers:
+            W = m.weight
+            c = coef(W)
+            n = groups.input_l2(W, eps)
+            v, G = c * n.sum(), W / n * c
+            if extra is not None:
+                e, g = extra(m, W)
+                v, G = v + e, G + g
+            vals.append(v)
+            grads.append(G)
+        value = torch.stack(vals).sum()
+    return value, grads, ws
+
+
 BUFFER_PREFIX = "hgsr_"
 
 

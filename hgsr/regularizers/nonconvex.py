@@ -13,6 +13,10 @@ with ``|g| = I·kh·kw`` the filter size and R in {``l1``, ``l0``, ``tl1`` (para
 - ``on_epoch_end(epoch)``: ``β ← growth·β`` after every ``period``-th epoch (the reference code:
   after epochs 40, 80, ...).
 
+With ``linear=True`` every ``nn.Linear`` (the classifier included, as the reference code regularizes all
+four LeNet-5 layers) is a layer ``l`` too, its groups being its **input features**: the group term is
+``λ·sqrt(O)·Σ_j ||W_l[:, j]||_2`` and R, the coupling and V act elementwise as for the convs.
+
 ``V_l`` is the buffer ``hgsr_V`` of each target conv, so it is saved in the model's state_dict; it
 is created lazily as ``prox(W_l)`` on first use (load a saved model after
 :func:`hgsr.regularizers.common.adopt_buffers`).
@@ -31,7 +35,8 @@ from torch import nn
 
 from .. import groups, prox
 from ..errors import check_int, check_range
-from .common import ConvRegularizer, check_choice, check_nonneg, check_positive, fused_penalty, stacks
+from .common import (ConvRegularizer, check_bool, check_choice, check_nonneg, check_positive, fused_penalty,
+                     linear_group_penalty, stacks)
 from .registry import register
 
 R_CHOICES = tuple(prox.PROX)  # l1, l0, tl1, l1_l2
@@ -44,12 +49,13 @@ class NonconvexSGL(ConvRegularizer):
 
     Parameters: ``lam`` (λ >= 0), ``beta`` (β0 > 0), ``R`` in {l1, l0, tl1, l1_l2}, ``a`` (TL1, > 0),
     ``alpha`` (L1 − αL2, in (0, 1]), ``period`` (epochs between β growths), ``growth`` (factor >= 1),
-    ``n_train`` (divide every term by it; None = no division), ``eps`` (autograd sqrt), ``predicate``.
+    ``n_train`` (divide every term by it; None = no division), ``eps`` (autograd sqrt), ``predicate``,
+    ``linear`` (also every ``nn.Linear``, groups = input features).
     """
 
     def __init__(self, lam: float, beta: float = 2.5, R: str = "l1", a: float = 1.0, alpha: float = 1.0,
                  period: int = 40, growth: float = 1.25, n_train: int | None = None,
-                 eps: float = groups.EPS, predicate=None):
+                 eps: float = groups.EPS, predicate=None, linear: bool = False):
         super().__init__(predicate)
         self.lam = check_nonneg("lam", lam)
         self.beta = check_positive("beta", beta)
@@ -60,6 +66,7 @@ class NonconvexSGL(ConvRegularizer):
         self.growth = check_range("growth", growth, 1.0, float("inf"), high_open=True)
         self.n_train = check_int("n_train", n_train, 1, optional=True)
         self.eps = check_positive("eps", eps)
+        self.linear = check_bool("linear", linear)
         self.epoch = 0
 
     # --- V -----------------------------------------------------------------------------------
@@ -68,8 +75,12 @@ class NonconvexSGL(ConvRegularizer):
         kw = {"a": self.a} if self.R == "tl1" else {"alpha": self.alpha} if self.R == "l1_l2" else {}
         return prox.PROX[self.R](W.detach(), self.lam / self.beta, **kw)
 
-    def V(self, conv: nn.Conv2d) -> torch.Tensor:
-        """The buffer ``hgsr_V`` of ``conv``, created as ``prox(W)`` if absent or of the wrong shape."""
+    def layers(self, model: nn.Module) -> list[tuple[str, nn.Module]]:
+        """The regularized layers: the target convs, then (``linear=True``) every ``nn.Linear``."""
+        return self.convs(model) + (groups.linear_layers(model) if self.linear else [])
+
+    def V(self, conv: nn.Module) -> torch.Tensor:
+        """The buffer ``hgsr_V`` of a layer, created as ``prox(W)`` if absent or of the wrong shape."""
         V = getattr(conv, BUFFER, None)
         if V is None or V.shape != conv.weight.shape:
             with torch.no_grad():
@@ -98,7 +109,15 @@ class NonconvexSGL(ConvRegularizer):
                 for j, i in enumerate(idx):
                     grads[i] = G[j]
             total = torch.stack(vals).sum()
-        return fused_penalty(total, grads, ws, self._scale())
+        out = fused_penalty(total, grads, ws, self._scale())
+        if self.linear:
+            def coupling(layer, W):
+                D = W - self.V(layer)
+                return (0.5 * self.beta) * (D * D).sum(), D * self.beta
+            value, lgrads, lws = linear_group_penalty(model, lambda W: self.lam * math.sqrt(W.shape[0]), self.eps,
+                                                      coupling)
+            out = out + fused_penalty(value, lgrads, lws, self._scale())
+        return out
 
     def reference_penalty(self, model):
         """The same penalty with autograd (for tests)."""
@@ -107,11 +126,15 @@ class NonconvexSGL(ConvRegularizer):
             W, V = conv.weight, self.V(conv)
             total = total + self.lam * math.sqrt(W[0].numel()) * groups.filter_l2(W, self.eps).sum() \
                 + 0.5 * self.beta * (W - V).pow(2).sum()
+        for _, fc in (groups.linear_layers(model) if self.linear else []):
+            W, V = fc.weight, self.V(fc)
+            total = total + self.lam * math.sqrt(W.shape[0]) * groups.input_l2(W, self.eps).sum() \
+                + 0.5 * self.beta * (W - V).pow(2).sum()
         return total * self._scale()
 
     @torch.no_grad()
     def after_step(self, model, lr):
-        for _, conv in self.convs(model):     # per layer: stays in cache (faster than one flat op)
+        for _, conv in self.layers(model):    # per layer: stays in cache (faster than one flat op)
             self.V(conv).copy_(self.prox_of(conv.weight))
 
     def on_epoch_end(self, epoch: int) -> None:
@@ -129,17 +152,18 @@ class NonconvexSGL(ConvRegularizer):
     @torch.no_grad()
     def metrics(self, model, evaluate) -> dict:
         """``v_sparsity`` (exact zeros of V), ``w_sparsity`` (|w| < 1e-5), ``filter_activity``
-        (fraction of filters with mean|W[o]| > 1e-5), ``masked_acc`` (``evaluate(model)`` with W
+        (fraction of conv filters with mean|W[o]| > 1e-5), ``masked_acc`` (``evaluate(model)`` with W
         multiplied by the support of V, restored afterwards), and the current ``beta``."""
-        convs = self.convs(model)
+        convs = self.layers(model)
         n = v0 = w0 = active = filters = 0
         for _, conv in convs:
             W, V = conv.weight, self.V(conv)
             n += W.numel()
             v0 += int((V == 0).sum())
             w0 += int((W.abs() < 1e-5).sum())
-            active += int((W.abs().mean(dim=(1, 2, 3)) > 1e-5).sum())
-            filters += W.shape[0]
+            if W.dim() == 4:
+                active += int((W.abs().mean(dim=(1, 2, 3)) > 1e-5).sum())
+                filters += W.shape[0]
         out = {"v_sparsity": v0 / n, "w_sparsity": w0 / n, "filter_activity": active / filters,
                "beta": self.beta}
         if evaluate is not None:

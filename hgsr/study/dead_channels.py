@@ -48,12 +48,13 @@ def _per_group(table: pd.DataFrame) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def channel_masks(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float = 1e-2) -> list[dict]:
-    """Per prunable group: ``{"group", "size", "zero", "dead_input", "small_gamma", "score", "gamma"}``:
-    boolean masks over its channels (``small_gamma`` None without BatchNorm), the filter-norm
-    keep-score and the |γ| scores (None without BatchNorm)."""
-    mag = _per_group(prune.criteria.score(model, "magnitude", input_shape))
-    dead = _per_group(prune.criteria.score(model, "dead_inputs", input_shape))
+def channel_masks(model: nn.Module, input_shape, tol: float = measure.TOL, rel: float = 1e-2,
+                  include_linear: bool = False) -> list[dict]:
+    """Per prunable group (hidden linear units too with ``include_linear``): ``{"group", "size", "zero",
+    "dead_input", "small_gamma", "score", "gamma"}``: boolean masks over its channels (``small_gamma``
+    None without BatchNorm), the filter-norm keep-score and the |γ| scores (None without BatchNorm)."""
+    mag = _per_group(prune.criteria.score(model, "magnitude", input_shape, include_linear=include_linear))
+    dead = _per_group(prune.criteria.score(model, "dead_inputs", input_shape, include_linear=include_linear))
     try:
         gammas = _per_group(prune.criteria.score(model, "bn_gamma", input_shape))
     except ValueError:            # some group has no BatchNorm: the gamma rule does not apply
@@ -80,26 +81,26 @@ def _plan(ms: list[dict], rule: str) -> dict:
 
 
 def plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
-         rel: float = 1e-2) -> dict:
+         rel: float = 1e-2, include_linear: bool = False) -> dict:
     """``{group: [channels to remove]}`` by ``rule`` (see the module docstring); never empties a group."""
-    return table_and_plan(model, input_shape, rule, tol, rel)[1]
+    return table_and_plan(model, input_shape, rule, tol, rel, include_linear)[1]
 
 
 def channel_table(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
-                  rel: float = 1e-2) -> pd.DataFrame:
+                  rel: float = 1e-2, include_linear: bool = False) -> pd.DataFrame:
     """Per prunable group: ``layer``, ``filters`` (channels), ``zero_filters`` (``||F[c]|| <= tol``),
     ``dead_inputs`` (consumer slices ``<= tol``), ``small_gamma`` (``|γ| <= rel·max|γ|``, -1 without BN),
     ``removed`` by ``rule``, ``filters_left``; a ``total`` row; ``attrs``: rule, tol, rel (the tol is
     left out of ``attrs["tol"]`` for the gamma rule, whose threshold is ``rel``). Columns match
     :func:`hgsr.measure.sparsity_table` where they overlap, for :func:`hgsr.viz.filters_per_layer`."""
-    return table_and_plan(model, input_shape, rule, tol, rel)[0]
+    return table_and_plan(model, input_shape, rule, tol, rel, include_linear)[0]
 
 
 def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", tol: float = measure.TOL,
-                   rel: float = 1e-2) -> tuple[pd.DataFrame, dict]:
+                   rel: float = 1e-2, include_linear: bool = False) -> tuple[pd.DataFrame, dict]:
     """:func:`channel_table` and :func:`plan` from one pass over the network."""
     _check_rule(rule)
-    ms = channel_masks(model, input_shape, tol, rel)
+    ms = channel_masks(model, input_shape, tol, rel, include_linear)
     out = _plan(ms, rule)
     rows = [{"layer": m["group"], "filters": m["size"], "zero_filters": int(m["zero"].sum()),
              "dead_inputs": int(m["dead_input"].sum()),
@@ -115,16 +116,19 @@ def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", to
 
 def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float = measure.TOL, rel: float = 1e-2,
                     finetune_epochs: int = 0, finetune_lr: float | None = None, progress: bool = False,
-                    device=None) -> dict:
-    """:func:`hgsr.compact.compact_from_zeros` with the channels chosen by ``rule`` (cached).
+                    device=None, include_linear: bool = False) -> dict:
+    """:func:`hgsr.compact.compact_from_zeros` with the channels chosen by ``rule`` (cached); with
+    ``include_linear`` hidden linear units are removed by the same rule (a zero row, or a zero column in
+    the next layer).
 
     Same result layout: ``{"summary", "structure", "model", "history"}``; ``summary`` adds ``rule``,
     ``structure`` is :func:`channel_table`. Fine-tuning as there (the run's optimizer at a tenth of its lr,
     cosine schedule, no regularizer).
     """
     _check_rule(rule)
-    return compact_with(run, lambda dense, shape: table_and_plan(dense, shape, rule, tol, rel), "compact_rule",
-                        {"rule": rule, "tol": tol, "rel": rel}, finetune_epochs, finetune_lr, progress, device)
+    params = {"rule": rule, "tol": tol, "rel": rel, **({"include_linear": True} if include_linear else {})}
+    return compact_with(run, lambda dense, shape: table_and_plan(dense, shape, rule, tol, rel, include_linear),
+                        "compact_rule", params, finetune_epochs, finetune_lr, progress, device)
 
 
 def inputs_add_channels(model: nn.Module, input_shape, tol: float = measure.TOL) -> bool:
