@@ -41,7 +41,10 @@ def ref_bn_gamma(m):
 def ref_dead_inputs(m):
     convs = [mod for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     first = [float(torch.linalg.vector_norm(convs[1].weight[:, c])) for c in range(convs[0].out_channels)]
-    return {"features.0": first, "features.3": [float("inf")] * convs[1].out_channels}   # read by a Linear
+    fc1 = next(mod for mod in m.modules() if isinstance(mod, nn.Linear))
+    k = fc1.in_features // convs[1].out_channels          # the flattened positions of one channel
+    second = [float(torch.linalg.vector_norm(fc1.weight[:, c * k:(c + 1) * k])) for c in range(convs[1].out_channels)]
+    return {"features.0": first, "features.3": second}   # conv2 is read by fc1 through the flatten
 
 
 def ref_loss(m):

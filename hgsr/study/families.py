@@ -22,9 +22,12 @@ class Family:
     regularizer: Any                 # a spec for hgsr.regularizers.from_spec (None: no regularizer)
     model_kw: dict = field(default_factory=dict)
     notebook: str = ""               # the notebook that introduces it
+    rule: str = "zeros"              # how notebook 07 removes structure: a rule of hgsr.study.dead_channels.RULES
+    include_linear: bool = False     # the rule also removes hidden fully connected units
 
 
 LENET_TASK = "lenet5_mnist"
+LAM_GL_FC = 1e-3   # group lasso with the fc layers: 1,300 more groups than the 70 filters, so a smaller λ
 FAMILIES: dict[str, Family] = {
     "none": Family("baseline (weight decay 5e-4 only)", None, notebook="02"),
     "none_bn": Family("baseline with BatchNorm", None, {"batchnorm": True}, notebook="02"),
@@ -32,13 +35,14 @@ FAMILIES: dict[str, Family] = {
     "group_lasso_filter": Family("group lasso (filters)", {"key": "group_lasso", "lam": 0.017, "group": "filter"},
                                  notebook="02"),
     "group_lasso_channel": Family("group lasso (channels)", {"key": "group_lasso", "lam": 0.017, "group": "channel"},
-                                  notebook="02"),
-    "ssl": Family("SSL (filters + channels)", {"key": "ssl", "lam_filter": 0.017, "lam_channel": 0.008}, notebook="02"),
+                                  notebook="02", rule="zeros+inputs"),
+    "ssl": Family("SSL (filters + channels)", {"key": "ssl", "lam_filter": 0.017, "lam_channel": 0.008}, notebook="02",
+                  rule="zeros+inputs"),
     "slimming": Family("network slimming (BN γ)", {"key": "slimming", "lam": 0.017}, {"batchnorm": True},
-                       notebook="02"),
+                       notebook="02", rule="gamma"),
     "hsr_gl_output": Family("HSR-GL (output grouping)", {"key": "hsr_gl", "lam": 8e-3, "grouping": "output"},
                             notebook="03"),
-    "hgsr_ref": Family("HGSR reference mix", {"key": "hgsr_ref", "lam": 1e-3}, notebook="03"),
+    "hgsr_ref": Family("HGSR reference mix", {"key": "hgsr_ref", "lam": 1e-3}, notebook="03", rule="zeros+inputs"),
     "prox_l1": Family("proximal L1", {"key": "prox_l1", "lam": 0.013}, notebook="04"),
     "prox_group_lasso": Family("proximal group lasso (filters)", {"key": "prox_group_lasso", "lam": 0.1,
                                                                   "group": "filter"}, notebook="04"),
@@ -52,6 +56,12 @@ FAMILIES: dict[str, Family] = {
                                                        "R": "tl1"}, notebook="04"),
     "nonconvex_l1_l2": Family("nonconvex SGL, R = L1-L2", {"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0,
                                                            "R": "l1_l2"}, notebook="04"),
+    "nonconvex_tl1_fc": Family("nonconvex SGL, R = TL1, with fc layers", {"key": "nonconvex_sgl", "lam": 8e-4,
+                                                                           "beta": 1.0, "R": "tl1", "linear": True},
+                               notebook="04", rule="zeros+inputs", include_linear=True),
+    "group_lasso_filter_fc": Family("group lasso (filters), with fc layers",
+                                    {"key": "group_lasso", "lam": LAM_GL_FC, "group": "filter", "linear": True},
+                                    notebook="04", rule="zeros+inputs", include_linear=True),
     "l1_over_l2": Family("L1/L2 on filters", {"key": "l1_over_l2", "lam": 0.08}, notebook="05"),
 }
 

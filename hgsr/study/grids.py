@@ -11,22 +11,33 @@ last line is ``trained N, cached M, failed F`` and the exit status is 1 if any t
 
 - ``lenet_families``: every LeNet-5/MNIST family of :data:`hgsr.study.families.FAMILIES` at its
   registered λ scaled by each of :data:`LAM_MULTS` (every ``lam*`` key of the spec scaled together;
-  the unregularized baselines once), for each seed of the profile (:data:`SEEDS`).
+  the unregularized baselines once), seed 0; each task trains the run, removes structure by the
+  family's rule, fine-tunes and reports validation and test figures (:func:`front_row`). Notebook 07
+  adds a second seed for the points near the front (:mod:`hgsr.study.fronts`). Sized for 2 CPU cores.
+- ``lenet_families_full``: the same families at nine λ from λ/16 to 16λ (factors of 2), three seeds
+  each: the grid for a cluster (about six times the tasks).
 - ``smoke``: a handful of tiny LeNet-5 runs on the generated ``synthetic`` set (tests, CI), one of
   them listed twice to exercise deduplication.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Callable
 
-from .. import experiments
+from torch import nn
+
+from .. import compact, experiments, train
+from ..results import widths_text
 from ..sweep import Task, run_sweep
+from . import dead_channels
 from .families import FAMILIES, family_config
 
-LAM_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)   # log-spaced around each family's registered λ
-SEEDS: dict[str, tuple] = {}             # seeds per profile where more than (0,) are wanted
+# log-spaced around each family's registered λ, a factor 2·sqrt(2) apart: λ/8 … 8λ (nearly two decades)
+LAM_MULTS = (0.125, 0.354, 1.0, 2.83, 8.0)
+LAM_MULTS_FULL = tuple(2.0 ** k for k in range(-4, 5))   # λ/16 … 16λ
+SEEDS_FULL = (0, 1, 2)
 
 
 def scale_lams(spec, mult: float):
@@ -36,16 +47,60 @@ def scale_lams(spec, mult: float):
     return {k: (v * mult if k.startswith("lam") else v) for k, v in spec.items()}
 
 
+def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False) -> dict:
+    """One point of notebook 07's fronts: train (or load) ``config``, remove structure by ``rule``
+    (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is :func:`hgsr.compact.compact_from_zeros`, shared with
+    notebooks 02-05), fine-tune ``finetune_epochs`` of the profile, and report the compact network's
+    size, its test error and its error on the config's held-out validation images (both fine-tuned)."""
+    P = experiments.profile(config.profile)
+    run = experiments.run(config, progress=False)
+    ep = P["finetune_epochs"]
+    if rule == "zeros" and not include_linear:
+        out = compact.compact_from_zeros(run, finetune_epochs=ep)
+    else:
+        out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
+    s = out["summary"]
+    val = experiments.validation_for(config)
+    reg = config.regularizer or {}
+    return {"seed": config.seed, "rule": rule,
+            "lam": ", ".join(f"{k} = {v:.2g}" for k, v in reg.items() if k.startswith("lam")) or "—", "widths_dense": widths_text(s["widths_dense"]),
+            "widths": widths_text(s["widths"]), "filters_left": sum(s["widths"]),
+            "linear_units": _linear_units(out["model"]), "params_dense": s["params_dense"], "params": s["params"],
+            "macs_dense": s["macs_dense"], "macs": s["macs"], "error_dense": 1 - s["acc_dense"],
+            "error_pruned": 1 - s["acc_pruned"], "error_finetuned": 1 - s["acc_finetuned"],
+            "val_error_dense": 1 - run.metrics["val_acc"],
+            "val_error": 1 - train.evaluate(out["model"], val)["accuracy"], "test_images": len(experiments.dataset_for(config).test_y),
+            "val_images": len(val.test_y)}
+
+
+def _linear_units(model) -> str:
+    """Output widths of the hidden fully connected layers (all but the classifier), e.g. ``"500"``."""
+    fcs = [m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
+    return "-".join(str(w) for w in fcs[:-1])
+
+
+def family_task(name: str, profile: str, mult: float = 1.0, seed: int = 0) -> Task:
+    """The task of family ``name`` at λ × ``mult`` and ``seed`` (its rule from the registry)."""
+    fam = FAMILIES[name]
+    cfg = family_config(name, profile, seed=seed)
+    cfg = cfg.replace(regularizer=scale_lams(cfg.regularizer, mult))
+    return Task(cfg, fn=functools.partial(front_row, rule=fam.rule, include_linear=fam.include_linear),
+                tags={"family": name, "label": fam.label, "lam_mult": mult})
+
+
+def _families(profile: str, mults, seeds) -> list[Task]:
+    return [family_task(name, profile, mult, seed) for seed in seeds for name, fam in FAMILIES.items()
+            for mult in ((1.0,) if fam.regularizer is None else mults)]
+
+
 def lenet_families(profile: str = "default") -> list[Task]:
-    tasks = []
-    for seed in SEEDS.get(profile, (0,)):
-        for name, fam in FAMILIES.items():
-            mults = (1.0,) if fam.regularizer is None else LAM_MULTS
-            for mult in mults:
-                cfg = family_config(name, profile, seed=seed)
-                cfg = cfg.replace(regularizer=scale_lams(cfg.regularizer, mult))
-                tasks.append(Task(cfg, tags={"family": name, "label": fam.label, "lam_mult": mult}))
-    return tasks
+    """Every family at every λ of :data:`LAM_MULTS` (baselines once), seed 0."""
+    return _families(profile, LAM_MULTS, (0,))
+
+
+def lenet_families_full(profile: str = "default") -> list[Task]:
+    """Every family at every λ of :data:`LAM_MULTS_FULL` and every seed of :data:`SEEDS_FULL` (a cluster's grid)."""
+    return _families(profile, LAM_MULTS_FULL, SEEDS_FULL)
 
 
 def smoke(profile: str = "smoke") -> list[Task]:
@@ -57,7 +112,8 @@ def smoke(profile: str = "smoke") -> list[Task]:
     return [Task(base.replace(regularizer=s), tags={"grid": "smoke"}) for s in specs]
 
 
-GRIDS: dict[str, Callable[[str], list[Task]]] = {"lenet_families": lenet_families, "smoke": smoke}
+GRIDS: dict[str, Callable[[str], list[Task]]] = {"lenet_families": lenet_families,
+                                                  "lenet_families_full": lenet_families_full, "smoke": smoke}
 
 
 def grid(name: str, profile: str = "default") -> list[Task]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn

@@ -49,7 +49,7 @@ def fill(text: str, figures_dir: Path) -> str:
 
     def table(match):
         f = tables / f"{match.group(2)}.md"
-        body = f.read_text().rstrip() + "\n" if f.exists() else f"*(not generated yet: run `make figures`)*\n"
+        body = f.read_text().rstrip() + "\n" if f.exists() else "*(not generated yet: run `make figures`)*\n"
         return match.group(1) + body + match.group(3)
 
     text = TABLE.sub(table, text)

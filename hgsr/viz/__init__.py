@@ -13,7 +13,7 @@ returns the matplotlib Figure; no saving (notebooks save with :func:`hgsr.suite.
 """
 from . import style  # noqa: F401
 from .datasets import image_grid  # noqa: F401
-from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front,  # noqa: F401
+from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front, pareto_panels,  # noqa: F401
                       params_macs_by_layer, pruning_curve, threshold_sweep, training_curves)
 from .style import annotate_points, label_cycle, layer_names, series_styles  # noqa: F401
 from .theory import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401

@@ -2,7 +2,6 @@
 :mod:`hgsr.viz.style`) and picking a conv weight by layer."""
 from __future__ import annotations
 
-from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

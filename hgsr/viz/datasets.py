@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import torch
 
 
 def image_grid(datasets: Mapping[str, "object"], per_row: int = 10, seed: int = 0):

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import matplotlib.pyplot as plt
 from matplotlib import ticker
 
 from . import style
@@ -188,6 +189,45 @@ def pareto(df: pd.DataFrame, x: str = "params", y: str = "test_acc", label: str 
                  f"{style.quantity(x).label if style.quantity(x) else x} (up and {'left' if minimize_x else 'right'}"
                  f" is better: {better} on x)")
     style.legend(ax)
+    return fig
+
+
+def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Sequence[str] = ("params", "macs"),
+                  y: str = "test_acc", yerr: str | None = None, label: str = "label", logx: bool | str = True):
+    """Accuracy-vs-size fronts for many families, readable: one column per panel (``{title: [labels]}``,
+    related families together), one row per size axis in ``xs``. In each panel its families' points
+    (one colour and marker per label, the same across panels; ``yerr``: a column of error-bar half
+    widths, e.g. the std over seeds), every other point as a grey dot, and the front of *all* points
+    (:func:`pareto_front`) as a black step line, so each panel reads against the same front.
+    Returns the Figure."""
+    require(df, [*xs, y, label] + ([yerr] if yerr else []), "results table")
+    unknown = sorted(set(lab for labs in panels.values() for lab in labs) - set(df[label]))
+    if unknown:
+        raise ValueError(f"panels name labels absent from the table: {unknown}")
+    style.ensure()
+    fig, axes = plt.subplots(len(xs), len(panels), figsize=(3.6 * len(panels), 3.3 * len(xs)), squeeze=False,
+                             sharey=True, layout="constrained")
+    styles = series_styles([lab for labs in panels.values() for lab in labs])
+    for r, x in enumerate(xs):
+        front = df[pareto_front(df, x, y)].sort_values(x)
+        for c, (title, labs) in enumerate(panels.items()):
+            ax = axes[r][c]
+            rest = df[~df[label].isin(labs)]
+            ax.scatter(rest[x], rest[y], s=10, color="0.8", zorder=1)
+            ax.step(front[x], front[y], where="post", color="k", lw=1.0, zorder=2,
+                    label="front of all points" if c == 0 else None)
+            for lab in labs:
+                d, st = df[df[label] == lab], styles[lab]
+                ax.errorbar(d[x], d[y], yerr=d[yerr] if yerr else None, fmt=st["marker"], color=st["color"], ms=5,
+                            mec="white", mew=0.4, elinewidth=0.9, capsize=2, zorder=3, label=str(lab))
+            style.format_axis(ax, "x", x, log=logx, values=df[x])
+            if c == 0:
+                style.format_axis(ax, "y", y)
+            if r == 0:
+                ax.set_title(title)
+    for c in range(len(panels)):
+        axes[-1][c].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
+    axes[0][0].legend(fontsize=7, loc="lower right")
     return fig
 
 

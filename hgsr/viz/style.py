@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 from matplotlib.text import Annotation
@@ -141,6 +140,8 @@ QUANTITIES: dict[str, Quantity] = {
     "binomial_se_points": Quantity("binomial standard error", "points", 1.0, 2),
     "acc_change_se_points": Quantity("standard error of the change", "points", 1.0, 2),
     "test_images": _count("test images"), "seeds": Quantity("seeds"),
+    "val_error": _acc("validation error"), "val_error_dense": _acc("validation error, dense"),
+    "error_finetuned_std": _acc("test error std over seeds"), "val_images": _count("validation images"),
     # size and cost
     "params": _count("parameters"), "macs": _count("MACs"), "MACs": _count("MACs"),
     "params_dense": _count("parameters, dense"), "macs_dense": _count("MACs, dense"),
@@ -152,6 +153,12 @@ QUANTITIES: dict[str, Quantity] = {
     "fraction": pct("channels removed (target)", 0),
     # structure
     "filters": _count("filters"), "filters_left": _count("filters left"), "zero_filters": _count("zero filters"),
+    "filters_left_mean": Quantity("filters left, mean over seeds", "", 1.0, 1),
+    "filters_left_std": Quantity("filters left, std over seeds", "", 1.0, 1),
+    "linear_units": Quantity("fc units"), "fc1_units": _count("fc1 units"),
+    "fc_regularized": Quantity("fc layers regularized"), "rule": Quantity("removal rule"),
+    "lam_mult": Quantity("λ / registered λ", "", 1.0, 3), "reaches_on_val": Quantity("≤ target on validation"),
+    "meets_test": Quantity("≤ target on test"),
     "channels": _count("channels"), "channels_left": _count("channels left"),
     "channels_removed": _count("channels removed"), "dead_inputs": _count("dead input channels"),
     "v_zero_filters": _count("zero filters of V"), "exact_zero_filters": _count("filters exactly 0"),

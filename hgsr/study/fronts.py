@@ -1,0 +1,196 @@
+"""Notebook 07's LeNet-5 comparison as accuracy-vs-size fronts, with λ chosen on validation.
+
+The plan (every number below is a module constant, so the notebook and the docs read them from here):
+
+1. :func:`sweep` runs the ``lenet_families`` grid of :mod:`hgsr.study.grids` (every family at λ × each
+   of ``LAM_MULTS``, seed 0) on :func:`hgsr.sweep.run_sweep`: each point is trained on the training
+   images minus the profile's ``mnist_val`` held-out ones, compacted by its family's rule, fine-tuned,
+   and measured on the held-out validation images and on the test set;
+2. it then reruns with more seeds (:data:`SEEDS`) every point that may decide a result
+   (:func:`near_front`): a point whose validation error is at most :data:`NEAR_ERROR` and that lies on
+   a validation front (error vs parameters or vs MACs), or is its family's validation choice;
+3. :func:`points` averages the seeds of each (family, λ); :func:`chosen` picks, per family, **on
+   validation**: the fewest filters among the λ whose mean validation error is ``<= ERROR_TARGET``
+   (ties: lower validation error), or, where no λ gets there, the lowest validation error;
+4. :func:`table` reports the chosen point's *test* figures (mean and std over seeds), and
+   :func:`verdict` states which family leaves the fewest filters at ``<= ERROR_TARGET`` test error
+   against SSL's published 3-12, and whether the gap is larger than the seeds' spread.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidArgument
+from ..results import widths_text
+from ..sweep import run_sweep
+from ..viz import pareto_front
+from . import grids, published
+from .families import FAMILIES
+
+ERROR_TARGET = 0.0100     # "≤ 1.00 % error after fine-tuning"
+NEAR_ERROR = 0.012        # points up to this validation error may be near the front: they get more seeds
+SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every other point)
+TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
+RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max"}
+
+# related families side by side in the figure (every family of the registry in exactly one panel)
+PANELS = {
+    "baselines": ["none", "none_bn", "l1", "group_lasso_filter", "group_lasso_channel", "ssl", "slimming"],
+    "hierarchical and L1/L2": ["hsr_gl_output", "hgsr_ref", "l1_over_l2"],
+    "proximal": ["prox_l1", "prox_group_lasso", "prox_sgl"],
+    "nonconvex SGL": ["nonconvex_l1", "nonconvex_l0", "nonconvex_tl1", "nonconvex_l1_l2", "nonconvex_tl1_fc",
+                      "group_lasso_filter_fc"],
+}
+
+
+def _run(tasks, progress: bool, workers, scheduler) -> pd.DataFrame:
+    result = run_sweep(tasks, progress=progress, workers=workers, scheduler=scheduler)
+    if result.failed:
+        lines = "; ".join(f"{f['hash']} ({f['description']}): {f['error']}" for f in result.failures)
+        raise RuntimeError(f"{result.failed} sweep task(s) failed: {lines}")
+    return result.rows
+
+
+def sweep(profile: str = "default", progress: bool = True, workers: int | None = None,
+          scheduler: str | None = None, grid: str = "lenet_families") -> pd.DataFrame:
+    """Every point of the fronts: a grid of :mod:`hgsr.study.grids` (``lenet_families``: seed 0; or
+    ``lenet_families_full``, a cluster's grid), then the other seeds of :data:`SEEDS` for the points
+    :func:`near_front` selects (those a grid already ran are read from the cache). One row per
+    (family, λ, seed); cached runs are read, not retrained. A failed task raises, naming its config."""
+    first = _run(grids.grid(grid, profile), progress, workers, scheduler)
+    near = near_front(first)
+    have = set(zip(first["family"], first["lam_mult"].astype(float), first["seed"]))
+    more = [grids.family_task(f, profile, m, seed) for f, m in near for seed in SEEDS if (f, m, seed) not in have]
+    rows = first if not more else pd.concat([first, _run(more, progress, workers, scheduler)], ignore_index=True)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return rows.sort_values(["family", "lam_mult", "seed"], key=lambda c: c.map(order) if c.name == "family" else c,
+                            kind="stable").reset_index(drop=True)
+
+
+def _choose(d: pd.DataFrame, error: str, filters: str) -> pd.Series:
+    """The row of one family's points chosen by ``error``: fewest ``filters`` at ``error <= ERROR_TARGET``
+    (ties: lower error), else the lowest error."""
+    ok = d[d[error] <= ERROR_TARGET]
+    if len(ok):
+        return ok.sort_values([filters, error], kind="stable").iloc[0]
+    return d.sort_values(error, kind="stable").iloc[0]
+
+
+def near_front(rows: pd.DataFrame) -> list[tuple[str, float]]:
+    """``(family, lam_mult)`` of the seed-0 points that decide results: validation error ``<= NEAR_ERROR``
+    and on a validation front (error vs parameters or vs MACs), or the family's validation choice."""
+    d = rows[rows["seed"] == 0].assign(val_acc=lambda t: 1 - t["val_error"])
+    keys = set()
+    close = d[d["val_error"] <= NEAR_ERROR]
+    for x in ("params", "macs"):
+        if len(close):
+            on = close[pareto_front(close, x, "val_acc")]
+            keys |= {(f, float(m)) for f, m in zip(on["family"], on["lam_mult"])}
+    for _, fam in d.groupby("family", sort=False):
+        c = _choose(fam, "val_error", "filters_left")
+        if c["val_error"] <= NEAR_ERROR:
+            keys.add((c["family"], float(c["lam_mult"])))
+    order = list(dict.fromkeys(d["family"]))
+    return sorted(keys, key=lambda k: (order.index(k[0]), k[1]))
+
+
+def points(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (family, λ): means over its seeds of filters, parameters, MACs, test and validation
+    error, their std (NaN for one seed), the seeds and the widths per seed."""
+    if rows.empty:
+        raise InvalidArgument("rows is empty: no sweep point to average")
+    out = []
+    for (fam, mult), d in rows.groupby(["family", "lam_mult"], sort=False):
+        r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult, "lam": d["lam"].iloc[0],
+             "seeds": len(d), "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
+        for c in ("filters_left", "params", "macs", "error_finetuned", "val_error", "error_dense", "params_dense",
+                  "macs_dense", "test_images", "val_images"):
+            r[c] = float(d[c].mean())
+            if c in ("filters_left", "params", "macs", "error_finetuned", "val_error"):
+                r[c + "_std"] = float(d[c].std(ddof=1)) if len(d) > 1 else math.nan
+        out.append(r)
+    df = pd.DataFrame(out)
+    df["test_acc"], df["test_acc_std"] = 1 - df["error_finetuned"], df["error_finetuned_std"]
+    df["params_removed"], df["macs_removed"] = 1 - df["params"] / df["params_dense"], 1 - df["macs"] / df["macs_dense"]
+    return df
+
+
+def chosen(pts: pd.DataFrame) -> pd.DataFrame:
+    """Per family, the point chosen on validation (:func:`_choose` on mean validation error and mean
+    filters), with ``reaches_on_val`` (its mean validation error is ``<= ERROR_TARGET``)."""
+    rows = [_choose(d, "val_error", "filters_left") for _, d in pts.groupby("family", sort=False)]
+    df = pd.DataFrame(rows).reset_index(drop=True)
+    df["reaches_on_val"] = df["val_error"] <= ERROR_TARGET
+    df["meets_test"] = df["error_finetuned"] <= ERROR_TARGET
+    return df
+
+
+def table(pts: pd.DataFrame) -> pd.DataFrame:
+    """The per-family table of the notebook: the validation-chosen point's λ, seeds, widths per seed,
+    filters (mean and std over seeds), parameters and MACs removed, validation and test error (mean,
+    std), whether it reaches the target on validation and on test; ``family`` is the registry key."""
+    c = chosen(pts)
+    return pd.DataFrame({
+        "label": c["label"], "rule": c["rule"].map(RULE_TEXT), "lam": c["lam"], "lam_mult": c["lam_mult"],
+        "seeds": c["seeds"].astype(int), "widths": c["widths"], "linear_units": c["linear_units"],
+        "filters_left_mean": c["filters_left"], "filters_left_std": c["filters_left_std"],
+        "params_removed": c["params_removed"], "macs_removed": c["macs_removed"], "val_error": c["val_error"],
+        "error_finetuned": c["error_finetuned"], "error_finetuned_std": c["error_finetuned_std"],
+        "reaches_on_val": c["reaches_on_val"], "meets_test": c["meets_test"], "family": c["family"]})
+
+
+def binomial_se(error: float, n: float) -> float:
+    """Standard error of an error rate measured on ``n`` images: ``sqrt(e(1 − e)/n)``."""
+    return math.sqrt(error * (1 - error) / n)
+
+
+def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
+    """Markdown: the family with the fewest filters at ≤ ``ERROR_TARGET`` test error (λ chosen on
+    validation, means over seeds) against SSL's published point, and whether the runner-up differs
+    by more than the seeds' spread and the test set's sampling error."""
+    target = published.lenet_result(TARGET_KEY)
+    pub = f"{widths_text(target.widths)} ({target.filters_left} filters) at {target.error_finetuned:.2%}"
+    n_test = float(pts["test_images"].iloc[0])
+    se = binomial_se(ERROR_TARGET, n_test)
+    ok = tab[tab["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
+    lo, hi = int(tab["seeds"].min()), int(tab["seeds"].max())
+    seeds = f"{lo}–{hi} seeds" if lo != hi else f"{lo} seed{'s' if lo > 1 else ''}"
+    text = [f"λ was chosen per family on {int(pts['val_images'].iloc[0]):,} held-out training images; test figures are "
+            f"means over {seeds}. One error rate near {ERROR_TARGET:.2%} on {int(n_test):,} test images has a "
+            f"sampling standard error of {se:.2%}."]
+    if ok.empty:
+        best = tab.sort_values("error_finetuned").iloc[0]
+        text.append(f"**No family reaches ≤ {ERROR_TARGET:.2%} test error** at its validation choice; the lowest is "
+                    f"{best['label']} at {best['error_finetuned']:.2%}. SSL's *published* result is {pub}; the target "
+                    f"(fewer than {target.filters_left} filters at ≤ {ERROR_TARGET:.2%}) is not met.")
+        return "\n\n".join(text)
+    b = ok.iloc[0]
+    std = "" if np.isnan(b["filters_left_std"]) else f" ± {b['filters_left_std']:.1f}"
+    estd = "" if np.isnan(b["error_finetuned_std"]) else f" ± {b['error_finetuned_std']:.2%}"
+    met = b["filters_left_mean"] < target.filters_left
+    text.append(f"**Fewest filters at ≤ {ERROR_TARGET:.2%} test error: {b['label']}**, {b['filters_left_mean']:.1f}{std} "
+                f"filters ({b['widths']}) at {b['error_finetuned']:.2%}{estd} test error, "
+                f"{b['params_removed']:.1%} of the parameters removed; SSL's *published* result is {pub}. "
+                f"The target (fewer than {target.filters_left} filters at ≤ {ERROR_TARGET:.2%}) is "
+                f"**{'met' if met else 'not met'}**.")
+    if len(ok) > 1:
+        r = ok.iloc[1]
+        gap = r["filters_left_mean"] - b["filters_left_mean"]
+        spread = np.nansum([b["filters_left_std"], r["filters_left_std"]])
+        close_err = abs(r["error_finetuned"] - b["error_finetuned"]) <= 2 * se
+        text.append(f"Runner-up: {r['label']}, {r['filters_left_mean']:.1f} filters at {r['error_finetuned']:.2%}. The gap of "
+                    f"{gap:.1f} filters is {'within' if gap <= spread else 'larger than'} the sum of the two seed "
+                    f"spreads ({spread:.1f})" + (", and their test errors differ by less than two sampling standard "
+                                                 "errors." if close_err else "."))
+    missed = tab[tab["reaches_on_val"] & ~tab["meets_test"]]["label"].tolist()
+    if missed:
+        text.append(f"Families whose choice reaches ≤ {ERROR_TARGET:.2%} on validation but not on the test set: "
+                    f"{', '.join(missed)}.")
+    never = tab[~tab["reaches_on_val"]]["label"].tolist()
+    if never:
+        text.append(f"Families with no λ at ≤ {ERROR_TARGET:.2%} validation error (their lowest-error λ is shown): "
+                    f"{', '.join(never)}.")
+    return "\n\n".join(text)

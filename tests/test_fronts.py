@@ -1,0 +1,215 @@
+"""Issue 15: held-out validation images, fully connected layers in nonconvex SGL / group lasso, the
+dead-inputs rule through linear layers, and notebook 07's fronts (choice on validation, seeds, verdict)."""
+import math
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from hgsr import data as hdata
+from hgsr import experiments, groups, models, prune, regularizers
+from hgsr.errors import InvalidArgument, InvalidType
+from hgsr.study import fc_layers, fronts, grids
+
+
+# ----------------------------------------------------------------------------- validation images
+def _ds(n=200):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 255, (n, 1, 8, 8), dtype=torch.uint8, generator=g)
+    y = torch.arange(n) % 4
+    return hdata.Dataset("synthetic", x, y, x[:20], y[:20], ["a", "b", "c", "d"])
+
+
+def test_holdout_is_disjoint_stratified_and_the_same_for_every_call():
+    ds = _ds()
+    rest, val = ds.holdout(40)
+    assert len(val.test_y) == 40 and len(rest.train_y) == 160 and len(val.train_y) == 0
+    assert torch.bincount(val.test_y).tolist() == [10, 10, 10, 10]
+    seen = {tuple(x.flatten().tolist()) for x in rest.train_x}
+    assert not any(tuple(x.flatten().tolist()) in seen for x in val.test_x)
+    assert torch.equal(ds.holdout(40)[1].test_x, val.test_x)
+    assert torch.equal(rest.test_x, ds.test_x)
+
+
+@pytest.mark.parametrize("n", [0, 200, 500])
+def test_holdout_names_a_bad_size(n):
+    with pytest.raises(InvalidArgument, match="n"):
+        _ds().holdout(n)
+
+
+def test_val_images_leaves_old_hashes_alone_and_changes_the_run():
+    cfg = experiments.Config(dataset="synthetic")
+    assert cfg.hash() == experiments.Config(dataset="synthetic", val_images=None).hash()
+    assert cfg.replace(val_images=64).hash() != cfg.hash()
+    with pytest.raises(InvalidArgument, match="val_images"):
+        experiments.Config(val_images=0)
+    with pytest.raises(InvalidArgument, match="val_images=None"):
+        experiments.validation_for(cfg)
+
+
+def test_a_run_with_validation_images_never_trains_on_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05)
+    ds, val = experiments.dataset_for(cfg), experiments.validation_for(cfg)
+    full = hdata.load("synthetic")
+    assert len(ds.train_y) + len(val.test_y) == len(full.train_y)
+    train_rows = {tuple(x.flatten().tolist()) for x in ds.train_x}
+    assert sum(tuple(x.flatten().tolist()) in train_rows for x in val.test_x) <= 2   # templates + noise: no copies
+    run = experiments.run(cfg, progress=False)
+    assert 0 <= run.metrics["val_acc"] <= 1
+
+
+# ----------------------------------------------------------------------------- fully connected layers
+LINEAR_SPECS = [{"key": "nonconvex_sgl", "lam": 1e-3, "beta": 0.5, "R": "tl1", "linear": True},
+                {"key": "nonconvex_sgl", "lam": 1e-3, "beta": 0.5, "R": "l1_l2", "linear": True, "n_train": 100},
+                {"key": "group_lasso", "lam": 1e-2, "group": "filter", "linear": True},
+                {"key": "group_lasso", "lam": 1e-2, "group": "channel", "linear": True, "size_weighted": True}]
+
+
+def _grads(model, fn):
+    for p in model.parameters():
+        p.grad = None
+    v = fn(model)
+    v.backward()
+    return v.item(), [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("spec", LINEAR_SPECS, ids=lambda s: f"{s['key']}-{s.get('R', s.get('group'))}")
+def test_linear_groups_fused_penalty_equals_the_formula_and_autograd(spec):
+    torch.manual_seed(0)
+    m = models.build("lenet5", 10, 1, 28).double()
+    reg = regularizers.from_spec(spec)
+    if spec["key"] == "nonconvex_sgl":
+        reg.after_step(m, 0.1)            # V = prox(W) on every layer, the linear ones too
+        assert all(hasattr(fc, "hgsr_V") for _, fc in groups.linear_layers(m))
+    v1, g1 = _grads(m, reg.penalty)
+    v2, g2 = _grads(m, reg.reference_penalty)
+    assert v1 == pytest.approx(v2, rel=1e-9)
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, rtol=1e-7, atol=1e-12)
+    # the linear part by hand: the input-feature (column) norms of every nn.Linear
+    without = regularizers.from_spec({k: v for k, v in spec.items() if k != "linear"})
+    if spec["key"] == "group_lasso":
+        hand = sum((math.sqrt(fc.weight.shape[0]) if spec.get("size_weighted") else 1.0)
+                   * float(fc.weight.detach().pow(2).sum(0).add(groups.EPS).sqrt().sum()) for _, fc in groups.linear_layers(m))
+        assert v1 - without.penalty(m).item() == pytest.approx(spec["lam"] * hand, rel=1e-7)
+    # the classifier's weights get a gradient only with linear=True
+    fc_last = groups.linear_layers(m)[-1][1].weight
+    assert float(g1[[p is fc_last for p in m.parameters()].index(True)].abs().sum()) > 0
+
+
+def test_linear_option_is_checked_and_needs_a_linear_layer():
+    with pytest.raises(InvalidType, match="linear must be True or False"):
+        regularizers.from_spec({"key": "group_lasso", "lam": 1e-2, "linear": "yes"})
+    convnet = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 3))
+    with pytest.raises(InvalidArgument, match="no nn.Linear"):
+        regularizers.from_spec({"key": "group_lasso", "lam": 1e-2, "linear": True}).penalty(convnet)
+
+
+@torch.no_grad()
+def test_dead_inputs_reads_through_the_flatten_into_fc1_and_into_fc2():
+    torch.manual_seed(0)
+    m = models.build("lenet5", 10, 1, 28)
+    fc1, fc2 = [l for _, l in groups.linear_layers(m)]
+    k = fc1.in_features // 50
+    fc1.weight[:, 3 * k:4 * k] = 0         # conv2 channel 3: nobody reads it
+    fc2.weight[:, 7] = 0                   # fc1 unit 7: nobody reads it
+    t = prune.criteria.score(m, "dead_inputs", (1, 28, 28), include_linear=True)
+    by = {(g, c): s for g, c, s in zip(t["group"], t["channel"], t["score"])}
+    conv2, hidden = [g for g in dict.fromkeys(t["group"])][1:3]
+    assert by[(conv2, 3)] == 0 and by[(hidden, 7)] == 0
+    assert sum(v == 0 for v in by.values()) == 2
+    # the plan of the "zeros+inputs" rule removes both; the compact network still computes the same function
+    from hgsr.study import dead_channels
+    plan = dead_channels.plan(m, (1, 28, 28), "zeros+inputs", include_linear=True)
+    assert plan == {conv2: [3], hidden: [7]}
+    small = prune.prune(m, plan, (1, 28, 28))
+    x = torch.randn(4, 1, 28, 28)
+    assert torch.allclose(m.eval()(x), small.eval()(x), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- fronts
+def _rows():
+    """Hand-made sweep rows: family A reaches 1 % on validation with 12 filters (test 0.95 %); family B
+    only at 30 filters; C never reaches it. A has two seeds at its chosen λ."""
+    def r(fam, mult, seed, filters, val, test, params):
+        return {"family": fam, "label": fam.upper(), "lam_mult": mult, "seed": seed, "rule": "zeros",
+                "lam": f"lam = {mult:g}", "widths": f"{filters // 2}-{filters - filters // 2}", "linear_units": "500", "filters_left": filters,
+                "params": params, "macs": params * 5, "error_finetuned": test, "val_error": val, "error_dense": 0.008,
+                "params_dense": 431080, "macs_dense": 2293000, "test_images": 10000, "val_images": 5000}
+    return pd.DataFrame([r("a", 1.0, 0, 12, 0.0098, 0.0094, 90000), r("a", 1.0, 1, 14, 0.0100, 0.0096, 95000),
+                         r("a", 2.0, 0, 8, 0.0130, 0.0125, 60000), r("b", 1.0, 0, 30, 0.0090, 0.0091, 200000),
+                         r("b", 2.0, 0, 20, 0.0110, 0.0099, 150000), r("c", 1.0, 0, 60, 0.0125, 0.0118, 400000)])
+
+
+def test_points_average_seeds_and_chosen_uses_validation_not_test():
+    pts = fronts.points(_rows())
+    a = pts[(pts["family"] == "a") & (pts["lam_mult"] == 1.0)].iloc[0]
+    assert a["seeds"] == 2 and a["filters_left"] == 13 and a["filters_left_std"] == pytest.approx(math.sqrt(2))
+    assert a["error_finetuned"] == pytest.approx(0.0095)
+    ch = fronts.chosen(pts).set_index("family")
+    assert ch.loc["a", "lam_mult"] == 1.0
+    # b's λ×2 has fewer filters and test error <= 1 %, but its *validation* error is above 1 %: not chosen
+    assert ch.loc["b", "lam_mult"] == 1.0 and bool(ch.loc["b", "reaches_on_val"])
+    assert ch.loc["c", "lam_mult"] == 1.0 and not ch.loc["c", "reaches_on_val"]
+
+
+def test_near_front_picks_close_points_on_a_validation_front_and_each_choice():
+    near = fronts.near_front(_rows())
+    assert ("a", 1.0) in near and ("b", 1.0) in near
+    assert ("c", 1.0) not in near          # validation error above NEAR_ERROR
+    assert ("a", 2.0) not in near          # 1.30 % on validation
+
+
+def test_table_and_verdict_follow_the_numbers():
+    pts = fronts.points(_rows())
+    tab = fronts.table(pts)
+    assert list(tab["family"]) == ["a", "b", "c"]
+    text = fronts.verdict(tab, pts)
+    assert "Fewest filters at ≤ 1.00% test error: A**, 13.0 ± 1.4 filters" in text
+    assert "is **met**" in text and "Runner-up: B, 30.0 filters" in text
+    assert "no λ at ≤ 1.00% validation error (their lowest-error λ is shown): C." in text
+    worse = _rows().assign(error_finetuned=0.02)
+    p2 = fronts.points(worse)
+    t2 = fronts.verdict(fronts.table(p2), p2)
+    assert "No family reaches" in t2 and "is not met" in t2
+
+
+def test_panels_name_every_registry_family_once():
+    from hgsr.study.families import FAMILIES
+    names = [n for v in fronts.PANELS.values() for n in v]
+    assert sorted(names) == sorted(FAMILIES) and len(names) == len(set(names))
+
+
+def test_the_grid_spans_every_family_at_every_lambda_and_keeps_the_family_rule():
+    tasks = grids.lenet_families("smoke")
+    from hgsr.study.families import FAMILIES
+    reg = [n for n, f in FAMILIES.items() if f.regularizer is not None]
+    assert len(tasks) == len(reg) * len(grids.LAM_MULTS) + (len(FAMILIES) - len(reg))
+    slim = [t for t in tasks if t.tags["family"] == "slimming"][0]
+    assert slim.fn.keywords == {"rule": "gamma", "include_linear": False}
+    lams = sorted(t.config.regularizer["lam"] for t in tasks if t.tags["family"] == "l1")
+    assert lams[-1] / lams[0] == pytest.approx(64) and all(t.config.val_images for t in tasks)
+
+
+def test_front_row_on_a_tiny_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05,
+                             profile="smoke", regularizer={"key": "group_lasso", "lam": 0.05, "linear": True})
+    row = grids.front_row(cfg, rule="zeros+inputs", include_linear=True)
+    assert row["val_images"] == 64 and 0 <= row["val_error"] <= 1 and 0 <= row["error_finetuned"] <= 1
+    assert row["params"] <= row["params_dense"] and row["filters_left"] == sum(map(int, row["widths"].split("-")))
+
+
+def test_fc_layers_verdict_reads_the_table():
+    def row(label, family, removed, units, widths, err, nonzero):
+        return {"label": label, "family": family, "params_removed": removed, "fc1_units": units, "widths": widths,
+                "error_finetuned": err, "nonzero_params": nonzero, "weights": 431080}
+    t = pd.DataFrame([row("X", "nonconvex_tl1", 0.6, 500, "5-20", 0.011, 200000),
+                      row("X fc", "nonconvex_tl1_fc", 0.9, 120, "8-15", 0.010, 30000),
+                      row("Y", "group_lasso_filter", 0.7, 500, "3-14", 0.012, 300000),
+                      row("Y fc", "group_lasso_filter_fc", 0.5, 500, "9-30", 0.009, 250000)])
+    text = fc_layers.verdict(t)
+    assert "60.0% → 90.0% (more)" in text and "fc1 units 500 → 120" in text
+    assert "70.0% → 50.0% (not more)" in text
