@@ -213,7 +213,7 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
         for c, (title, labs) in enumerate(panels.items()):
             ax = axes[r][c]
             rest = df[~df[label].isin(labs)]
-            ax.scatter(rest[x], rest[y], s=10, color="0.8", zorder=1)
+            ax.scatter(rest[x], rest[y], s=8, color="0.87", zorder=1)
             ax.step(front[x], front[y], where="post", color="k", lw=1.0, zorder=2,
                     label="front of all points" if c == 0 else None)
             for lab in labs:
@@ -225,9 +225,8 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
                 style.format_axis(ax, "y", y)
             if r == 0:
                 ax.set_title(title)
-    for c in range(len(panels)):
+    for c in range(len(panels)):   # one legend per panel column, under it
         axes[-1][c].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
-    axes[0][0].legend(fontsize=7, loc="lower right")
     return fig
 
 
