@@ -213,3 +213,16 @@ def test_fc_layers_verdict_reads_the_table():
     text = fc_layers.verdict(t)
     assert "60.0% → 90.0% (more)" in text and "fc1 units 500 → 120" in text
     assert "70.0% → 50.0% (not more)" in text
+
+
+def test_diverged_seeds_are_counted_left_out_of_the_means_and_said():
+    rows = _rows().assign(status="trained")
+    bad = pd.DataFrame([{"family": "a", "label": "A", "lam_mult": 1.0, "seed": 2, "status": "diverged",
+                         "error": "NonFiniteLoss: run x diverged"}])
+    pts = fronts.points(pd.concat([rows, bad], ignore_index=True))
+    a = pts[(pts["family"] == "a") & (pts["lam_mult"] == 1.0)].iloc[0]
+    assert a["seeds"] == 2 and a["diverged_seeds"] == 1 and a["filters_left"] == 13
+    tab = fronts.table(pts)
+    assert tab.set_index("family").loc["a", "diverged_seeds"] == 1
+    assert "1 extra-seed run(s) of 1 point(s) diverged" in fronts.verdict(tab, pts)
+    assert "diverged" not in fronts.verdict(fronts.table(fronts.points(rows)), fronts.points(rows))

@@ -33,6 +33,7 @@ from .families import FAMILIES
 ERROR_TARGET = 0.0100     # "≤ 1.00 % error after fine-tuning"
 NEAR_ERROR = 0.012        # points up to this validation error may be near the front: they get more seeds
 SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every other point)
+MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
 RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max"}
 
@@ -46,12 +47,19 @@ PANELS = {
 }
 
 
-def _run(tasks, progress: bool, workers, scheduler) -> pd.DataFrame:
+def _run(tasks, progress: bool, workers, scheduler, allow_divergence: bool = False) -> pd.DataFrame:
+    """The rows of a sweep; with ``allow_divergence`` a run that diverged (non-finite loss) becomes a row with
+    ``status = "diverged"`` (its tags, seed and error; no metrics); any other failure raises, naming its config."""
     result = run_sweep(tasks, progress=progress, workers=workers, scheduler=scheduler)
-    if result.failed:
-        lines = "; ".join(f"{f['hash']} ({f['description']}): {f['error']}" for f in result.failures)
-        raise RuntimeError(f"{result.failed} sweep task(s) failed: {lines}")
-    return result.rows
+    by_hash = {t.hash: t for t in tasks}
+    diverged = [f for f in result.failures if allow_divergence and f["error"].startswith("NonFiniteLoss")]
+    other = [f for f in result.failures if f not in diverged]
+    if other:
+        lines = "; ".join(f"{f['hash']} ({f['description']}): {f['error']}" for f in other)
+        raise RuntimeError(f"{len(other)} sweep task(s) failed: {lines}")
+    extra = [{"hash": f["hash"], "status": "diverged", **by_hash[f["hash"]].tags, "seed": by_hash[f["hash"]].config.seed,
+              "error": f["error"]} for f in diverged]
+    return pd.concat([result.rows, pd.DataFrame(extra)], ignore_index=True) if extra else result.rows
 
 
 def sweep(profile: str = "default", progress: bool = True, workers: int | None = None,
@@ -61,13 +69,23 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
     :func:`near_front` selects (those a grid already ran are read from the cache). One row per
     (family, λ, seed); cached runs are read, not retrained. A failed task raises, naming its config."""
     first = _run(grids.grid(grid, profile), progress, workers, scheduler)
-    near = near_front(first)
-    have = set(zip(first["family"], first["lam_mult"].astype(float), first["seed"]))
-    more = [grids.family_task(f, profile, m, seed) for f, m in near for seed in SEEDS if (f, m, seed) not in have]
-    rows = first if not more else pd.concat([first, _run(more, progress, workers, scheduler)], ignore_index=True)
+    rows = first
+    for seed in range(1, MAX_SEED + 1):        # the next seed for every point near the front still short of SEEDS
+        done = _finished(rows)
+        want = [(f, m) for f, m in near_front(first) if done.get((f, m), 0) < len(SEEDS)]
+        have = set(zip(rows["family"], rows["lam_mult"].astype(float), rows["seed"]))
+        more = [grids.family_task(f, profile, m, seed) for f, m in want if (f, m, seed) not in have]
+        if more:
+            rows = pd.concat([rows, _run(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
     order = {f: i for i, f in enumerate(FAMILIES)}
     return rows.sort_values(["family", "lam_mult", "seed"], key=lambda c: c.map(order) if c.name == "family" else c,
                             kind="stable").reset_index(drop=True)
+
+
+def _finished(rows: pd.DataFrame) -> dict:
+    """``{(family, lam_mult): number of finished (not diverged) seeds}``."""
+    ok = rows[rows["status"] != "diverged"] if "status" in rows.columns else rows
+    return {(f, float(m)): n for (f, m), n in ok.groupby(["family", "lam_mult"]).size().items()}
 
 
 def _choose(d: pd.DataFrame, error: str, filters: str) -> pd.Series:
@@ -98,14 +116,18 @@ def near_front(rows: pd.DataFrame) -> list[tuple[str, float]]:
 
 
 def points(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (family, λ): means over its seeds of filters, parameters, MACs, test and validation
-    error, their std (NaN for one seed), the seeds and the widths per seed."""
+    """One row per (family, λ): means over its finished seeds of filters, parameters, MACs, test and
+    validation error, their std (NaN for one seed), the seeds, the seeds whose run diverged (rows with
+    ``status == "diverged"``, left out of every mean) and the widths per seed."""
     if rows.empty:
         raise InvalidArgument("rows is empty: no sweep point to average")
+    status = rows["status"] if "status" in rows.columns else pd.Series("trained", index=rows.index)
     out = []
-    for (fam, mult), d in rows.groupby(["family", "lam_mult"], sort=False):
-        r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult, "lam": d["lam"].iloc[0],
-             "seeds": len(d), "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
+    for (fam, mult), d_all in rows.groupby(["family", "lam_mult"], sort=False):
+        d = d_all[status[d_all.index] != "diverged"]
+        r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult,
+             "lam": d["lam"].iloc[0], "seeds": len(d), "diverged_seeds": len(d_all) - len(d),
+             "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
         for c in ("filters_left", "params", "macs", "error_finetuned", "val_error", "error_dense", "params_dense",
                   "macs_dense", "test_images", "val_images"):
             r[c] = float(d[c].mean())
@@ -135,7 +157,7 @@ def table(pts: pd.DataFrame) -> pd.DataFrame:
     c = chosen(pts)
     return pd.DataFrame({
         "label": c["label"], "rule": c["rule"].map(RULE_TEXT), "lam": c["lam"], "lam_mult": c["lam_mult"],
-        "seeds": c["seeds"].astype(int), "widths": c["widths"], "linear_units": c["linear_units"],
+        "seeds": c["seeds"].astype(int), "diverged_seeds": c["diverged_seeds"].astype(int), "widths": c["widths"], "linear_units": c["linear_units"],
         "filters_left_mean": c["filters_left"], "filters_left_std": c["filters_left_std"],
         "params_removed": c["params_removed"], "macs_removed": c["macs_removed"], "val_error": c["val_error"],
         "error_finetuned": c["error_finetuned"], "error_finetuned_std": c["error_finetuned_std"],
@@ -176,6 +198,11 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
                 f"{b['params_removed']:.1%} of the parameters removed; SSL's *published* result is {pub}. "
                 f"The target (fewer than {target.filters_left} filters at ≤ {ERROR_TARGET:.2%}) is "
                 f"**{'met' if met else 'not met'}**.")
+    if pts["diverged_seeds"].sum():
+        bad = pts[pts["diverged_seeds"] > 0]
+        text.append(f"{int(bad['diverged_seeds'].sum())} extra-seed run(s) of {len(bad)} point(s) diverged (non-finite loss; "
+                    f"listed in `07_sweep_runs`) and were replaced by the next seed, up to seed {MAX_SEED}; "
+                    f"seed 0 of every point trained.")
     if len(ok) > 1:
         r = ok.iloc[1]
         gap = r["filters_left_mean"] - b["filters_left_mean"]

@@ -140,7 +140,7 @@ QUANTITIES: dict[str, Quantity] = {
     "binomial_se_points": Quantity("binomial standard error", "points", 1.0, 2),
     "acc_change_se_points": Quantity("standard error of the change", "points", 1.0, 2),
     "test_images": _count("test images"), "seeds": Quantity("seeds"),
-    "val_error": _acc("validation error"), "val_error_dense": _acc("validation error, dense"),
+    "val_error": _acc("validation error"), "diverged_seeds": Quantity("seeds that diverged"), "val_error_dense": _acc("validation error, dense"),
     "error_finetuned_std": _acc("test error std over seeds"), "val_images": _count("validation images"),
     # size and cost
     "params": _count("parameters"), "macs": _count("MACs"), "MACs": _count("MACs"),
