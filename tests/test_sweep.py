@@ -369,3 +369,16 @@ def test_arguments_are_checked_before_any_work():
     with pytest.raises(InvalidType, match="scheduler"):
         sweep.run_sweep([], scheduler=8786)
     assert sweep.run_sweep([], progress=False).summary() == "trained 0, cached 0, failed 0"
+
+
+def test_fronts_records_a_diverged_run_as_a_row_and_raises_on_other_failures(scheduler):
+    from hgsr.study import fronts
+    good, = [t for t in smoke_tasks() if t.config.regularizer is None][:1]
+    blowup = sweep.Task(good.config.replace(lr=1e6, seed=3), tags={"family": "x", "lam_mult": 1.0})
+    rows = fronts._run([good, blowup], False, None, scheduler, allow_divergence=True)
+    bad = rows[rows["status"] == "diverged"]
+    assert len(bad) == 1 and bad.iloc[0]["seed"] == 3 and bad.iloc[0]["family"] == "x"
+    assert bad.iloc[0]["error"].startswith("NonFiniteLoss")
+    assert (rows["status"] != "diverged").sum() == 1
+    with pytest.raises(RuntimeError, match="1 sweep task"):
+        fronts._run([blowup], False, None, scheduler)
