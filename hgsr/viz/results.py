@@ -198,8 +198,9 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
     related families together), one row per size axis in ``xs``. In each panel its families' points
     (one colour and marker per label, the same across panels; ``yerr``: a column of error-bar half
     widths, e.g. the std over seeds), every other point as a grey dot, and the front of *all* points
-    (:func:`pareto_front`) as a black step line, so each panel reads against the same front.
-    Returns the Figure."""
+    (:func:`pareto_front`) as a black step line, so each panel reads against the same front. The y axis
+    spans the bulk of the points (from the 10th percentile minus its distance to the maximum); points
+    below it are counted in each panel's corner. Returns the Figure."""
     require(df, [*xs, y, label] + ([yerr] if yerr else []), "results table")
     unknown = sorted(set(lab for labs in panels.values() for lab in labs) - set(df[label]))
     if unknown:
@@ -208,6 +209,11 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
     fig, axes = plt.subplots(len(xs), len(panels), figsize=(3.6 * len(panels), 3.3 * len(xs)), squeeze=False,
                              sharey=True, layout="constrained")
     styles = series_styles([lab for labs in panels.values() for lab in labs])
+    # the y range of the bulk of the points: collapsed networks (far below) would squash the rest into a line
+    q10, high = float(df[y].quantile(0.1)), float(df[y].max())
+    low = max(float(df[y].min()), q10 - (high - q10))
+    pad = 0.05 * (high - low or 1.0)
+    low, high = low - pad, high + pad
     for r, x in enumerate(xs):
         front = df[pareto_front(df, x, y)].sort_values(x)
         for c, (title, labs) in enumerate(panels.items()):
@@ -221,6 +227,12 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
                 ax.errorbar(d[x], d[y], yerr=d[yerr] if yerr else None, fmt=st["marker"], color=st["color"], ms=5,
                             mec="white", mew=0.4, elinewidth=0.9, capsize=2, zorder=3, label=str(lab))
             style.format_axis(ax, "x", x, log=logx, values=df[x])
+            ax.tick_params(axis="x", labelsize=7, labelrotation=30)
+            ax.set_ylim(low, high)
+            below = int((df[y] < low).sum())
+            if below:
+                ax.text(0.98, 0.03, f"{below} point(s) below the axis", transform=ax.transAxes, fontsize=7, ha="right",
+                        color="0.4")
             if c == 0:
                 style.format_axis(ax, "y", y)
             if r == 0:
