@@ -27,7 +27,7 @@ from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import run_sweep
 from ..viz import pareto_front
-from . import grids, published
+from . import filter_pruning, grids, published
 from .families import FAMILIES
 
 ERROR_TARGET = 0.0100     # "≤ 1.00 % error after fine-tuning"
@@ -69,10 +69,10 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
     :func:`near_front` selects (those a grid already ran are read from the cache). One row per
     (family, λ, seed); cached runs are read, not retrained. A failed task raises, naming its config."""
     first = _run(grids.grid(grid, profile), progress, workers, scheduler)
-    rows = first
+    near, rows = near_front(first), first
     for seed in range(1, MAX_SEED + 1):        # the next seed for every point near the front still short of SEEDS
-        done = _finished(rows)
-        want = [(f, m) for f, m in near_front(first) if done.get((f, m), 0) < len(SEEDS)]
+        done = _trained(rows).groupby(["family", "lam_mult"]).size()
+        want = [(f, m) for f, m in near if done.get((f, m), 0) < len(SEEDS)]
         have = set(zip(rows["family"], rows["lam_mult"].astype(float), rows["seed"]))
         more = [grids.family_task(f, profile, m, seed) for f, m in want if (f, m, seed) not in have]
         if more:
@@ -82,10 +82,9 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
                             kind="stable").reset_index(drop=True)
 
 
-def _finished(rows: pd.DataFrame) -> dict:
-    """``{(family, lam_mult): number of finished (not diverged) seeds}``."""
-    ok = rows[rows["status"] != "diverged"] if "status" in rows.columns else rows
-    return {(f, float(m)): n for (f, m), n in ok.groupby(["family", "lam_mult"]).size().items()}
+def _trained(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of runs that finished (every row but those with ``status == "diverged"``)."""
+    return rows[rows["status"] != "diverged"] if "status" in rows.columns else rows
 
 
 def _choose(d: pd.DataFrame, error: str, filters: str) -> pd.Series:
@@ -121,10 +120,9 @@ def points(rows: pd.DataFrame) -> pd.DataFrame:
     ``status == "diverged"``, left out of every mean) and the widths per seed."""
     if rows.empty:
         raise InvalidArgument("rows is empty: no sweep point to average")
-    status = rows["status"] if "status" in rows.columns else pd.Series("trained", index=rows.index)
     out = []
     for (fam, mult), d_all in rows.groupby(["family", "lam_mult"], sort=False):
-        d = d_all[status[d_all.index] != "diverged"]
+        d = _trained(d_all)
         r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult,
              "lam": d["lam"].iloc[0], "seeds": len(d), "diverged_seeds": len(d_all) - len(d),
              "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
@@ -164,11 +162,6 @@ def table(pts: pd.DataFrame) -> pd.DataFrame:
         "reaches_on_val": c["reaches_on_val"], "meets_test": c["meets_test"], "family": c["family"]})
 
 
-def binomial_se(error: float, n: float) -> float:
-    """Standard error of an error rate measured on ``n`` images: ``sqrt(e(1 − e)/n)``."""
-    return math.sqrt(error * (1 - error) / n)
-
-
 def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
     """Markdown: the family with the fewest filters at ≤ ``ERROR_TARGET`` test error (λ chosen on
     validation, means over seeds) against SSL's published point, and whether the runner-up differs
@@ -176,7 +169,7 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
     target = published.lenet_result(TARGET_KEY)
     pub = f"{widths_text(target.widths)} ({target.filters_left} filters) at {target.error_finetuned:.2%}"
     n_test = float(pts["test_images"].iloc[0])
-    se = binomial_se(ERROR_TARGET, n_test)
+    se = filter_pruning.binomial_se(ERROR_TARGET, n_test)   # sqrt(e(1 − e)/n), the same for error and accuracy
     ok = tab[tab["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
     lo, hi = int(tab["seeds"].min()), int(tab["seeds"].max())
     seeds = f"{lo}–{hi} seeds" if lo != hi else f"{lo} seed{'s' if lo > 1 else ''}"
