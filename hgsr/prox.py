@@ -134,7 +134,7 @@ def l1_minus_l2_prox(y: torch.Tensor, t: float, alpha: float = 1.0) -> torch.Ten
         nz = torch.linalg.vector_norm(z)
         # (||z|| + αt)/||z|| written as 1 + αt/||z||: stays finite when ||z|| overflows to inf
         return z * (1 + alpha * t / nz)
-    x = torch.zeros_like(y)
+    x = torch.zeros_like(y, memory_format=torch.contiguous_format)   # flat view below, in y's logical order
     if m > (1 - alpha) * t:
         i = int(torch.argmax(ay.reshape(-1)))
         flat = x.view(-1)

@@ -131,14 +131,16 @@ def test_dead_inputs_reads_through_the_flatten_into_fc1_and_into_fc2():
 
 # ----------------------------------------------------------------------------- fronts
 def _rows():
-    """Hand-made sweep rows: family A reaches 1 % on validation with 12 filters (test 0.95 %); family B
-    only at 30 filters; C never reaches it. A has two seeds at its chosen λ."""
+    """Hand-made sweep rows: the baseline ("none") has 0.90 % error on validation and test, so the
+    validation bounds equal the test thresholds (1.00 %, 1.20 %). Family A reaches 1 % on validation
+    with 12 filters (test 0.95 %); family B only at 30 filters; C never reaches it. A has two seeds at
+    its chosen λ."""
     def r(fam, mult, seed, filters, val, test, params):
         return {"family": fam, "label": fam.upper(), "lam_mult": mult, "seed": seed, "rule": "zeros",
                 "lam": f"lam = {mult:g}", "widths": f"{filters // 2}-{filters - filters // 2}", "linear_units": "500", "filters_left": filters,
                 "params": params, "macs": params * 5, "error_finetuned": test, "val_error": val, "error_dense": 0.008,
                 "params_dense": 431080, "macs_dense": 2293000, "test_images": 10000, "val_images": 5000}
-    return pd.DataFrame([r("a", 1.0, 0, 12, 0.0098, 0.0094, 90000), r("a", 1.0, 1, 14, 0.0100, 0.0096, 95000),
+    return pd.DataFrame([r("none", 1.0, 0, 70, 0.0090, 0.0090, 431080), r("a", 1.0, 0, 12, 0.0098, 0.0094, 90000), r("a", 1.0, 1, 14, 0.0100, 0.0096, 95000),
                          r("a", 2.0, 0, 8, 0.0130, 0.0125, 60000), r("b", 1.0, 0, 30, 0.0090, 0.0091, 200000),
                          r("b", 2.0, 0, 20, 0.0110, 0.0099, 150000), r("c", 1.0, 0, 60, 0.0125, 0.0118, 400000)])
 
@@ -162,13 +164,38 @@ def test_near_front_picks_close_points_on_a_validation_front_and_each_choice():
     assert ("a", 2.0) not in near          # 1.30 % on validation
 
 
+def test_validation_bounds_are_relative_to_the_baseline():
+    rows = _rows()
+    b = fronts.validation_bounds(rows)
+    assert b["target"] == pytest.approx(0.0100) and b["near"] == pytest.approx(0.0120)
+    # a harder validation set: the baseline has 1.20 % there at the same 0.90 % test error -> bounds 1.30 %, 1.50 %
+    hard = rows.copy()
+    hard.loc[hard["family"] == "none", "val_error"] = 0.0120
+    b = fronts.validation_bounds(hard)
+    assert b["target"] == pytest.approx(0.0130) and b["near"] == pytest.approx(0.0150)
+    ch = fronts.chosen(fronts.points(hard)).set_index("family")
+    assert ch.loc["b", "lam_mult"] == 2.0 and ch.loc["a", "lam_mult"] == 2.0   # 20 and 8 filters now within the bound
+    assert bool(ch.loc["c", "reaches_on_val"])
+    assert ("c", 1.0) in fronts.near_front(hard)
+    assert "≤ 1.30% validation error (the baseline's 1.20% on validation plus the 0.10%" in fronts.verdict(
+        fronts.table(fronts.points(hard)), fronts.points(hard))
+    with pytest.raises(InvalidArgument, match="baseline family 'none'"):
+        fronts.validation_bounds(rows[rows["family"] != "none"])
+
+
 def test_table_and_verdict_follow_the_numbers():
     pts = fronts.points(_rows())
     tab = fronts.table(pts)
-    assert list(tab["family"]) == ["a", "b", "c"]
+    assert list(tab["family"]) == ["none", "a", "b", "c"]
     text = fronts.verdict(tab, pts)
     assert "Fewest filters at ≤ 1.00% test error: A**, 13.0 ± 1.4 filters" in text
     assert "is **met**" in text and "Runner-up: B, 30.0 filters" in text
+    assert "one of the two has a single seed, so its spread is unknown" in text
+    # C: 5 filters at 0.90 % test error, but 1.25 % on validation (outside the bound): lucky on test, not the winner
+    lucky = _rows()
+    lucky.loc[lucky["family"] == "c", ["filters_left", "error_finetuned"]] = [5, 0.0090]
+    pl = fronts.points(lucky)
+    assert "Fewest filters at ≤ 1.00% test error: A**" in fronts.verdict(fronts.table(pl), pl)
     assert "no λ at ≤ 1.00% validation error (their lowest-error λ is shown): C." in text
     worse = _rows().assign(error_finetuned=0.02)
     p2 = fronts.points(worse)

@@ -3,6 +3,7 @@ import torch
 
 from hgsr import data as hdata
 from hgsr import models, train
+from hgsr.errors import CheckpointMismatch
 from hgsr.regularizers import Regularizer
 
 
@@ -74,3 +75,62 @@ def test_evaluate_and_bad_settings(synthetic):
         train.fit(m, synthetic, optimizer="lion", progress=False)
     with pytest.raises(ValueError, match="unknown schedule"):
         train.fit(m, synthetic, schedule="warmup", progress=False)
+
+
+class RecordsLr(Regularizer):
+    """Records the learning rate of every optimizer step (``after_step`` receives it)."""
+    def __init__(self):
+        self.lrs = []
+
+    def after_step(self, model, lr):
+        self.lrs.append(lr)
+
+
+def test_warmup_ramps_the_first_steps_linearly_and_leaves_the_schedule_alone(synthetic):
+    steps = 512 // 128
+    rec, plain = RecordsLr(), RecordsLr()
+    h = train.fit(lenet(synthetic), synthetic, epochs=3, lr=0.1, schedule="cosine", warmup_steps=6,
+                  regularizer=rec, progress=False)
+    train.fit(lenet(synthetic), synthetic, epochs=3, lr=0.1, schedule="cosine", regularizer=plain, progress=False)
+    assert len(rec.lrs) == 3 * steps
+    # steps 0..5 scaled by (k + 1)/6 of the epoch's scheduled rate (0.1 in epoch 1, cosine value in epoch 2)
+    want = [plain.lrs[k] * min(1.0, (k + 1) / 6) for k in range(3 * steps)]
+    assert rec.lrs == pytest.approx(want, rel=1e-12)
+    assert rec.lrs[0] == pytest.approx(0.1 / 6) and rec.lrs[4] < plain.lrs[4] and rec.lrs[5:] == plain.lrs[5:]
+    assert h["lr"].tolist() == pytest.approx([0.1, 0.075, 0.025])   # the epoch schedule is not disturbed
+
+
+def test_warmup_is_checked_and_resumes_from_a_checkpoint(synthetic, tmp_path):
+    with pytest.raises(ValueError, match="warmup_steps"):
+        train.fit(lenet(synthetic), synthetic, warmup_steps=-1, progress=False)
+    full = lenet(synthetic)
+    h_full = train.fit(full, synthetic, epochs=3, seed=1, warmup_steps=6, progress=False)
+    ck = tmp_path / "ck.pt"
+    train.fit(lenet(synthetic), synthetic, epochs=3, seed=1, warmup_steps=6, checkpoint=ck, progress=False,
+              _stop_after=1)
+    resumed = lenet(synthetic)
+    h_res = train.fit(resumed, synthetic, epochs=3, seed=1, warmup_steps=6, checkpoint=ck, progress=False)
+    assert h_res.train_loss.tolist() == pytest.approx(h_full.train_loss.tolist(), rel=1e-6)
+    with pytest.raises(CheckpointMismatch, match="warmup_steps"):
+        train.fit(lenet(synthetic), synthetic, epochs=3, seed=1, warmup_steps=2, checkpoint=ck, progress=False)
+
+
+@pytest.mark.parametrize("spec", [None, {"key": "nonconvex_sgl", "lam": 1e-3, "beta": 0.5, "R": "l1_l2"},
+                                  {"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"},
+                                  {"key": "prox_group_lasso", "lam": 1e-2}],
+                         ids=["none", "nonconvex_l1_l2", "hgsr_ref", "prox_group_lasso"])
+def test_channels_last_trains_the_same_function_and_hands_back_the_default_layout(synthetic, spec):
+    from hgsr import regularizers
+    runs = {}
+    for cl in (True, False):
+        m = lenet(synthetic)
+        h = train.fit(m, synthetic, epochs=2, lr=0.05, regularizer=regularizers.from_spec(spec), channels_last=cl,
+                      progress=False)
+        assert all(t.is_contiguous() for t in list(m.parameters()) + list(m.buffers()))
+        runs[cl] = (h, m)
+    (h1, m1), (h0, m0) = runs[True], runs[False]
+    assert h1.train_loss.tolist() == pytest.approx(h0.train_loss.tolist(), rel=1e-3)
+    for a, b in zip(m1.state_dict().values(), m0.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-4)
+    with pytest.raises(TypeError, match="channels_last"):
+        train.fit(lenet(synthetic), synthetic, channels_last="yes", progress=False)

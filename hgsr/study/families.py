@@ -25,6 +25,15 @@ class Family:
     rule: str = "zeros"              # how notebook 07 removes structure: a rule of hgsr.study.dead_channels.RULES
     include_linear: bool = False     # the rule also removes hidden fully connected units
 
+    @property
+    def spec_text(self) -> str:
+        """The regularizer spec as a table cell, ``key (name = value, …)``, or ``none``."""
+        if self.regularizer is None:
+            return "none"
+        rest = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                         for k, v in self.regularizer.items() if k != "key")
+        return f"{self.regularizer['key']} ({rest})" if rest else self.regularizer["key"]
+
 
 LENET_TASK = "lenet5_mnist"
 LAM_GL_FC = 1e-3   # group lasso with the fc layers: 1,300 more groups than the 70 filters, so a smaller λ
