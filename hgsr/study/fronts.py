@@ -11,16 +11,16 @@ The plan (every number below is a module constant, so the notebook and the docs 
    on a validation front (error vs parameters or vs MACs), or is its family's validation choice;
 3. :func:`points` averages the seeds of each (family, λ); :func:`chosen` picks, per family, **on
    validation**: the fewest filters among the λ whose mean validation error is within the target bound
-   (ties: lower validation error), or, where no λ gets there, the lowest validation error.
+   (ties: lower validation error), or, where no λ gets there, the lowest validation error;
+4. :func:`table` reports the chosen point's *test* figures (mean and std over seeds), and
+   :func:`verdict` states which family leaves the fewest filters at ``<= ERROR_TARGET`` test error
+   against SSL's published 3-12, and whether the gap is larger than the seeds' spread.
 
 The bounds on validation are relative to the unregularized baseline (:func:`validation_bounds`): the
 held-out training images are not the test set (on MNIST they are harder), so "≤ 1.00 % test error"
 becomes "at most the baseline's validation error plus the error the target allows above the baseline's
-test error", ``val_bound = val(baseline) + (ERROR_TARGET − test(baseline))`` (and the same with
-:data:`NEAR_ERROR`). The baseline's test error is the only test figure a choice reads;
-4. :func:`table` reports the chosen point's *test* figures (mean and std over seeds), and
-   :func:`verdict` states which family leaves the fewest filters at ``<= ERROR_TARGET`` test error
-   against SSL's published 3-12, and whether the gap is larger than the seeds' spread.
+test error", ``val_bound = val(baseline) + (ERROR_TARGET − test(baseline))``, and the same with
+:data:`NEAR_ERROR`. The baseline's test error is the only test figure a choice reads.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from . import filter_pruning, grids, published
 from .families import FAMILIES
 
 ERROR_TARGET = 0.0100     # "≤ 1.00 % error after fine-tuning"
-NEAR_ERROR = 0.012        # points up to this validation error may be near the front: they get more seeds
+NEAR_ERROR = 0.012        # points up to this error (carried to validation like ERROR_TARGET) may be near the front
 BASELINE = "none"         # the family whose validation and test errors anchor the validation bounds
 SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every other point)
 MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
