@@ -70,16 +70,15 @@ LESSONS: tuple[Lesson, ...] = (
            "nothing new (times the compact networks)", reuses=("02", "03", "04", "05", "06")),
 )
 
-# Smoke profile, 2 CPU cores (AMD EPYC), one torch thread, `python -m hgsr.suite.run_notebooks --profile smoke`
-# from an empty run cache at commit d2d1efa, the notebooks in order (later ones read earlier runs from the cache),
-# while other work loaded the machine (expect less on an idle one).
+# Smoke profile, 2 CPU cores (AMD EPYC), `python -m hgsr.suite.run_notebooks --profile smoke` from an empty run
+# cache at commit f903a29, the notebooks in order (later ones read earlier runs from the cache), machine otherwise idle.
 SMOKE_SECONDS: dict[str, float] = {
-    "00_introduction": 23.6, "01_penalties_and_proximal_operators": 12.7, "02_baselines": 27.0,
-    "03_hierarchical_group_sparsity": 27.6, "04_nonconvex_sparse_group_lasso": 33.7, "05_l1_over_l2": 22.1,
-    "06_filter_pruning": 41.1, "07_comparison": 10.8, "08_speed": 12.0,
+    "00_introduction": 20.0, "01_penalties_and_proximal_operators": 12.6, "02_baselines": 20.0,
+    "03_hierarchical_group_sparsity": 19.4, "04_nonconvex_sparse_group_lasso": 28.9, "05_l1_over_l2": 16.2,
+    "06_filter_pruning": 25.0, "07_comparison": 64.0, "08_speed": 11.7,
 }
 # 08 alone from an empty cache: it trains every LeNet-5 family and both ResNet-20 runs itself.
-SMOKE_SECONDS_08_ALONE: float = 100.4
+SMOKE_SECONDS_08_ALONE: float = 36.1
 
 
 def lesson(key: str) -> Lesson:
