@@ -124,7 +124,8 @@ class SweepResult:
     of the tasks; columns ``hash``, ``status`` (``trained``/``cached``), ``description``, the
     task's tags, the row of its ``fn``, then ``task_s`` (the task's seconds in its worker) and
     ``wait_s`` (of which waiting on other sweeps' claims)), the counts, and ``failures`` (one dict per failed
-    task: ``hash``, ``description``, ``config``, ``error``, ``traceback``)."""
+    task: ``hash``, ``description``, ``config``, ``error``, ``error_type`` (the exception's class name, None
+    for a cancelled task), ``traceback``)."""
 
     rows: pd.DataFrame
     trained: int
@@ -350,7 +351,7 @@ def _failure(task: Task, exc: BaseException | None, tb) -> dict:
     error = f"{type(exc).__name__}: {exc}" if exc is not None else "cancelled (no result)"
     tb_text = "".join(traceback.format_tb(tb)) if tb is not None else ""
     return {"hash": task.hash, "description": task.describe(), "config": task.config.to_dict(),
-            "error": error, "traceback": tb_text}
+            "error": error, "error_type": type(exc).__name__ if exc is not None else None, "traceback": tb_text}
 
 
 # Scheduler and worker settings of the clusters this module starts (see local_cluster).

@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import run_sweep
+from ..train import NonFiniteLoss
 from ..viz import pareto_front
 from . import filter_pruning, grids, published
 from .families import FAMILIES
@@ -59,7 +60,7 @@ def _run(tasks, progress: bool, workers, scheduler, allow_divergence: bool = Fal
     ``status = "diverged"`` (its tags, seed and error; no metrics); any other failure raises, naming its config."""
     result = run_sweep(tasks, progress=progress, workers=workers, scheduler=scheduler)
     by_hash = {t.hash: t for t in tasks}
-    diverged = [f for f in result.failures if allow_divergence and f["error"].startswith("NonFiniteLoss")]
+    diverged = [f for f in result.failures if allow_divergence and f["error_type"] == NonFiniteLoss.__name__]
     other = [f for f in result.failures if f not in diverged]
     if other:
         lines = "; ".join(f"{f['hash']} ({f['description']}): {f['error']}" for f in other)
@@ -240,8 +241,7 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
     missed = tab[tab["reaches_on_val"] & ~tab["meets_test"]]["label"].tolist()
     if missed:
         text.append(f"Families whose choice is within {vb['target']:.2%} on validation but above {ERROR_TARGET:.2%} on "
-                    f"the test set: "
-                    f"{', '.join(missed)}.")
+                    f"the test set: {', '.join(missed)}.")
     never = tab[~tab["reaches_on_val"]]["label"].tolist()
     if never:
         text.append(f"Families with no λ at ≤ {vb['target']:.2%} validation error (their lowest-error λ is shown): "
