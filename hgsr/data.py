@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,16 +216,21 @@ def _sha256(path: Path) -> str:
 # ----------------------------------------------------------------------------- loaders
 
 def _gunzip(archive: Path) -> None:
-    """Unpack ``x.gz`` to ``x`` beside it (atomically: a temporary file renamed into place)."""
+    """Unpack ``x.gz`` to ``x`` beside it (atomically: a temporary file of this process, renamed into
+    place, so that processes unpacking the same archive at once, e.g. the workers of a sweep on a fresh
+    machine, neither clash nor leave a half-written ``x``)."""
     import gzip
 
     target = archive.with_suffix("")
     if target.exists():
         return
-    tmp = target.with_name(target.name + ".part")
-    with gzip.open(archive, "rb") as f, open(tmp, "wb") as g:
-        shutil.copyfileobj(f, g)
-    os.replace(tmp, target)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with gzip.open(archive, "rb") as f, open(tmp, "wb") as g:
+            shutil.copyfileobj(f, g)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _check_unpacked(target: Path, sha256: str, archive: Path | None) -> None:

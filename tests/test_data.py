@@ -136,3 +136,40 @@ def test_tensor_cache_roundtrip(tmp_path, monkeypatch, mnist):
     (tmp_path / "cache" / "MNIST").rename(tmp_path / "cache" / "moved")  # second load needs no archive
     second = hdata.load("mnist", root=tmp_path / "nowhere", download=False)
     assert torch.equal(first.train_x, second.train_x) and torch.equal(first.test_y, second.test_y)
+
+
+
+def test_concurrent_unpacking_of_one_archive(tmp_path, monkeypatch):
+    """Sweep workers on a fresh machine unpack the same archive at once: with both writers held in the
+    middle of their copy (a barrier), each must write its own temporary file, both succeed, the target
+    is whole and no temporary file is left behind."""
+    import gzip
+    import threading
+
+    payload = bytes(range(256)) * 4000
+    archive = tmp_path / "blob.gz"
+    archive.write_bytes(gzip.compress(payload))
+    barrier = threading.Barrier(2, timeout=30)
+    copy = shutil.copyfileobj
+
+    def copy_in_step(src, dst):
+        copy(src, dst)
+        barrier.wait()   # both writers have written; neither has renamed yet
+
+    monkeypatch.setattr(hdata.shutil, "copyfileobj", copy_in_step)
+    errors = []
+
+    def unpack():
+        try:
+            hdata._gunzip(archive)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=unpack) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert (tmp_path / "blob").read_bytes() == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob", "blob.gz"]
