@@ -312,22 +312,33 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
     if channels_last:
         args["channels_last"] = True
     layout = torch.channels_last if channels_last else torch.contiguous_format
+    with _memory_format(model, layout):
+        return _fit_loop(model, ds, reg, device, layout, has_convs, args, dict(
+            epochs=epochs, lr=lr, optimizer=optimizer, momentum=momentum, weight_decay=weight_decay,
+            schedule=schedule, batch_size=batch_size, augment=augment, seed=seed, sparsity_tol=sparsity_tol,
+            checkpoint=checkpoint, progress=progress, eval_every=eval_every, warmup_steps=warmup_steps,
+            stop_after=_stop_after))
+
+
+@contextlib.contextmanager
+def _memory_format(model: nn.Module, layout: torch.memory_format):
+    """``model``'s 4-D weights in ``layout`` inside the block, back in the default layout after it
+    (also when training raises)."""
+    model.to(memory_format=layout)
     try:
-        model.to(memory_format=layout)
-        return _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule, batch_size, reg, augment,
-                         seed, device, sparsity_tol, checkpoint, progress, eval_every, warmup_steps, layout, has_convs,
-                         args, _stop_after)
+        yield model
     finally:
         model.to(memory_format=torch.contiguous_format)
 
 
-def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule, batch_size, reg, augment, seed,
-              device, sparsity_tol, checkpoint, progress, eval_every, warmup_steps, layout, has_convs, args,
-              _stop_after) -> pd.DataFrame:
-    """The training loop of :func:`fit` (arguments checked there; the model already in ``layout``)."""
-    gen = seed_everything(seed)
-    opt = make_optimizer(model, optimizer, lr, momentum, weight_decay)
-    sched = make_schedule(opt, schedule, epochs)
+def _fit_loop(model, ds, reg, device, layout, has_convs, args, a: dict) -> pd.DataFrame:
+    """The training loop of :func:`fit` (arguments checked there and passed in ``a``, by their names in
+    ``fit``; the model already in ``layout``)."""
+    epochs, batch_size, augment, checkpoint, warmup_steps = (a["epochs"], a["batch_size"], a["augment"],
+                                                             a["checkpoint"], a["warmup_steps"])
+    gen = seed_everything(a["seed"])
+    opt = make_optimizer(model, a["optimizer"], a["lr"], a["momentum"], a["weight_decay"])
+    sched = make_schedule(opt, a["schedule"], epochs)
     rows, start = [], 0
     state = _resume(checkpoint, args, device) if checkpoint is not None and checkpoint.exists() else None
     if state is not None:
@@ -349,7 +360,7 @@ def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule
         return evaluate(m, ds, "test", device=device)["accuracy"]
 
     steps = math.ceil(len(ds.train_y) / batch_size)
-    bar = tqdm(total=(epochs - start) * steps, desc=f"{type(model).__name__}", disable=not progress,
+    bar = tqdm(total=(epochs - start) * steps, desc=f"{type(model).__name__}", disable=not a["progress"],
                leave=False, dynamic_ncols=True)
     for epoch in range(start, epochs):
         model.train()
@@ -371,11 +382,7 @@ def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule
             opt.zero_grad(set_to_none=True)
             loss.backward()
             k = epoch * steps + step
-            if k < warmup_steps:
-                with _warmed_up(opt, (k + 1) / warmup_steps):
-                    opt.step()
-                    reg.after_step(model, opt.param_groups[0]["lr"])
-            else:
+            with _warmed_up(opt, (k + 1) / warmup_steps if k < warmup_steps else 1.0):
                 opt.step()
                 reg.after_step(model, opt.param_groups[0]["lr"])
             n = len(yb)
@@ -396,7 +403,7 @@ def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule
         n = len(ds.train_y)
         row = {"epoch": epoch + 1, "lr": lr_now, "train_loss": tot_loss / n, "penalty": tot_pen / n,
                "train_acc": tot_correct / n, "seconds": time.perf_counter() - t0}
-        if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+        if (epoch + 1) % a["eval_every"] == 0 or epoch + 1 == epochs:
             ev = evaluate(model, ds, "test", device=device)
             if not math.isfinite(ev["loss"]):
                 bar.close()
@@ -405,8 +412,8 @@ def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule
                                     f"strength")
             row.update(test_acc=ev["accuracy"], test_loss=ev["loss"])
             if has_convs:
-                row["weight_sparsity"] = measure.weight_sparsity(model, sparsity_tol)
-                table = measure.sparsity_table(model, tol=sparsity_tol)
+                row["weight_sparsity"] = measure.weight_sparsity(model, a["sparsity_tol"])
+                table = measure.sparsity_table(model, tol=a["sparsity_tol"])
                 row["zero_filters"] = int(table["zero_filters"].iloc[-1])
             else:   # no conv layers: conv sparsity is undefined
                 row["weight_sparsity"] = row["zero_filters"] = float("nan")
@@ -419,7 +426,7 @@ def _fit_loop(model, ds, epochs, lr, optimizer, momentum, weight_decay, schedule
                          "regularizer": reg.state_dict() if hasattr(reg, "state_dict") else None,
                          "args": args},
                         checkpoint)
-        if _stop_after is not None and epoch + 1 >= _stop_after:
+        if a["stop_after"] is not None and epoch + 1 >= a["stop_after"]:
             break
     bar.close()
     return pd.DataFrame(rows)

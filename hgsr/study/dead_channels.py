@@ -122,8 +122,8 @@ def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float
     the next layer).
 
     Same result layout: ``{"summary", "structure", "model", "history"}``; ``summary`` adds ``rule``,
-    ``structure`` is :func:`channel_table`. Fine-tuning as there (the run's optimizer at a tenth of its lr,
-    cosine schedule, no regularizer).
+    ``structure`` is :func:`channel_table`. Fine-tuning as there (the run's optimizer at
+    ``compact.FINETUNE_LR_FRACTION`` of its lr, cosine schedule, no regularizer).
     """
     _check_rule(rule)
     params = {"rule": rule, "tol": tol, "rel": rel, **({"include_linear": True} if include_linear else {})}
