@@ -40,22 +40,24 @@ CACHE_VERSION = 1
 # ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
 # the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings);
 # ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06);
-# ``mnist_val``: MNIST training images held out for validation (choosing λ in notebook 07), never trained on.
+# ``mnist_val``: MNIST training images held out for validation (choosing λ in notebook 07), never trained on;
+# ``lenet_finetune_epochs``: fine-tuning of every compact LeNet-5 (notebooks 02-05, 07, 08); ``finetune_epochs``,
+# ``finetune_lr``, ``finetune_train``: the fine-tuning of the pruned ResNet-20 networks (notebook 06).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
-              "lenet_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
+              "lenet_epochs": 1, "lenet_finetune_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
               "variant_train": 1024, "prune_fractions": (0.5,),
               "fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 256,
               "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
               "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
-                "lenet_epochs": 3, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
+                "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
                 "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
                 "fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 10000,
                 "val_images": 2000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.002,
                 "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
-              "lenet_epochs": 200, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
+              "lenet_epochs": 200, "lenet_finetune_epochs": 40, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
               "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
               "fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "finetune_train": 45000,
               "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.001,

@@ -43,6 +43,8 @@ FAMILIES: dict[str, Family] = {
     "l1": Family("L1", {"key": "l1", "lam": 5e-3}, notebook="02"),
     "group_lasso_filter": Family("group lasso (filters)", {"key": "group_lasso", "lam": 0.017, "group": "filter"},
                                  notebook="02"),
+    "group_lasso_filter_sw": Family("group lasso (filters, size-weighted)", {"key": "group_lasso", "lam": 2.5e-3,
+                                    "group": "filter", "size_weighted": True}, notebook="02"),
     "group_lasso_channel": Family("group lasso (channels)", {"key": "group_lasso", "lam": 0.017, "group": "channel"},
                                   notebook="02", rule="zeros+inputs"),
     "ssl": Family("SSL (filters + channels)", {"key": "ssl", "lam_filter": 0.017, "lam_channel": 0.008}, notebook="02",

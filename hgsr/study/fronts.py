@@ -47,7 +47,8 @@ RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inp
 
 # related families side by side in the figure (every family of the registry in exactly one panel)
 PANELS = {
-    "baselines": ["none", "none_bn", "l1", "group_lasso_filter", "group_lasso_channel", "ssl", "slimming"],
+    "baselines": ["none", "none_bn", "l1", "group_lasso_filter", "group_lasso_filter_sw", "group_lasso_channel", "ssl",
+                  "slimming"],
     "hierarchical and L1/L2": ["hsr_gl_output", "hgsr_ref", "l1_over_l2"],
     "proximal": ["prox_l1", "prox_group_lasso", "prox_sgl"],
     "nonconvex SGL": ["nonconvex_l1", "nonconvex_l0", "nonconvex_tl1", "nonconvex_l1_l2", "nonconvex_tl1_fc",

@@ -50,11 +50,11 @@ def scale_lams(spec, mult: float):
 def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False) -> dict:
     """One point of notebook 07's fronts: train (or load) ``config``, remove structure by ``rule``
     (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is :func:`hgsr.compact.compact_from_zeros`, shared with
-    notebooks 02-05), fine-tune ``finetune_epochs`` of the profile, and report the compact network's
+    notebooks 02-05), fine-tune ``lenet_finetune_epochs`` of the profile, and report the compact network's
     size, its test error and its error on the config's held-out validation images (both fine-tuned)."""
     P = experiments.profile(config.profile)
     run = experiments.run(config, progress=False)
-    ep = P["finetune_epochs"]
+    ep = P["lenet_finetune_epochs"]
     if rule == "zeros" and not include_linear:
         out = compact.compact_from_zeros(run, finetune_epochs=ep)
     else:
