@@ -251,5 +251,32 @@ def test_diverged_seeds_are_counted_left_out_of_the_means_and_said():
     assert a["seeds"] == 2 and a["diverged_seeds"] == 1 and a["filters_left"] == 13
     tab = fronts.table(pts)
     assert tab.set_index("family").loc["a", "diverged_seeds"] == 1
-    assert "1 extra-seed run(s) of 1 point(s) diverged" in fronts.verdict(tab, pts)
-    assert "diverged" not in fronts.verdict(fronts.table(fronts.points(rows)), fronts.points(rows))
+    text = fronts.divergence_text(pd.concat([rows, bad], ignore_index=True))
+    assert text.startswith("1 run(s) diverged") and "A at λ × 1, seed 2" in text and "replaced by the next seed" in text
+    assert "not on the fronts" not in text
+    assert fronts.divergence_text(rows) == f"No run of the sweep diverged ({len(rows)} runs)."
+
+
+def test_a_point_whose_every_seed_diverged_is_left_off_the_fronts_and_named():
+    rows = _rows().assign(status="trained")
+    bad = pd.DataFrame([{"family": "a", "label": "A", "lam_mult": 64.0, "seed": s, "status": "diverged",
+                         "error": "NonFiniteLoss: fine-tuning diverged"} for s in (0, 1)])
+    both = pd.concat([rows, bad], ignore_index=True)
+    pts = fronts.points(both)
+    assert 64.0 not in set(pts[pts["family"] == "a"]["lam_mult"])
+    assert len(pts) == len(fronts.points(rows))
+    text = fronts.divergence_text(both)
+    assert text.startswith("2 run(s) diverged") and "No seed of 1 point(s) finished (A at λ × 64)" in text
+    assert "replaced by the next seed" not in text
+
+
+def test_front_row_names_the_run_whose_fine_tuning_diverged(monkeypatch):
+    from hgsr import compact, train
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05,
+                             profile="smoke", train_subset=256, test_subset=128)
+
+    def diverge(run, **kw):
+        raise train.NonFiniteLoss("non-finite loss at epoch 1, step 3")
+    monkeypatch.setattr(compact, "compact_from_zeros", diverge)
+    with pytest.raises(train.NonFiniteLoss, match=f"fine-tuning the compact network of run {cfg.hash()}.*epoch 1, step 3"):
+        grids.front_row(cfg)

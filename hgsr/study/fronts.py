@@ -76,8 +76,10 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
     """Every point of the fronts: a grid of :mod:`hgsr.study.grids` (``lenet_families``: seed 0; or
     ``lenet_families_full``, a cluster's grid), then the other seeds of :data:`SEEDS` for the points
     :func:`near_front` selects (those a grid already ran are read from the cache). One row per
-    (family, λ, seed); cached runs are read, not retrained. A failed task raises, naming its config."""
-    first = _run(grids.grid(grid, profile), progress, workers, scheduler)
+    (family, λ, seed); cached runs are read, not retrained. A run whose training or fine-tuning diverged
+    (λ at the collapsing end of a grid) is a row with ``status = "diverged"``; any other failed task raises,
+    naming its config."""
+    first = _run(grids.grid(grid, profile), progress, workers, scheduler, allow_divergence=True)
     near, rows = near_front(first), first
     for seed in range(1, MAX_SEED + 1):        # the next seed for every point near the front still short of SEEDS
         done = _trained(rows).groupby(["family", "lam_mult"]).size()
@@ -108,6 +110,26 @@ def validation_bounds(frame: pd.DataFrame) -> dict:
     val_b, test_b = float(base["val_error"].mean()), float(base["error_finetuned"].mean())
     return {"baseline_val": val_b, "baseline_test": test_b,
             "target": val_b + (ERROR_TARGET - test_b), "near": val_b + (NEAR_ERROR - test_b)}
+
+
+def divergence_text(rows: pd.DataFrame) -> str:
+    """Markdown: the runs of a sweep that diverged (non-finite loss in training or in fine-tuning the compact
+    network), by family, λ multiple and seed; which (family, λ) points are left out of the fronts because no
+    seed finished, and that an extra seed that diverged was replaced by the next one; or that none diverged."""
+    if "status" not in rows.columns or not (rows["status"] == "diverged").any():
+        return f"No run of the sweep diverged ({len(rows)} runs)."
+    bad = rows[rows["status"] == "diverged"]
+    finished = set(zip(_trained(rows)["family"], _trained(rows)["lam_mult"].astype(float)))
+    runs = ", ".join(f"{r['label']} at λ × {float(r['lam_mult']):g}, seed {int(r['seed'])}" for _, r in bad.iterrows())
+    gone = sorted({(r["label"], float(r["lam_mult"])) for _, r in bad.iterrows()
+                   if (r["family"], float(r["lam_mult"])) not in finished})
+    text = f"{len(bad)} run(s) diverged (non-finite loss; each error is in `07_sweep_runs`): {runs}."
+    if gone:
+        text += (f" No seed of {len(gone)} point(s) finished ({', '.join(f'{l} at λ × {m:g}' for l, m in gone)}): "
+                 f"they are not on the fronts.")
+    if len(gone) < bad[["family", "lam_mult"]].drop_duplicates().shape[0]:
+        text += f" A diverged extra seed was replaced by the next seed, up to seed {MAX_SEED}."
+    return text
 
 
 def _choose(d: pd.DataFrame, error: str, filters: str, bound: float) -> pd.Series:
@@ -142,12 +164,15 @@ def near_front(rows: pd.DataFrame) -> list[tuple[str, float]]:
 def points(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (family, λ): means over its finished seeds of filters, parameters, MACs, test and
     validation error, their std (NaN for one seed), the seeds, the seeds whose run diverged (rows with
-    ``status == "diverged"``, left out of every mean) and the widths per seed."""
+    ``status == "diverged"``, left out of every mean) and the widths per seed. A (family, λ) whose every
+    seed diverged has no row."""
     if rows.empty:
         raise InvalidArgument("rows is empty: no sweep point to average")
     out = []
     for (fam, mult), d_all in rows.groupby(["family", "lam_mult"], sort=False):
         d = _trained(d_all)
+        if d.empty:          # every seed diverged: no point to draw (:func:`divergence_text` lists it)
+            continue
         r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult,
              "lam": d["lam"].iloc[0], "seeds": len(d), "diverged_seeds": len(d_all) - len(d),
              "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
@@ -222,11 +247,6 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
                 f"{b['params_removed']:.1%} of the parameters removed; SSL's *published* result is {pub}. "
                 f"The target (fewer than {target.filters_left} filters at ≤ {ERROR_TARGET:.2%}) is "
                 f"**{'met' if met else 'not met'}**.")
-    if pts["diverged_seeds"].sum():
-        bad = pts[pts["diverged_seeds"] > 0]
-        text.append(f"{int(bad['diverged_seeds'].sum())} extra-seed run(s) of {len(bad)} point(s) diverged (non-finite loss; "
-                    f"listed in `07_sweep_runs`) and were replaced by the next seed, up to seed {MAX_SEED}; "
-                    f"seed 0 of every point trained.")
     if len(ok) > 1:
         r = ok.iloc[1]
         gap = r["filters_left_mean"] - b["filters_left_mean"]
