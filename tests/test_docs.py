@@ -247,3 +247,13 @@ def test_every_exercise_has_a_hint_and_a_solution(path):
         assert len(v) == 2 and v[0] == "Hint" and v[1].startswith("Solution"), f"{path.name} exercise {n}: {v}"
     assert 2 <= len(s["questions"]) <= 3, f"{path.name}: {len(s['questions'])} check-your-understanding questions"
     assert all(q.startswith("Answer") for q in s["questions"]), s["questions"]
+
+
+def test_the_sweep_sizes_stated_in_the_course_and_readme_are_the_grids():
+    from hgsr.study import grids
+    from hgsr.suite import course
+    n, full = len(grids.lenet_families()), len(grids.lenet_families_full())
+    lesson, = [x for x in course.LESSONS if x.stem == "07_comparison"]
+    assert f"the λ sweep: {n} LeNet-5 runs" in lesson.trains
+    readme_text = (ROOT / "README.md").read_text()
+    assert f"seed 0: {n} runs" in readme_text and f"three seeds: {full} runs" in readme_text
