@@ -32,7 +32,9 @@ Guarantees:
   times for a local cluster) and the run resumes after its last finished epoch from
   ``runs/<hash>/checkpoint.pt``. Results are written atomically, so nothing half-written is read;
 - a task that raises is retried ``retries`` times, then reported in :attr:`SweepResult.failures`
-  with its config hash, a short description and the error; the other tasks go on.
+  with its config hash, a short description and the error; the other tasks go on. An error that the
+  same config raises every time (:data:`DETERMINISTIC_ERRORS`: a diverged run, an invalid argument) is
+  reported at once, not retried.
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ import pandas as pd
 import psutil  # a dependency of distributed
 
 from . import experiments
-from .errors import InvalidType, check_bool, check_nonneg_int, check_positive, check_positive_int
+from .train import NonFiniteLoss
+from .errors import InvalidArgument, InvalidType, check_bool, check_nonneg_int, check_positive, check_positive_int
 
 # A claim's owner refreshes its lock file's mtime every CLAIM_HEARTBEAT_S seconds; a claim held
 # from another host is taken over once its mtime is CLAIM_STALE_S old (generous: clocks of the
@@ -347,9 +350,24 @@ def _dashboard_line(client) -> str:
                 f"at {client.dashboard_link})")
 
 
+# Errors a config raises on every attempt: the sweep reports them at once instead of retrying the task.
+DETERMINISTIC_ERRORS = (NonFiniteLoss, InvalidArgument, InvalidType)
+
+
+def execute_or_report(task: Task, runs: str | os.PathLike | None = None) -> dict:
+    """:func:`execute`, except that an error of :data:`DETERMINISTIC_ERRORS` is returned as
+    ``{"exception": exc, "traceback": text}`` instead of raised, so that Dask does not retry it (what
+    each Dask task of :func:`run_sweep` runs); any other error is raised and retried."""
+    try:
+        return execute(task, runs)
+    except DETERMINISTIC_ERRORS as exc:
+        return {"exception": exc, "traceback": "".join(traceback.format_tb(exc.__traceback__))}
+
+
 def _failure(task: Task, exc: BaseException | None, tb) -> dict:
+    """One entry of :attr:`SweepResult.failures`; ``tb``: a traceback object or its text."""
     error = f"{type(exc).__name__}: {exc}" if exc is not None else "cancelled (no result)"
-    tb_text = "".join(traceback.format_tb(tb)) if tb is not None else ""
+    tb_text = tb if isinstance(tb, str) else "".join(traceback.format_tb(tb)) if tb is not None else ""
     return {"hash": task.hash, "description": task.describe(), "config": task.config.to_dict(),
             "error": error, "error_type": type(exc).__name__ if exc is not None else None, "traceback": tb_text}
 
@@ -404,8 +422,9 @@ def run_sweep(tasks: Iterable[Task], scheduler=None, workers: int | None = None,
     ``scheduler``: ``None`` starts a ``LocalCluster(n_workers=workers or os.cpu_count(),
     threads_per_worker=1, processes=True)`` for this call (unless ``$HGSR_SCHEDULER`` names one); a
     ``"tcp://HOST:PORT"`` address connects to a running cluster; a ``distributed.Client`` is used as
-    it is (and left open). ``retries``: reruns of a task that raised; for a local cluster also the
-    number of worker deaths a task may cause before it is reported as failed.
+    it is (and left open). ``retries``: reruns of a task that raised (other than
+    :data:`DETERMINISTIC_ERRORS`, reported at once); for a local cluster also the number of worker deaths
+    a task may cause before it is reported as failed.
     """
     from distributed import Client, as_completed
 
@@ -440,28 +459,32 @@ def run_sweep(tasks: Iterable[Task], scheduler=None, workers: int | None = None,
             token = uuid.uuid4().hex[:8]
             # one graph update for all tasks: a large enough group is queued on the scheduler and
             # handed to workers as their threads free up (Dask's "root-ish" tasks)
-            futs = client.map(execute, todo, [runs] * len(todo), key=[f"hgsr-{t.hash}-{token}" for t in todo],
+            futs = client.map(execute_or_report, todo, [runs] * len(todo), key=[f"hgsr-{t.hash}-{token}" for t in todo],
                               retries=retries, pure=False)
             futures = dict(zip(futs, todo))
             from tqdm.auto import tqdm
             bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress, dynamic_ncols=True)
             try:
                 for fut in as_completed(futures, loop=client.loop):
-                    task = futures[fut]
+                    task, failure = futures[fut], None
                     if fut.status == "finished":
                         try:
                             out = fut.result()
                         except Exception as exc:   # e.g. the result could not be unpickled
-                            failures.append(_failure(task, exc, exc.__traceback__))
+                            failure = _failure(task, exc, exc.__traceback__)
                         else:
-                            rows[task.hash] = out["row"]
-                            counts[out["status"]] += 1
+                            if "exception" in out:     # a deterministic error, reported without retries
+                                failure = _failure(task, out["exception"], out["traceback"])
+                            else:
+                                rows[task.hash] = out["row"]
+                                counts[out["status"]] += 1
                     else:
                         exc = fut.exception() if fut.status == "error" else None
-                        tb = fut.traceback() if fut.status == "error" else None
-                        failures.append(_failure(task, exc, tb))
+                        failure = _failure(task, exc, fut.traceback() if fut.status == "error" else None)
+                    if failure is not None:
+                        failures.append(failure)
                         if progress:
-                            bar.write(f"failed {task.hash} ({task.describe()}): {failures[-1]['error']}")
+                            bar.write(f"failed {task.hash} ({task.describe()}): {failure['error']}")
                     bar.update(1)
                     bar.set_postfix(trained=counts["trained"], cached=counts["cached"], failed=len(failures))
             finally:

@@ -99,6 +99,17 @@ def _warm():
     experiments.dataset_for(smoke_tasks()[0].config)
 
 
+def note_attempt_then_fail(config):
+    """Appends the hash to attempts.log, then raises: InvalidArgument (deterministic) for the l1 configs,
+    a plain RuntimeError (maybe transient) for the others."""
+    with open(runs() / "attempts.log", "a") as f:
+        f.write(config.hash() + "\n")
+    if (config.regularizer or {}).get("key") == "l1":
+        from hgsr.errors import InvalidArgument
+        raise InvalidArgument("lam is not allowed here (a deterministic error)")
+    raise RuntimeError("a transient error")
+
+
 def fail_on_group_lasso(config):
     if (config.regularizer or {}).get("key") == "group_lasso":
         raise ValueError("boom: this config always fails")
@@ -382,3 +393,17 @@ def test_fronts_records_a_diverged_run_as_a_row_and_raises_on_other_failures(sch
     assert (rows["status"] != "diverged").sum() == 1
     with pytest.raises(RuntimeError, match="1 sweep task"):
         fronts._run([blowup], False, None, scheduler)
+
+
+def test_a_deterministic_error_is_reported_at_once_and_any_other_is_retried(scheduler):
+    tasks = [t for t in smoke_tasks(note_attempt_then_fail)]
+    l1 = {t.hash for t in tasks if (t.config.regularizer or {}).get("key") == "l1"}
+    other = {t.hash for t in tasks} - l1
+    result = sweep.run_sweep(tasks, scheduler=scheduler, progress=False, retries=2)
+    assert result.failed == len(l1) + len(other) and result.trained == 0
+    kinds = {f["hash"]: f["error_type"] for f in result.failures}
+    assert {kinds[h] for h in l1} == {"InvalidArgument"} and {kinds[h] for h in other} == {"RuntimeError"}
+    assert all("note_attempt_then_fail" in f["traceback"] for f in result.failures)
+    attempts = (runs() / "attempts.log").read_text().split()
+    assert all(attempts.count(h) == 1 for h in l1)        # not retried
+    assert all(attempts.count(h) == 3 for h in other)     # 1 + retries
