@@ -55,8 +55,8 @@ import pandas as pd
 import psutil  # a dependency of distributed
 
 from . import experiments
-from .train import NonFiniteLoss
 from .errors import InvalidArgument, InvalidType, check_bool, check_nonneg_int, check_positive, check_positive_int
+from .train import NonFiniteLoss
 
 # A claim's owner refreshes its lock file's mtime every CLAIM_HEARTBEAT_S seconds; a claim held
 # from another host is taken over once its mtime is CLAIM_STALE_S old (generous: clocks of the

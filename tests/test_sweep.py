@@ -396,7 +396,7 @@ def test_fronts_records_a_diverged_run_as_a_row_and_raises_on_other_failures(sch
 
 
 def test_a_deterministic_error_is_reported_at_once_and_any_other_is_retried(scheduler):
-    tasks = [t for t in smoke_tasks(note_attempt_then_fail)]
+    tasks = smoke_tasks(note_attempt_then_fail)
     l1 = {t.hash for t in tasks if (t.config.regularizer or {}).get("key") == "l1"}
     other = {t.hash for t in tasks} - l1
     result = sweep.run_sweep(tasks, scheduler=scheduler, progress=False, retries=2)

@@ -118,16 +118,17 @@ def divergence_text(rows: pd.DataFrame) -> str:
     seed finished, and that an extra seed that diverged was replaced by the next one; or that none diverged."""
     if "status" not in rows.columns or not (rows["status"] == "diverged").any():
         return f"No run of the sweep diverged ({len(rows)} runs)."
-    bad = rows[rows["status"] == "diverged"]
-    finished = set(zip(_trained(rows)["family"], _trained(rows)["lam_mult"].astype(float)))
-    runs = ", ".join(f"{r['label']} at λ × {float(r['lam_mult']):g}, seed {int(r['seed'])}" for _, r in bad.iterrows())
-    gone = sorted({(r["label"], float(r["lam_mult"])) for _, r in bad.iterrows()
-                   if (r["family"], float(r["lam_mult"])) not in finished})
+    bad = rows[rows["status"] == "diverged"].assign(lam_mult=lambda t: t["lam_mult"].astype(float))
+    ok = _trained(rows)
+    finished = set(zip(ok["family"], ok["lam_mult"].astype(float)))
+    runs = ", ".join(f"{r.label} at λ × {r.lam_mult:g}, seed {int(r.seed)}" for r in bad.itertuples())
+    diverged_points = {(r.family, r.lam_mult): r.label for r in bad.itertuples()}
+    gone = sorted((label, m) for (fam, m), label in diverged_points.items() if (fam, m) not in finished)
     text = f"{len(bad)} run(s) diverged (non-finite loss; each error is in `07_sweep_runs`): {runs}."
     if gone:
         text += (f" No seed of {len(gone)} point(s) finished ({', '.join(f'{l} at λ × {m:g}' for l, m in gone)}): "
                  f"they are not on the fronts.")
-    if len(gone) < bad[["family", "lam_mult"]].drop_duplicates().shape[0]:
+    if len(gone) < len(diverged_points):
         text += f" A diverged extra seed was replaced by the next seed, up to seed {MAX_SEED}."
     return text
 
