@@ -254,6 +254,25 @@ def _check_unpacked(target: Path, sha256: str, archive: Path | None) -> None:
                              archive)
 
 
+def _link_or_copy(src: Path, target: Path) -> None:
+    """Make ``target`` a symlink to ``src`` (a copy where links are not allowed), safely when several
+    processes do it at once (the workers of a sweep on a fresh machine): a link or copy another process
+    made first is kept, and a copy is written to a temporary file of this process and renamed into place."""
+    try:
+        target.symlink_to(src.resolve())
+        return
+    except FileExistsError:
+        return                   # another process linked or copied it first
+    except OSError:
+        pass                     # no symlinks here (e.g. some Windows or network filesystems): copy
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        shutil.copy2(src, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
     import torchvision
 
@@ -267,10 +286,7 @@ def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
             if src is None:
                 continue
             raw.mkdir(parents=True, exist_ok=True)
-            try:
-                target.symlink_to(src.resolve())
-            except OSError:
-                shutil.copy2(src, target)
+            _link_or_copy(src, target)
         if _md5(target) != md5:
             raise CorruptArchive(f"{target} (-> {target.resolve()}) fails its MD5 check "
                                  f"(expected {md5}); replace it with the published archive", target)

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -173,3 +174,37 @@ def test_concurrent_unpacking_of_one_archive(tmp_path, monkeypatch):
     assert errors == []
     assert (tmp_path / "blob").read_bytes() == payload
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blob", "blob.gz"]
+
+
+def test_linking_an_archive_another_process_linked_first(tmp_path):
+    """Two sweep workers on a fresh machine both see the archive missing from the cache and link it: the
+    second finds the first one's link in place (FileExistsError) and keeps it instead of failing."""
+    src = tmp_path / "shared" / "blob.gz"
+    src.parent.mkdir()
+    src.write_bytes(b"archive bytes")
+    target = tmp_path / "cache" / "blob.gz"
+    target.parent.mkdir()
+    hdata._link_or_copy(src, target)     # the first worker
+    hdata._link_or_copy(src, target)     # the second, a moment later
+    assert target.is_symlink() and target.resolve() == src.resolve()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["blob.gz"]
+
+
+def test_copying_an_archive_where_links_are_refused(tmp_path, monkeypatch):
+    """Where the filesystem refuses symlinks the archive is copied whole through a temporary file, and a
+    copy already in place (another worker's) is kept."""
+    src = tmp_path / "blob.gz"
+    src.write_bytes(b"archive bytes" * 1000)
+    target = tmp_path / "cache" / "blob.gz"
+    target.parent.mkdir()
+
+    def refuse(self, *a, **k):
+        if self.exists():
+            raise FileExistsError(str(self))
+        raise PermissionError("symlinks not allowed here")
+
+    monkeypatch.setattr(Path, "symlink_to", refuse)
+    hdata._link_or_copy(src, target)
+    assert not target.is_symlink() and target.read_bytes() == src.read_bytes()
+    hdata._link_or_copy(src, target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["blob.gz"]
