@@ -83,7 +83,8 @@ def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune
                  finetune_lr: float | None = None, progress: bool = False, device=None) -> dict:
     """The pipeline behind :func:`compact_from_zeros`, with the channels chosen by
     ``choose(dense_model, input_shape) -> (structure table, {group: [channels]})``; cached under
-    ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning."""
+    ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning. A fine-tuning
+    that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run, ``name`` and ``params``."""
     cfg = run.config
     lr = finetune_lr if finetune_lr is not None else cfg.lr * FINETUNE_LR_FRACTION
     key = {"run": cfg.hash(), **params, "finetune_epochs": finetune_epochs, "lr": lr,
@@ -97,10 +98,14 @@ def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune
         model, summary = prune_and_measure(dense, plan, ds, shape)
         history = None
         if finetune_epochs:
-            history = prune.finetune(model, ds, finetune_epochs, lr=lr, optimizer=cfg.optimizer,
-                                     momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                                     schedule="cosine", batch_size=cfg.batch_size, seed=cfg.seed,
-                                     progress=progress, device=device, eval_every=finetune_epochs)
+            try:
+                history = prune.finetune(model, ds, finetune_epochs, lr=lr, optimizer=cfg.optimizer,
+                                         momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                                         schedule="cosine", batch_size=cfg.batch_size, seed=cfg.seed,
+                                         progress=progress, device=device, eval_every=finetune_epochs)
+            except train.NonFiniteLoss as exc:   # the run trained; its compact network diverged
+                how = ", ".join([name] + [f"{k}={v}" for k, v in params.items()])
+                raise train.NonFiniteLoss(f"fine-tuning the compact network of run {cfg.hash()} ({how}): {exc}") from exc
             model.cpu()
         summary.update(acc_finetuned=train.evaluate(model, ds)["accuracy"], **params,
                        finetune_epochs=finetune_epochs)

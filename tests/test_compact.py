@@ -31,3 +31,14 @@ def test_masked_by_support_applies_v_and_drops_buffers():
     out = compact.masked_by_support(m)
     assert "hgsr_V" not in dict(out[0].named_buffers())
     assert torch.all(out[0].weight[0] == 0) and torch.equal(out[0].weight[1], m[0].weight[1])
+
+
+def test_a_diverging_fine_tuning_names_the_run_and_caches_nothing(zero_filter_run):
+    import pytest
+
+    from hgsr import train
+    r = zero_filter_run()
+    for _ in range(2):   # the failure is not cached: the second call fine-tunes (and diverges) again
+        with pytest.raises(train.NonFiniteLoss,
+                           match=rf"fine-tuning the compact network of run {r.config.hash()} \(compact, .*non-finite"):
+            compact.compact_from_zeros(r, tol=1e-6, finetune_epochs=1, finetune_lr=1e8)

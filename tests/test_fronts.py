@@ -275,8 +275,8 @@ def test_front_row_names_the_run_whose_fine_tuning_diverged(monkeypatch):
     cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05,
                              profile="smoke", train_subset=256, test_subset=128)
 
-    def diverge(run, **kw):
+    def diverge(model, ds, epochs, **kw):
         raise train.NonFiniteLoss("non-finite loss at epoch 1, step 3")
-    monkeypatch.setattr(compact, "compact_from_zeros", diverge)
+    monkeypatch.setattr(compact.prune, "finetune", diverge)
     with pytest.raises(train.NonFiniteLoss, match=f"fine-tuning the compact network of run {cfg.hash()}.*epoch 1, step 3"):
         grids.front_row(cfg)

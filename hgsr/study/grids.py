@@ -52,17 +52,15 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
     (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is :func:`hgsr.compact.compact_from_zeros`, shared with
     notebooks 02-05), fine-tune ``lenet_finetune_epochs`` of the profile, and report the compact network's
     size, its test error and its error on the config's held-out validation images (both fine-tuned).
-    A fine-tuning that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run."""
+    A fine-tuning that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run
+    (:func:`hgsr.compact.compact_with`)."""
     P = experiments.profile(config.profile)
     run = experiments.run(config, progress=False)
     ep = P["lenet_finetune_epochs"]
-    try:
-        if rule == "zeros" and not include_linear:
-            out = compact.compact_from_zeros(run, finetune_epochs=ep)
-        else:
-            out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
-    except train.NonFiniteLoss as exc:   # the run trained; its compact network diverged in fine-tuning
-        raise train.NonFiniteLoss(f"fine-tuning the compact network of run {config.hash()} ({rule}): {exc}") from exc
+    if rule == "zeros" and not include_linear:
+        out = compact.compact_from_zeros(run, finetune_epochs=ep)
+    else:
+        out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
     s = out["summary"]
     val = experiments.validation_for(config)
     reg = config.regularizer or {}
