@@ -262,7 +262,9 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
 
     ``channels_last``: 4-D weights and image batches are laid out channels-last while training (the
     same function, computed faster by the CPU kernels: 1.6× per LeNet-5 step here, see
-    ``benchmarks/bench_memory_format.py``); the model is handed back in the default layout.
+    ``benchmarks/bench_memory_format.py``); the model is handed back in the default layout. The 1x1 strided
+    convolutions with few input channels that crash oneDNN in that layout stay in the default one
+    (:func:`channels_last_unsafe`).
 
     Columns: epoch, lr, train_loss (mean CE), penalty (mean), train_acc, test_acc, test_loss,
     weight_sparsity (fraction of target conv weights with ``|w| < sparsity_tol``), zero_filters
@@ -320,14 +322,43 @@ def fit(model: nn.Module, ds: hdata.Dataset, epochs: int = 1, lr: float = 0.01,
             stop_after=_stop_after))
 
 
+# oneDNN's channels-last weight gradient of a 1x1 convolution with stride > 1 writes past its workspace when
+# the input channels are fewer than its channel block (8 floats with AVX2, 16 with AVX-512): a segfault, a hang
+# with 2 threads, or wrong gradients (oneDNN issue 6035; reproduced with torch 2.14.1 on an AVX2 CPU with 1-7
+# input channels). Such convolutions train in the default layout; everything else stays channels-last.
+CHANNELS_LAST_MIN_INPUTS = 16
+
+
+def channels_last_unsafe(model: nn.Module) -> list[str]:
+    """Names of the ``Conv2d`` layers of ``model`` that :func:`fit` keeps in the default layout when it trains
+    channels-last: kernel 1x1, stride > 1 and fewer than :data:`CHANNELS_LAST_MIN_INPUTS` input channels
+    per group."""
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)
+            and tuple(m.kernel_size) == (1, 1) and tuple(m.stride) != (1, 1)
+            and m.in_channels // m.groups < CHANNELS_LAST_MIN_INPUTS]
+
+
+def _contiguous_input(module, inputs):
+    return (inputs[0].contiguous(),) + tuple(inputs[1:])
+
+
 @contextlib.contextmanager
 def _memory_format(model: nn.Module, layout: torch.memory_format):
     """``model``'s 4-D weights in ``layout`` inside the block, back in the default layout after it
-    (also when training raises)."""
+    (also when training raises). Channels-last leaves out :func:`channels_last_unsafe` convolutions:
+    their weights and inputs stay in the default layout (a forward pre-hook, removed after the block)."""
     model.to(memory_format=layout)
+    hooks = []
+    if layout == torch.channels_last:
+        for name in channels_last_unsafe(model):
+            conv = model.get_submodule(name)
+            conv.to(memory_format=torch.contiguous_format)
+            hooks.append(conv.register_forward_pre_hook(_contiguous_input))
     try:
         yield model
     finally:
+        for h in hooks:
+            h.remove()
         model.to(memory_format=torch.contiguous_format)
 
 
