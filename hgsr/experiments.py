@@ -227,9 +227,13 @@ def code_fingerprint() -> str:
 
 
 def write_meta(folder: Path) -> Path:
-    """``folder/meta.json``: the code fingerprint, torch version and intra-op threads the entry was made with."""
+    """``folder/meta.json``: the code fingerprint, torch version, intra-op threads and CPU instruction set
+    (``torch.backends.cpu.get_cpu_capability()``, e.g. ``AVX2``) the entry was made with: the four things a
+    result is bit-for-bit reproducible under; the same config on another instruction set sums in another
+    order and trains to slightly different weights."""
     return atomic_write_json({"code": code_fingerprint(), "torch": torch.__version__,
                               "threads": torch.get_num_threads(),
+                              "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                               "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, folder / "meta.json")
 
 

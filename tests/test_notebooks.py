@@ -81,6 +81,10 @@ def test_readme_blocks_are_filled_from_generated_files(tmp_path):
     assert "| 1 |" in out and "OLD-TABLE-TEXT" not in out and "STALE-MANIFEST-TEXT" not in out
     assert "not generated yet" in out and "| `00_x` | 1.5 | `" in out and out.endswith("end\n")
     assert readme.fill(out, tmp_path) == out   # idempotent
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert f"{m['cpu_model']}, {m['cpu_capability']} kernels, {m['cpu_count']} cores" in out
+    older = {k: v for k, v in m.items() if k not in ("cpu_model", "cpu_capability")}   # a manifest before the record
+    assert f"{m['cpu']} ({m['cpu_count']} cores" in readme.manifest_markdown(older)
 
 
 def test_uncommitted_changes_ignore_the_runs_own_outputs(tmp_path, monkeypatch):

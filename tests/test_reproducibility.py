@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 from hgsr import compact, experiments
@@ -56,3 +57,46 @@ def test_cache_entries_record_their_code_and_the_manifest_names_stale_ones(tmp_p
     meta["code"] = "0" * 16                                             # as if made by older code
     (r.path / "meta.json").write_text(json.dumps(meta))
     assert manifest.cache_report(tmp_path)["stale"] == [r.path.name]
+
+
+def test_cache_entries_record_the_cpu_instruction_set_they_were_made_with(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    r = experiments.run(A.replace(epochs=1), progress=False)
+    meta = json.loads((r.path / "meta.json").read_text())
+    isa = torch.backends.cpu.get_cpu_capability()
+    assert meta["cpu_capability"] == isa
+    assert manifest.cache_report(tmp_path)["cpu_capabilities"] == [isa]
+    del meta["cpu_capability"]                                          # an entry older than the record
+    (r.path / "meta.json").write_text(json.dumps(meta))
+    assert manifest.cache_report(tmp_path)["cpu_capabilities"] == ["unrecorded"]
+
+
+def test_machine_differences_name_what_breaks_bit_for_bit_equality():
+    here = manifest.provenance()
+    assert here["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and here["cpu_model"]
+    assert manifest.machine_differences(here, here) == []
+    other = {**here, "cpu_capability": "AVX512", "torch_threads": here["torch_threads"] + 1}
+    diffs = manifest.machine_differences(other, here)
+    assert diffs == [f"CPU instruction set used by torch: AVX512 in the earlier run, {here['cpu_capability']} on "
+                     f"this machine", f"torch threads: {here['torch_threads'] + 1} in the earlier run, "
+                     f"{here['torch_threads']} on this machine"]
+    older = {k: v for k, v in here.items() if k not in ("cpu_capability", "cpu_model")}
+    assert manifest.machine_differences(older, here) == [
+        f"CPU instruction set used by torch: not recorded by the earlier run; this machine: {here['cpu_capability']}",
+        f"CPU: not recorded by the earlier run; this machine: {here['cpu_model']}"]
+
+
+def test_differences_from_a_committed_manifest(tmp_path):
+    from hgsr.errors import CorruptFile
+
+    assert manifest.differences_from_manifest(tmp_path, "smoke") == []          # no manifest yet
+    path = manifest.update(tmp_path, "smoke", [{"notebook": "00_x", "seconds": 1.0}], {"00_x": []})
+    assert manifest.differences_from_manifest(tmp_path, "smoke") == []          # made here
+    m = json.loads(path.read_text())
+    path.write_text(json.dumps({**m, "cpu_capability": "AVX512"}))
+    assert manifest.differences_from_manifest(tmp_path, "smoke")[0].startswith(
+        "CPU instruction set used by torch: AVX512 in the earlier run")
+    assert manifest.differences_from_manifest(tmp_path, "default") == []        # another profile: not compared
+    path.write_text("{truncated")
+    with pytest.raises(CorruptFile, match=r"manifest.json is not valid JSON .*git checkout"):
+        manifest.differences_from_manifest(tmp_path, "smoke")

@@ -2,7 +2,7 @@
 
 It records the git commit (and whether the tree had uncommitted changes other than the run's own
 outputs, ``figures/`` and ``README.md``, listed by :data:`OUTPUTS`), the profile, package
-versions, the CPU/GPU, threads, and per notebook: its wall time, when it ran, and the SHA-256 of
+versions, the CPU/GPU (with the instruction set torch uses), threads, and per notebook: its wall time, when it ran, and the SHA-256 of
 every file it promises (``notebooks/outputs.json``). Running a subset of notebooks (``--only``)
 updates their entries and keeps the others, so every number traces to the run that produced it.
 """
@@ -21,6 +21,7 @@ import torch
 
 from .. import experiments
 from ..data import REPO
+from ..errors import CorruptFile
 from ..io import atomic_write_json
 
 OUTPUTS = ("figures", "README.md")   # written by ``make figures`` itself: not a change to the code
@@ -52,6 +53,46 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_model() -> str:
+    """Vendor, family, model and stepping of the CPU (``/proc/cpuinfo``), e.g. ``AuthenticAMD family 25 model 1
+    stepping 1``: the marketing name alone (``AMD EPYC``) covers generations with different instruction sets."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("vendor_id", "cpu family", "model", "stepping") and key not in fields:
+                fields[key] = value.strip()
+    except OSError:
+        pass
+    if len(fields) < 4:
+        return platform.processor() or platform.machine()
+    return f"{fields['vendor_id']} family {fields['cpu family']} model {fields['model']} stepping {fields['stepping']}"
+
+
+# What decides bit-for-bit equal results besides the code: compared by :func:`machine_differences`.
+REPRODUCIBILITY_KEYS = {"cpu_capability": "CPU instruction set used by torch", "cpu_model": "CPU",
+                        "torch_threads": "torch threads", "torch": "torch version"}
+
+
+def machine_differences(old: dict, new: dict) -> list[str]:
+    """Sentences naming what differs between the machine of a manifest ``old`` and ``new`` (both as written by
+    :func:`provenance`) among :data:`REPRODUCIBILITY_KEYS`; a key ``old`` does not record is named as unknown.
+    Any difference means regenerated tables may differ from ``old``'s in the last digits, and training (a
+    chaotic process) can turn that into a different filter count or accuracy."""
+    def value(m, key):
+        return m.get("packages", {}).get("torch") if key == "torch" else m.get(key)
+
+    out = []
+    for key, label in REPRODUCIBILITY_KEYS.items():
+        a, b = value(old, key), value(new, key)
+        if a is None:
+            out.append(f"{label}: not recorded by the earlier run; this machine: {b}")
+        elif a != b:
+            out.append(f"{label}: {a} in the earlier run, {b} on this machine")
+    return out
+
+
 def provenance() -> dict:
     """Commit, versions and machine of this process."""
     versions = {}
@@ -62,9 +103,30 @@ def provenance() -> dict:
             versions[p] = None
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": uncommitted_changes(),
-            "python": platform.python_version(), "packages": versions, "cpu": cpu_name(),
+            "python": platform.python_version(), "packages": versions, "cpu": cpu_name(), "cpu_model": cpu_model(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
             "device": "cuda" if gpu else "cpu"}
+
+
+def read(path: Path) -> dict:
+    """A manifest as a dict; ``{}`` when ``path`` does not exist."""
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CorruptFile(f"{path} is not valid JSON ({e}); restore it with `git checkout -- {path}` or delete it "
+                          f"(the next `make figures` writes a new one)", path) from e
+
+
+def differences_from_manifest(figures_dir: Path, profile: str) -> list[str]:
+    """:func:`machine_differences` between ``figures_dir/manifest.json`` (when it exists and describes
+    ``profile``) and this process; empty when there is nothing to compare with."""
+    old = read(Path(figures_dir) / "manifest.json")
+    if old.get("profile") != profile:
+        return []
+    return machine_differences(old, provenance())
 
 
 def sha256(path: Path) -> str:
@@ -74,7 +136,7 @@ def sha256(path: Path) -> str:
 def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[str, list[str]]) -> Path:
     """Merge this run's notebooks (``timings``: dicts with notebook, seconds) into the manifest."""
     path = Path(figures_dir) / "manifest.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
+    old = read(path)
     if old.get("profile") not in (None, profile):
         old = {}  # a manifest describes one profile; a different one starts afresh
     notebooks = old.get("notebooks", {})
@@ -94,8 +156,9 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
 
 def cache_report(runs: Path | None = None) -> dict:
     """What the ``runs/`` cache held: the current code fingerprint, the number of entries, the thread
-    counts they were made with, and the entries made by other code (``stale``: they predate the code)
-    or with no record of it (``unknown``)."""
+    counts and CPU instruction sets they were made with (``"unrecorded"`` for entries older than that
+    record), and the entries made by other code (``stale``: they predate the code) or with no record of
+    it (``unknown``)."""
     runs = Path(runs or experiments.runs_dir())
     code = experiments.code_fingerprint()
     metas = {}
@@ -106,5 +169,6 @@ def cache_report(runs: Path | None = None) -> dict:
             metas[d.name] = None
     return {"code": code, "entries": len(metas),
             "threads": sorted({m["threads"] for m in metas.values() if m}),
+            "cpu_capabilities": sorted({m.get("cpu_capability", "unrecorded") for m in metas.values() if m}),
             "stale": sorted(k for k, m in metas.items() if m and m["code"] != code),
             "unknown": sorted(k for k, m in metas.items() if m is None)}

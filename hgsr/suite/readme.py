@@ -30,13 +30,20 @@ def _changes(m: dict) -> str:
     return f" (with uncommitted changes: {', '.join(ch)})" if isinstance(ch, list) else " (with uncommitted changes)"
 
 
+def _cpu_detail(m: dict) -> str:
+    """``"AuthenticAMD family 25 model 1, AVX2 kernels, "`` where the manifest records them (older ones do not)."""
+    parts = [m["cpu_model"]] if m.get("cpu_model") else []
+    parts += [f"{m['cpu_capability']} kernels"] if m.get("cpu_capability") else []
+    return "".join(f"{p}, " for p in parts)
+
+
 def manifest_markdown(m: dict) -> str:
     rows = "\n".join(f"| `{nb}` | {v['seconds'] / 60:.1f} | `{v.get('commit', '')[:7]}` |"
                      for nb, v in m["notebooks"].items())
     pk = m["packages"]
     return (f"Profile `{m['profile']}`, last run at commit `{m['commit'][:10]}`"
             f"{_changes(m)}, "
-            f"{m['cpu']} ({m['cpu_count']} cores, {m['torch_threads']} torch threads), "
+            f"{m['cpu']} ({_cpu_detail(m)}{m['cpu_count']} cores, {m['torch_threads']} torch threads), "
             f"{m['gpu'] or 'no GPU'}; Python {m['python']}, torch {pk.get('torch')}, "
             f"torchvision {pk.get('torchvision')}, torch-pruning {pk.get('torch-pruning')}.\n\n"
             f"| notebook | wall time (min) | commit |\n|---|---|---|\n{rows}\n| **total** | "

@@ -121,6 +121,12 @@ def main(argv=None) -> int:
         chosen = notebook_paths(args.only)
     except InvalidArgument as e:
         ap.error(str(e))
+    differences = manifest.differences_from_manifest(figs, args.profile)
+    if differences:
+        print(f"[hgsr] {figs / 'manifest.json'} was made with another setup; bit-for-bit equal results need the "
+              "same code, torch, threads and CPU instruction set, so expect the last digits of the tables to "
+              "differ, and training to turn some of that into a filter or 0.1 point here and there:\n"
+              + "\n".join(f"[hgsr]   - {d}" for d in differences), flush=True)
     rows = []
     for nb in chosen:
         print(f"[hgsr] running {nb.name} ({args.profile})", flush=True)
