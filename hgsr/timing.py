@@ -19,16 +19,38 @@ from torch import nn
 from . import measure, prune
 
 
-def cpu_name() -> str:
-    """The CPU model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`)."""
+def _cpuinfo(keys: Sequence[str]) -> dict[str, str]:
+    """The first value of each of ``keys`` in ``/proc/cpuinfo`` (Linux; ``{}`` elsewhere)."""
+    found = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key in keys and key not in found:
+                    found[key] = value.strip()
     except OSError:
         pass
+    return found
+
+
+def _fallback_cpu() -> str:
     return platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_name() -> str:
+    """The CPU model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`)."""
+    return _cpuinfo(("model name",)).get("model name") or _fallback_cpu()
+
+
+def cpu_model() -> str:
+    """Vendor, family, model and stepping of the CPU (``/proc/cpuinfo``), e.g. ``AuthenticAMD family 25 model 1
+    stepping 1``: the marketing name alone (``AMD EPYC``) covers generations with different instruction sets."""
+    keys = ("vendor_id", "cpu family", "model", "stepping")
+    f = _cpuinfo(keys)
+    if len(f) < len(keys):
+        return _fallback_cpu()
+    return f"{f['vendor_id']} family {f['cpu family']} model {f['model']} stepping {f['stepping']}"
 
 
 def machine_info(threads: int | None = None) -> dict:

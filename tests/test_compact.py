@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 import torch
 
 from hgsr import compact
@@ -34,8 +35,6 @@ def test_masked_by_support_applies_v_and_drops_buffers():
 
 
 def test_a_diverging_fine_tuning_names_the_run_and_caches_nothing(zero_filter_run):
-    import pytest
-
     from hgsr import train
     r = zero_filter_run()
     for _ in range(2):   # the failure is not cached: the second call fine-tunes (and diverges) again

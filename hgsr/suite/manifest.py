@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from .. import experiments
+from .. import experiments, timing
 from ..data import REPO
 from ..errors import CorruptFile
 from ..io import atomic_write_json
@@ -43,33 +43,6 @@ def uncommitted_changes() -> list[str]:
     return [line.split(maxsplit=1)[1] for line in out.splitlines() if line.strip()]
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_model() -> str:
-    """Vendor, family, model and stepping of the CPU (``/proc/cpuinfo``), e.g. ``AuthenticAMD family 25 model 1
-    stepping 1``: the marketing name alone (``AMD EPYC``) covers generations with different instruction sets."""
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key in ("vendor_id", "cpu family", "model", "stepping") and key not in fields:
-                fields[key] = value.strip()
-    except OSError:
-        pass
-    if len(fields) < 4:
-        return platform.processor() or platform.machine()
-    return f"{fields['vendor_id']} family {fields['cpu family']} model {fields['model']} stepping {fields['stepping']}"
-
-
 # What decides bit-for-bit equal results besides the code: compared by :func:`machine_differences`.
 REPRODUCIBILITY_KEYS = {"cpu_capability": "CPU instruction set used by torch", "cpu_model": "CPU",
                         "torch_threads": "torch threads", "torch": "torch version"}
@@ -77,7 +50,7 @@ REPRODUCIBILITY_KEYS = {"cpu_capability": "CPU instruction set used by torch", "
 
 def machine_differences(old: dict, new: dict) -> list[str]:
     """Sentences naming what differs between the machine of a manifest ``old`` and ``new`` (both as written by
-    :func:`provenance`) among :data:`REPRODUCIBILITY_KEYS`; a key ``old`` does not record is named as unknown.
+    :func:`machine`) among :data:`REPRODUCIBILITY_KEYS`; a key ``old`` does not record is named as unknown.
     Any difference means regenerated tables may differ from ``old``'s in the last digits, and training (a
     chaotic process) can turn that into a different filter count or accuracy."""
     def value(m, key):
@@ -93,8 +66,8 @@ def machine_differences(old: dict, new: dict) -> list[str]:
     return out
 
 
-def provenance() -> dict:
-    """Commit, versions and machine of this process."""
+def machine() -> dict:
+    """Versions and machine of this process (what :func:`machine_differences` compares)."""
     versions = {}
     for p in PACKAGES:
         try:
@@ -102,11 +75,15 @@ def provenance() -> dict:
         except metadata.PackageNotFoundError:
             versions[p] = None
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": uncommitted_changes(),
-            "python": platform.python_version(), "packages": versions, "cpu": cpu_name(), "cpu_model": cpu_model(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    return {"python": platform.python_version(), "packages": versions, "cpu": timing.cpu_name(),
+            "cpu_model": timing.cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
             "device": "cuda" if gpu else "cpu"}
+
+
+def provenance() -> dict:
+    """Commit, versions and machine of this process."""
+    return {"commit": _git("rev-parse", "HEAD"), "uncommitted_changes": uncommitted_changes(), **machine()}
 
 
 def read(path: Path) -> dict:
@@ -126,7 +103,7 @@ def differences_from_manifest(figures_dir: Path, profile: str) -> list[str]:
     old = read(Path(figures_dir) / "manifest.json")
     if old.get("profile") != profile:
         return []
-    return machine_differences(old, provenance())
+    return machine_differences(old, machine())
 
 
 def sha256(path: Path) -> str:
