@@ -14,7 +14,9 @@ Where it runs: by default a ``LocalCluster`` (``workers`` processes, one thread 
 closed by :func:`run_sweep`; ``scheduler="tcp://HOST:PORT"`` (or ``$HGSR_SCHEDULER``) connects to
 an existing cluster instead (e.g. dask-jobqueue on SLURM). Every task writes to the client's
 ``runs/`` folder (``$HGSR_RUNS``), which must then be the same path on a shared filesystem for all
-hosts.
+hosts. The local workers are spawned processes that import the main script again, so a script must
+call :func:`run_sweep` under ``if __name__ == "__main__":`` (a notebook need not; an unguarded script
+gets an error that says so).
 
 Guarantees:
 
@@ -42,6 +44,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -405,6 +408,15 @@ def local_cluster(workers: int | None = None, retries: int = 2, **kwargs):
         before = {k: os.environ.get(k) for k in keys}
         try:
             return LocalCluster(**{**opts, **kwargs})
+        except Exception as exc:
+            script = getattr(sys.modules.get("__main__"), "__file__", None)
+            if script is None:   # an interactive session or a notebook: no script to re-import
+                raise
+            raise RuntimeError(
+                f"the local Dask cluster could not start its worker processes ({type(exc).__name__}: {exc}). "
+                f"Worker processes are spawned and import the main script {script!r} again: a script that calls "
+                f"run_sweep or local_cluster must do so under `if __name__ == \"__main__\":` (Python's 'spawn' "
+                f"start method); other causes are in the worker errors printed above") from exc
         finally:
             # the nannies set their workers' variables (OMP_NUM_THREADS=1, ...) in this process too
             # before spawning (again before any restart): do not leave them to this process's children

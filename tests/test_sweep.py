@@ -407,3 +407,20 @@ def test_a_deterministic_error_is_reported_at_once_and_any_other_is_retried(sche
     attempts = (runs() / "attempts.log").read_text().split()
     assert all(attempts.count(h) == 1 for h in l1)        # not retried
     assert all(attempts.count(h) == 3 for h in other)     # 1 + retries
+
+
+def test_an_unguarded_script_is_told_to_use_the_main_guard(tmp_path):
+    """The local cluster's workers are spawned and import the main script again: a script that calls
+    run_sweep at its top level (no ``if __name__ == "__main__":``) fails with a message that names the
+    script and the guard, not only distributed's "Nanny failed to start"."""
+    script = tmp_path / "unguarded_sweep.py"
+    script.write_text("from hgsr import sweep\nfrom hgsr.study import grids\n"
+                      "sweep.run_sweep(grids.smoke('smoke')[:1], workers=1, progress=False, retries=0)\n")
+    env = {**os.environ, "HGSR_RUNS": str(tmp_path / "runs"), "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: the local Dask cluster could not start its worker processes"), p.stderr[-3000:]
+    assert str(script) in last and 'if __name__ == "__main__":' in last
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*/result.pt"))
