@@ -12,11 +12,19 @@ import pytest
 import torch
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 # One intra-op thread: the suite's tensors are small, and on a shared 2-core machine more threads
 # only thrash (measured: several times slower under load).
 torch.set_num_threads(1)
 
 from hgsr import data as hdata  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """No figure outlives the test that drew it."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +72,31 @@ def zero_filter_run():
                 conv.bias[:k] = 0
         return r
     return make
+
+
+def sparse_lenet(seed: int = 0) -> torch.nn.Module:
+    """LeNet-5 (MNIST shape) with 5 of 20 conv1 filters, 10 of 50 conv2 filters and 4 of conv2's 20 input
+    channels (3-6) exactly zero."""
+    from hgsr import models
+
+    torch.manual_seed(seed)
+    m = models.build("lenet5", 10, 1, 28)
+    with torch.no_grad():
+        m.features[0].weight[:5] = 0
+        m.features[2].weight[:10] = 0
+        m.features[2].weight[:, 3:7] = 0
+    return m
+
+
+@torch.no_grad()
+def randomize_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
+    """Every BatchNorm2d of ``model`` with random running statistics (mean in ±0.5, var in [0.5, 2]) and
+    affine parameters (γ in [0.5, 1.5], β in ±0.5, so β ≠ 0), so that surgery and scores see a
+    non-trivial normalization; returns ``model``."""
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.uniform_(0.5, 1.5)
+            mod.bias.uniform_(-0.5, 0.5)
+    return model

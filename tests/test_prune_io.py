@@ -12,15 +12,6 @@ from hgsr import measure, models
 from hgsr import prune as P
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads can thrash (100x slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def pruned_resnet():
     torch.manual_seed(0)
     m = models.build("resnet20").eval()

@@ -4,33 +4,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
-from torch import nn
 
 from hgsr import data as hdata
 from hgsr import models
 from hgsr import prune as P
 from hgsr.prune import graph, loss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads can thrash (100x slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from conftest import randomize_batchnorm
 
 
 def randomized(name, seed=0, **kw):
     torch.manual_seed(seed)
-    m = models.build(name, **kw)
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.5, 0.5)
-            mod.running_var.uniform_(0.5, 2.0)
-            mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.5, 0.5)
-    return m.eval()
+    return randomize_batchnorm(models.build(name, **kw)).eval()
 
 
 def fake_data(shape, n=48, seed=0):

@@ -11,14 +11,7 @@ from torch import nn
 from hgsr import measure, models
 from hgsr import prune as P
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two OpenMP threads can thrash (100x slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
+from conftest import randomize_batchnorm
 
 LENET = ("lenet5", dict(in_channels=1, image_size=28), (1, 28, 28))
 VGG = ("vgg", dict(cfg=[16, "M", 32, "M", 64, "M"]), (3, 32, 32))
@@ -29,13 +22,8 @@ def build(spec, seed=0):
     """A model with random BatchNorm statistics and affine parameters (beta != 0), in eval mode."""
     name, kw, shape = spec
     torch.manual_seed(seed)
-    m = models.build(name, **kw)
+    m = randomize_batchnorm(models.build(name, **kw))
     for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.5, 0.5)
-            mod.running_var.uniform_(0.5, 2.0)
-            mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.5, 0.5)
         if isinstance(mod, nn.Conv2d) and mod.bias is not None:
             mod.bias.data.uniform_(-0.5, 0.5)
     return m.eval(), shape

@@ -7,12 +7,6 @@ from hgsr import models
 from hgsr.viz import style
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 def test_importing_viz_applies_the_style():
     import hgsr.viz  # noqa: F401
 

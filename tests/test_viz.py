@@ -8,24 +8,9 @@ import torch
 
 from hgsr import groups, measure, models, viz
 
+from conftest import sparse_lenet
+
 TOL = 1e-3
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def sparse_lenet(seed=0):
-    """LeNet-5 with 5 of 20 conv1 filters, 10 of 50 conv2 filters and 4 of its 20 input channels zero."""
-    torch.manual_seed(seed)
-    m = models.build("lenet5", 10, 1, 28)
-    with torch.no_grad():
-        m.features[0].weight[:5] = 0
-        m.features[2].weight[:10] = 0
-        m.features[2].weight[:, 3:7] = 0
-    return m
 
 
 def texts(fig):

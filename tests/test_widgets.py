@@ -1,5 +1,4 @@
 """Interactive explorers (hgsr.widgets), driven headless by setting control values."""
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,24 +6,9 @@ import torch
 
 from hgsr import models, prox, widgets
 
+from conftest import sparse_lenet
+
 SHAPE = (1, 28, 28)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def sparse_lenet(seed=0):
-    """LeNet-5 with 5 of 20 conv1 filters and 10 of 50 conv2 filters zero, and 4 conv2 input channels."""
-    torch.manual_seed(seed)
-    m = models.build("lenet5", 10, 1, 28)
-    with torch.no_grad():
-        m.features[0].weight[:5] = 0
-        m.features[2].weight[:10] = 0
-        m.features[2].weight[:, 3:7] = 0
-    return m
 
 
 def lenet_size(c1, c2):
