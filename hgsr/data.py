@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .errors import (CorruptFile, HgsrError, InvalidArgument, InvalidType, check_bool, check_int,
                      check_nonneg_int, check_path, check_type)
-from .io import atomic_save
+from .io import atomic_save, file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -197,22 +197,6 @@ def archive_roots(root: str | os.PathLike | None = None) -> list[Path]:
     return out
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ----------------------------------------------------------------------------- loaders
 
 def _gunzip(archive: Path) -> None:
@@ -238,7 +222,7 @@ def _check_unpacked(target: Path, sha256: str, archive: Path | None) -> None:
     corrupted) is removed with a warning naming it and unpacked again from ``archive`` (already
     verified) when there is one; a fresh unpacking that still fails raises :class:`CorruptArchive`."""
     if target.exists() or target.is_symlink():
-        if target.exists() and _sha256(target) == sha256:
+        if target.exists() and file_digest(target) == sha256:
             return
         what = f"unpacking it again from {archive}" if archive is not None else "removing it"
         warnings.warn(f"{target} fails its SHA-256 check (expected {sha256}; truncated or corrupted in "
@@ -247,7 +231,7 @@ def _check_unpacked(target: Path, sha256: str, archive: Path | None) -> None:
     if archive is None:
         return
     _gunzip(archive)
-    if _sha256(target) != sha256:
+    if file_digest(target) != sha256:
         target.unlink()
         raise CorruptArchive(f"{archive} (-> {archive.resolve()}) unpacks to {target.name}, which fails its "
                              f"SHA-256 check (expected {sha256}); replace the archive with the published one",
@@ -287,7 +271,7 @@ def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
                 continue
             raw.mkdir(parents=True, exist_ok=True)
             _link_or_copy(src, target)
-        if _md5(target) != md5:
+        if file_digest(target, "md5") != md5:
             raise CorruptArchive(f"{target} (-> {target.resolve()}) fails its MD5 check "
                                  f"(expected {md5}); replace it with the published archive", target)
     missing = [f for f in files if not (raw / f).exists()]
@@ -320,7 +304,7 @@ def _load_torchvision_mnist(name: str, roots: list[Path], download: bool):
 def _load_cifar10(roots: list[Path], download: bool):
     npz = next((r / "cifar10.npz" for r in roots if (r / "cifar10.npz").exists()), None)
     if npz is not None:
-        if _sha256(npz) != CIFAR_NPZ_SHA256:
+        if file_digest(npz) != CIFAR_NPZ_SHA256:
             raise CorruptArchive(f"{npz} fails its SHA-256 check (expected {CIFAR_NPZ_SHA256})")
         with np.load(npz, allow_pickle=False) as z:
             def img(a):

@@ -1,5 +1,5 @@
-"""Atomic file writes (write to a temporary file in the same folder, then ``os.replace``) and
-verified reads.
+"""Atomic file writes (write to a temporary file in the same folder, then ``os.replace``), verified
+reads and file digests.
 
 A process killed mid-write leaves at most a stray ``*.tmp`` file, never a truncated target. A file
 damaged afterwards (truncated, or bytes changed at the same size) is caught by :func:`verified_load`:
@@ -7,6 +7,7 @@ damaged afterwards (truncated, or bytes changed at the same size) is caught by :
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,6 +17,15 @@ from pathlib import Path
 import torch
 
 from .errors import CorruptFile
+
+
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes (``hashlib.new(algorithm)``, read in 4 MiB chunks)."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _atomic(path, write):

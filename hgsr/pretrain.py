@@ -16,7 +16,6 @@ finished epoch. :mod:`hgsr.pretrained` loads the committed result and checks its
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -31,7 +30,7 @@ from tqdm.auto import tqdm
 
 from . import data as hdata
 from . import models, train
-from .io import atomic_save, atomic_write_json
+from .io import atomic_save, atomic_write_json, file_digest
 from .pretrained import PRETRAINED_DIR, card_path, weights_path
 from .train import default_device
 
@@ -128,13 +127,14 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
     atomic_save(state, wpath)
     card = {
         "name": name, "model": recipe["model"], "dataset": recipe["dataset"],
+        "model_kw": {"num_classes": ds.num_classes, "in_channels": ds.in_channels, "image_size": ds.image_size},
         "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ytr)),
         "seed": seed, "recipe": recipe, "epochs": E, "wall_seconds": round(elapsed, 1),
         "history": history,
         "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
                                or platform.machine()),
                     "torch": torch.__version__, "python": platform.python_version()},
-        "commit": _git_commit(), "sha256": hashlib.sha256(wpath.read_bytes()).hexdigest(),
+        "commit": _git_commit(), "sha256": file_digest(wpath),
     }
     atomic_write_json(card, card_path(name, out_dir))
     return card

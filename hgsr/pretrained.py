@@ -1,18 +1,19 @@
 """Committed dense starting points: ``data/pretrained/<name>.pt`` with a card ``<name>.json``.
 
-The card records the test accuracy on the full test set, the recipe, the machine, the commit and the
-SHA-256 of the weights file. :func:`load` rebuilds the model, checks the hash against the card and
-names the file and the fix when it does not match. Weights are trained by :mod:`hgsr.pretrain`.
+The card records the test accuracy on the full test set, the recipe, the model's input and output
+shape (``model_kw``), the machine, the commit and the SHA-256 of the weights file. :func:`load`
+rebuilds the model, checks the hash against the card and names the file and the fix when it does not
+match. Weights are trained by :mod:`hgsr.pretrain`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 
 from . import models
+from .io import file_digest
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "data" / "pretrained"
 
@@ -56,10 +57,10 @@ def load(name: str, device=None, folder: Path | None = None) -> torch.nn.Module:
            f"`python -m hgsr.pretrain {name}`")
     if not path.exists():
         raise PretrainedError(f"weights file {path} is missing; {fix}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_digest(path)
     if digest != c["sha256"]:
         raise PretrainedError(f"{path} has SHA-256 {digest[:12]}…, its card {card_path(name, folder)} "
                               f"says {c['sha256'][:12]}…; {fix}")
-    model = models.build(c["model"])
+    model = models.build(c["model"], **c.get("model_kw", {}))   # cards without model_kw: the builder's defaults
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.to(device or "cpu").eval()

@@ -208,3 +208,15 @@ def test_copying_an_archive_where_links_are_refused(tmp_path, monkeypatch):
     assert not target.is_symlink() and target.read_bytes() == src.read_bytes()
     hdata._link_or_copy(src, target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["blob.gz"]
+
+
+def test_file_digest_matches_hashlib_over_several_chunks(tmp_path):
+    import hashlib
+
+    from hgsr.io import file_digest
+
+    blob = bytes(range(256)) * (3 * (1 << 22) // 256 + 7)   # three 4 MiB chunks and a partial one
+    path = tmp_path / "blob.bin"
+    path.write_bytes(blob)
+    assert file_digest(path) == hashlib.sha256(blob).hexdigest()
+    assert file_digest(path, "md5") == hashlib.md5(blob).hexdigest()

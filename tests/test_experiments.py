@@ -69,3 +69,46 @@ def test_generic_cache_computes_once():
     assert experiments.cached("demo", {"a": 1}, compute) == {"x": 3}
     experiments.cached("demo", {"a": 2}, compute)
     assert len(calls) == 2
+
+
+def test_pretrained_weights_are_checked_against_their_card(tmp_path):
+    """The committed ResNet-20 loads and matches its card's SHA-256; a copy with one byte changed is a
+    PretrainedError naming the file and the fix; a missing card names the available ones."""
+    import shutil
+
+    from hgsr import pretrained
+
+    name = "resnet20_cifar10"
+    for p in (pretrained.weights_path(name), pretrained.card_path(name)):
+        shutil.copy(p, tmp_path / p.name)
+    assert pretrained.load(name, folder=tmp_path).training is False
+    blob = bytearray(pretrained.weights_path(name, tmp_path).read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    pretrained.weights_path(name, tmp_path).write_bytes(bytes(blob))
+    with pytest.raises(pretrained.PretrainedError, match=r"has SHA-256 .* its card .* says .*git checkout"):
+        pretrained.load(name, folder=tmp_path)
+    with pytest.raises(pretrained.PretrainedError, match=r"no card .*available: resnet20_cifar10"):
+        pretrained.load("resnet56_cifar10", folder=tmp_path)
+
+
+def test_pretrain_writes_weights_and_a_card_that_load_accepts(tmp_path, monkeypatch):
+    """One epoch of a LeNet-5 recipe on the synthetic set (4 classes, 1 channel, 16 px): the card records
+    the model's shape, so load rebuilds it; the loaded network gives the card's test accuracy; a rerun
+    resumes from the finished checkpoint instead of training again."""
+    from hgsr import data as hdata
+    from hgsr import pretrain, pretrained, train
+
+    recipe = dict(pretrain.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1, batch_size=64,
+                  lr=0.05, warmup_epochs=0)
+    monkeypatch.setitem(pretrain.RECIPES, "lenet5_synthetic", recipe)
+    card = pretrain.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    assert card["model_kw"] == {"num_classes": 4, "in_channels": 1, "image_size": 16}
+    assert card["epochs"] == 1 and len(card["history"]) == 1 and card["history"][0]["train_loss"] > 0
+    model = pretrained.load("lenet5_synthetic", folder=tmp_path)
+    assert train.evaluate(model, hdata.load("synthetic"))["accuracy"] == card["test_accuracy"]
+    again = pretrain.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    assert again["history"] == card["history"] and again["sha256"] == card["sha256"]
+    with pytest.raises(ValueError, match="epochs=0 must be a positive integer"):
+        pretrain.pretrain("lenet5_synthetic", epochs=0, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="is not a pretrain recipe; known: "):
+        pretrain.pretrain("vgg_imagenet", out_dir=tmp_path)

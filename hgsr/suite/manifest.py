@@ -8,7 +8,6 @@ updates their entries and keeps the others, so every number traces to the run th
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import torch
 from .. import experiments, timing
 from ..data import REPO
 from ..errors import CorruptFile
-from ..io import atomic_write_json
+from ..io import atomic_write_json, file_digest
 
 OUTPUTS = ("figures", "README.md")   # written by ``make figures`` itself: not a change to the code
 PACKAGES = ("torch", "torchvision", "torch-pruning", "numpy", "pandas", "matplotlib", "seaborn",
@@ -106,10 +105,6 @@ def differences_from_manifest(figures_dir: Path, profile: str) -> list[str]:
     return machine_differences(old, machine())
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[str, list[str]]) -> Path:
     """Merge this run's notebooks (``timings``: dicts with notebook, seconds) into the manifest."""
     path = Path(figures_dir) / "manifest.json"
@@ -123,7 +118,7 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
         files = {}
         for rel in expected.get(stem, []):
             f = Path(figures_dir) / rel
-            files[rel] = sha256(f) if f.exists() else None
+            files[rel] = file_digest(f) if f.exists() else None
         notebooks[stem] = {"seconds": row["seconds"], "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "commit": prov["commit"], "files": files}
     total = round(sum(v["seconds"] for v in notebooks.values()), 1)
