@@ -398,6 +398,20 @@ def _read_tensor_cache(path: Path) -> dict | None:
     return blob
 
 
+def dataset_key(name: str, argument: str = "name") -> str:
+    """The dataset a name stands for, as :func:`load` reads it (case and ``-``/``_`` do not matter, e.g.
+    ``"Fashion-MNIST"`` → ``"fashion_mnist"``); a named error listing :data:`NAMES` for any other name."""
+    if not isinstance(name, str):
+        raise InvalidType(f"{argument} must be a dataset name (a string; known: {', '.join(NAMES)}), got "
+                          f"{name!r} ({type(name).__name__})")
+    key = name.lower().replace("-", "_")
+    if key == "fashionmnist":
+        key = "fashion_mnist"
+    if key not in STATS:
+        raise InvalidArgument(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+    return key
+
+
 def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
          cache: bool = True) -> Dataset:
     """Load a whole dataset into memory (see the module docstring for where files are found).
@@ -405,17 +419,10 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     The tensor cache file ``<cache>/<name>.pt`` stores a SHA-256 digest of its tensors; a file that
     is unreadable or fails the digest is rebuilt from the (verified) archives, with a warning naming
     it."""
-    if not isinstance(name, str):
-        raise InvalidType(f"name must be a dataset name (a string; known: {', '.join(NAMES)}), got "
-                          f"{name!r} ({type(name).__name__})")
+    key = dataset_key(name)
     check_path("root", root, optional=True)
     check_bool("download", download)
     check_bool("cache", cache)
-    key = name.lower().replace("-", "_")
-    if key == "fashionmnist":
-        key = "fashion_mnist"
-    if key not in STATS:
-        raise InvalidArgument(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
     if key == "synthetic":
         return Dataset(key, *_make_synthetic())
     if key == "digits":

@@ -134,8 +134,8 @@ class Config:
 
     def __post_init__(self):
         """Every field checked when the config is made (named errors; nothing is coerced)."""
-        check_str("dataset", self.dataset)
-        check_str("model", self.model)
+        hdata.dataset_key(self.dataset, "dataset")     # an unknown name fails here, not when the run starts
+        models.resolve(self.model, "model")
         check_type("model_kw", self.model_kw, dict, "a dict of keyword arguments for hgsr.models.build")
         check_int("train_subset", self.train_subset, 1, optional=True)
         check_int("test_subset", self.test_subset, 1, optional=True)

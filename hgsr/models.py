@@ -244,18 +244,24 @@ def names() -> list[str]:
     return sorted(MODELS) + sorted(ALIASES)
 
 
+def resolve(name: str, argument: str = "name") -> tuple[str, dict]:
+    """``(key of MODELS, keyword arguments)`` that a model name stands for, case-insensitively (an alias such
+    as ``"resnet20"`` → ``("resnet", {"depth": 20})``); a named error listing :func:`names` for any other."""
+    if not isinstance(name, str):
+        raise InvalidType(f"{argument} must be a model name (a string; known: {', '.join(names())}), got {name!r}")
+    key = name.lower()
+    key, extra = ALIASES.get(key, (key, {}))
+    if key not in MODELS:
+        raise InvalidArgument(f"unknown model {name!r}; known models: {', '.join(names())}")
+    return key, dict(extra)
+
+
 def build(name: str, num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
           **kw) -> nn.Module:
     """Build a model by name, e.g. ``build("resnet20", 10, 3)`` or ``build("vgg", cfg="vgg11", width=0.5)``."""
-    if not isinstance(name, str):
-        raise InvalidType(f"name must be a model name (a string; known: {', '.join(names())}), got {name!r}")
+    key, extra = resolve(name)
+    kw = {**extra, **kw}
     _check_common(num_classes, in_channels, image_size)
-    key = name.lower()
-    if key in ALIASES:
-        key, extra = ALIASES[key]
-        kw = {**extra, **kw}
-    if key not in MODELS:
-        raise InvalidArgument(f"unknown model {name!r}; known models: {', '.join(names())}")
     try:
         return MODELS[key](num_classes=num_classes, in_channels=in_channels, image_size=image_size, **kw)
     except TypeError as e:

@@ -268,7 +268,8 @@ rows("train.make_schedule", lambda **kw: train.make_schedule(**{"opt": train.mak
                                                                  **kw}), "epochs", [(0, IA), (1.5, IT)])
 
 # ---- experiments
-rows("Config", tiny_config, "dataset", [(5, IT), (None, IT), ("", IA)])
+rows("Config", tiny_config, "dataset", [(5, IT), (None, IT), ("", IA), ("mnst", IA)], pattern=r"dataset")
+rows("Config", tiny_config, "model", [(5, IT), (None, IT), ("lenet6", IA)], pattern=r"model")
 rows("Config", tiny_config, "model_kw", [([1], IT)])
 rows("Config", tiny_config, "train_subset", bad_int(optional=True))
 rows("Config", tiny_config, "epochs", bad_int())
