@@ -5,6 +5,10 @@
     result = run_sweep(tasks)           # a LocalCluster with one single-threaded worker per core
     result.rows                         # one row per unique config; result.summary() -> "trained 3, ..."
 
+From the shell, ``python -m hgsr.sweep package.module:function --profile P [--scheduler ADDR]
+[--workers N] [--retries R] [--csv F] [--no-progress]`` runs the tasks that ``function(P)`` returns
+(:func:`main`); the study's named grids also run as ``python -m hgsr.study.grids NAME``.
+
 A :class:`Task` is one :class:`~hgsr.experiments.Config` and a picklable function ``fn(config) ->
 dict`` (one result row); the default, :func:`train_row`, trains or loads the run and reports its
 test accuracy, size and zero filters. The engine is generic: the study passes its own ``fn`` (e.g.
@@ -516,5 +520,78 @@ def run_sweep(tasks: Iterable[Task], scheduler=None, workers: int | None = None,
                        seconds=time.monotonic() - t0)
 
 
-__all__ = ["Task", "SweepResult", "run_sweep", "local_cluster", "CLUSTER_CONFIG", "train_row", "describe", "claim",
+def load_grid(spec: str) -> Callable[[str], list]:
+    """The grid function named by ``"package.module:function"`` (called with a profile name, it returns
+    the tasks); a named error for a spec of another form, a module that does not import or a missing
+    function."""
+    import importlib
+
+    if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
+        raise InvalidArgument(f"grid {spec!r} must be 'package.module:function' (a function of a profile name that "
+                              f"returns the tasks), e.g. 'hgsr.study.grids:lenet_families'")
+    module, name = spec.split(":")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise InvalidArgument(f"grid {spec!r}: module {module!r} cannot be imported ({exc})") from exc
+    fn = getattr(mod, name, None)
+    if not callable(fn):
+        raise InvalidArgument(f"grid {spec!r}: module {module!r} has no function {name!r}")
+    return fn
+
+
+def main(argv: list[str] | None = None, grids: dict[str, Callable[[str], list]] | None = None,
+         prog: str = "python -m hgsr.sweep") -> int:
+    """The sweep command line: ``GRID --profile P [--scheduler ADDR] [--workers N] [--retries R] [--csv F]
+    [--no-progress]``. ``GRID`` is a name of ``grids`` (a caller's named grids, e.g. the study's) or
+    ``package.module:function`` (:func:`load_grid`). Failed tasks are listed with their config and error;
+    the last line is ``trained N, cached M, failed F``; the exit status is 1 if any task failed."""
+    import argparse
+
+    names = sorted(grids or {})
+    ap = argparse.ArgumentParser(prog=prog, description="Run a sweep grid on Dask (a local cluster unless "
+                                 "--scheduler or $HGSR_SCHEDULER names one).")
+    ap.add_argument("grid", help=(f"one of {', '.join(names)}, or " if names else "") + "package.module:function")
+    ap.add_argument("--profile", default="default", choices=sorted(experiments.PROFILES))
+    ap.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of a running Dask scheduler")
+    ap.add_argument("--workers", type=int, default=None, help="local cluster size (default: one per core)")
+    ap.add_argument("--retries", type=int, default=2)
+    ap.add_argument("--csv", default=None, help="also write the rows to this CSV file")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        ap.error(f"--workers must be a positive integer, got {args.workers}")
+    if args.retries < 0:
+        ap.error(f"--retries must be a non-negative integer, got {args.retries}")
+    if grids and args.grid in grids:
+        make = grids[args.grid]
+    elif ":" in args.grid:
+        make = load_grid(args.grid)
+    else:
+        ap.error(f"unknown grid {args.grid!r}; give " + (f"one of {', '.join(names)} or " if names else "")
+                 + "package.module:function, e.g. hgsr.study.grids:lenet_families")
+    tasks = make(args.profile)
+    if not isinstance(tasks, list) or not all(isinstance(t, Task) for t in tasks):
+        raise InvalidType(f"grid {args.grid!r} must return a list of hgsr.sweep.Task, got {type(tasks).__name__}")
+
+    result = run_sweep(tasks, scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress,
+                       retries=args.retries)
+    if args.csv:
+        result.rows.to_csv(args.csv, index=False)
+        print(f"rows: {args.csv}")
+    for f in result.failures:
+        print(f"FAILED {f['hash']} ({f['description']}): {f['error']}")
+    print(f"{args.grid} at profile {args.profile}: {len(result.rows)} rows in {result.seconds:.1f} s")
+    print(result.summary())
+    return 1 if result.failed else 0
+
+
+__all__ = ["Task", "SweepResult", "run_sweep", "load_grid", "main", "local_cluster", "CLUSTER_CONFIG", "train_row", "describe", "claim",
            "execute", "result_ready", "unique_tasks", "CLAIM_HEARTBEAT_S", "CLAIM_STALE_S"]
+
+
+if __name__ == "__main__":
+    # run the imported module's main: under ``python -m`` this file is ``__main__``, whose Task class is not
+    # the hgsr.sweep.Task that grids build
+    from hgsr.sweep import main as _main
+    sys.exit(_main())

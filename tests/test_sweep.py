@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -295,6 +296,37 @@ def test_cli_final_line_and_exit_status(scheduler, monkeypatch, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == "trained 0, cached 3, failed 1"
     assert any(line.startswith("FAILED ") and "group_lasso" in line and "boom" in line for line in lines)
+
+
+def test_core_cli_runs_a_grid_named_by_module_and_function(scheduler):
+    """``python -m hgsr.sweep package.module:function``: the core's command line, without the study's names."""
+    env = {**os.environ, "HGSR_RUNS": str(runs()), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "hgsr.sweep", "hgsr.study.grids:smoke", "--profile", "smoke", "--scheduler", scheduler,
+           "--no-progress"]
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    trained, cached, failed = (int(w) for w in re.fullmatch(r"trained (\d+), cached (\d+), failed (\d+)",
+                                                            p.stdout.strip().splitlines()[-1]).groups())
+    assert trained + cached == 4 and failed == 0
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("lenet_families", r"package\.module:function"),
+    ("hgsr.study.nowhere:smoke", r"module 'hgsr\.study\.nowhere' cannot be imported"),
+    ("hgsr.study.grids:nothing", r"module 'hgsr\.study\.grids' has no function 'nothing'"),
+    ("a:b:c", r"must be 'package\.module:function'"),
+])
+def test_a_bad_grid_spec_is_named(spec, message):
+    with pytest.raises(experiments.InvalidArgument, match=message):
+        sweep.load_grid(spec)
+
+
+def test_cli_names_an_unknown_grid_and_the_forms_it_accepts(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        grids.main(["lenet_familes", "--no-progress"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown grid 'lenet_familes'" in err and "lenet_families" in err and "package.module:function" in err
 
 
 # -------------------------------------------------------------------------- claims, without Dask

@@ -4,6 +4,8 @@
     python -m hgsr.study.grids GRID --profile P [--scheduler tcp://HOST:PORT] [--workers N]
                                      [--retries 2] [--csv rows.csv] [--no-progress]
 
+(the same as the core's ``python -m hgsr.sweep hgsr.study.grids:GRID ...``, :func:`hgsr.sweep.main`).
+
 Without ``--scheduler`` (or ``$HGSR_SCHEDULER``) a local cluster of ``--workers`` processes (default:
 one per core) is started and closed. Runs are cached in ``$HGSR_RUNS`` (default ``runs/``), which
 must be on a filesystem every worker sees. Failed tasks are listed with their config and error; the
@@ -21,7 +23,6 @@ last line is ``trained N, cached M, failed F`` and the exit status is 1 if any t
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from typing import Callable
@@ -30,7 +31,8 @@ from torch import nn
 
 from .. import compact, experiments, train
 from ..results import widths_text
-from ..sweep import Task, run_sweep
+from ..sweep import Task
+from ..sweep import main as sweep_main
 from . import dead_channels
 from .families import FAMILIES, family_config
 
@@ -127,31 +129,8 @@ def grid(name: str, profile: str = "default") -> list[Task]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hgsr.study.grids", description="Run a named sweep grid on Dask.")
-    ap.add_argument("grid", choices=sorted(GRIDS), help="a grid of GRIDS")
-    ap.add_argument("--profile", default="default", choices=sorted(experiments.PROFILES))
-    ap.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of a running Dask scheduler")
-    ap.add_argument("--workers", type=int, default=None, help="local cluster size (default: one per core)")
-    ap.add_argument("--retries", type=int, default=2)
-    ap.add_argument("--csv", default=None, help="also write the rows to this CSV file")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    if args.workers is not None and args.workers < 1:
-        ap.error(f"--workers must be a positive integer, got {args.workers}")
-    if args.retries < 0:
-        ap.error(f"--retries must be a non-negative integer, got {args.retries}")
-
-    tasks = grid(args.grid, args.profile)
-    result = run_sweep(tasks, scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress,
-                       retries=args.retries)
-    if args.csv:
-        result.rows.to_csv(args.csv, index=False)
-        print(f"rows: {args.csv}")
-    for f in result.failures:
-        print(f"FAILED {f['hash']} ({f['description']}): {f['error']}")
-    print(f"{args.grid} at profile {args.profile}: {len(result.rows)} rows in {result.seconds:.1f} s")
-    print(result.summary())
-    return 1 if result.failed else 0
+    """``python -m hgsr.study.grids GRID ...``: :func:`hgsr.sweep.main` with the named grids of :data:`GRIDS`."""
+    return sweep_main(argv, grids=GRIDS, prog="python -m hgsr.study.grids")
 
 
 if __name__ == "__main__":
