@@ -27,7 +27,8 @@ def test_truncated_entry_is_ignored_and_recomputed():
     first = experiments.run(tiny(), progress=False)
     blob = (first.path / "result.pt").read_bytes()
     (first.path / "result.pt").write_bytes(blob[: len(blob) // 2])
-    again = experiments.run(tiny(), progress=False)
+    with pytest.warns(UserWarning, match=r"result\.pt is truncated or corrupt .*; recomputing it"):
+        again = experiments.run(tiny(), progress=False)
     assert again.metrics == first.metrics  # deterministic retraining
     assert experiments.load_cached(again.path / "result.pt") is not None
 

@@ -27,17 +27,20 @@ def lenet_bn(seed=0):
 SHAPE = (1, 28, 28)
 
 
+@torch.no_grad()
 def ref_magnitude(m):
     convs = [mod for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     return {k: [float(torch.linalg.vector_norm(c.weight[o])) for o in range(c.out_channels)]
             for k, c in zip(("features.0", "features.3"), convs)}
 
 
+@torch.no_grad()
 def ref_bn_gamma(m):
     bns = [mod for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
     return {k: [abs(float(b.weight[o])) for o in range(b.num_features)] for k, b in zip(("features.0", "features.3"), bns)}
 
 
+@torch.no_grad()
 def ref_dead_inputs(m):
     convs = [mod for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     first = [float(torch.linalg.vector_norm(convs[1].weight[:, c])) for c in range(convs[0].out_channels)]
