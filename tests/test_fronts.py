@@ -157,6 +157,15 @@ def test_points_average_seeds_and_chosen_uses_validation_not_test():
     assert ch.loc["c", "lam_mult"] == 1.0 and not ch.loc["c", "reaches_on_val"]
 
 
+def test_points_of_rows_read_back_from_a_sweep_csv_equal_those_of_the_rows(tmp_path):
+    """``--csv`` writes the rows; read back, a lone width such as "500" is a number: the same points."""
+    rows = _rows()
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    back = pd.read_csv(tmp_path / "rows.csv")
+    assert back["linear_units"].dtype != object
+    pd.testing.assert_frame_equal(fronts.points(back), fronts.points(rows), check_dtype=False)
+
+
 def test_near_front_picks_close_points_on_a_validation_front_and_each_choice():
     near = fronts.near_front(_rows())
     assert ("a", 1.0) in near and ("b", 1.0) in near

@@ -176,7 +176,8 @@ def points(rows: pd.DataFrame) -> pd.DataFrame:
             continue
         r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult,
              "lam": d["lam"].iloc[0], "seeds": len(d), "diverged_seeds": len(d_all) - len(d),
-             "widths": ", ".join(d["widths"]), "linear_units": ", ".join(d["linear_units"])}
+             # as text: rows read back from a sweep's CSV hold a lone width such as "500" as a number
+             "widths": ", ".join(d["widths"].astype(str)), "linear_units": ", ".join(d["linear_units"].astype(str))}
         for c in ("filters_left", "params", "macs", "error_finetuned", "val_error", "error_dense", "params_dense",
                   "macs_dense", "test_images", "val_images"):
             r[c] = float(d[c].mean())
