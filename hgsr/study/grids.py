@@ -21,7 +21,7 @@ last line is ``trained N, cached M, failed F`` and the exit status is 1 if any t
 - ``lenet_long``: the families nearest the LeNet-5 target (:data:`LONG_FAMILIES`) and the baseline
   trained for :data:`LONG_EPOCHS` epochs instead of the profile's ``lenet_epochs`` (fine-tuning
   unchanged), at λ × each of :data:`LONG_MULTS`, seeds 0 and 1: does a longer training reach the target
-  that the default budget misses? Not run by ``make figures`` (about 50 min on 2 CPU cores); its rows
+  that the default budget misses? Not run by ``make figures`` (one to two hours on 2 CPU cores); its rows
   go through the same analysis as notebook 07's (``fronts.table(fronts.points(rows))``).
 - ``smoke``: a handful of tiny LeNet-5 runs on the generated ``synthetic`` set (tests, CI), one of
   them listed twice to exercise deduplication.
