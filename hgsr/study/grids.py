@@ -101,9 +101,10 @@ def family_task(name: str, profile: str, mult: float = 1.0, seed: int = 0) -> Ta
                 tags={"family": name, "label": fam.label, "lam_mult": mult})
 
 
-def _families(profile: str, mults, seeds) -> list[Task]:
-    return [family_task(name, profile, mult, seed) for seed in seeds for name, fam in FAMILIES.items()
-            for mult in ((1.0,) if fam.regularizer is None else mults)]
+def _families(profile: str, mults, seeds, names=tuple(FAMILIES)) -> list[Task]:
+    """``names`` (default: every family) at each λ multiple of ``mults`` (the unregularized ones once), per seed."""
+    return [family_task(name, profile, mult, seed) for seed in seeds for name in names
+            for mult in ((1.0,) if FAMILIES[name].regularizer is None else mults)]
 
 
 def lenet_families(profile: str = "default") -> list[Task]:
@@ -119,13 +120,8 @@ def lenet_families_full(profile: str = "default") -> list[Task]:
 def lenet_long(profile: str = "default") -> list[Task]:
     """:data:`LONG_FAMILIES` at λ × :data:`LONG_MULTS` and the unregularized baseline (the anchor of the
     validation bound), seeds 0 and 1, each trained :data:`LONG_EPOCHS` epochs (the profile's fine-tuning)."""
-    tasks = []
-    for seed in (0, 1):
-        for name in ("none", *LONG_FAMILIES):
-            for mult in ((1.0,) if FAMILIES[name].regularizer is None else LONG_MULTS):
-                t = family_task(name, profile, mult, seed)
-                tasks.append(Task(t.config.replace(epochs=LONG_EPOCHS), fn=t.fn, tags={**t.tags, "epochs": LONG_EPOCHS}))
-    return tasks
+    return [Task(t.config.replace(epochs=LONG_EPOCHS), fn=t.fn, tags={**t.tags, "epochs": LONG_EPOCHS})
+            for t in _families(profile, LONG_MULTS, (0, 1), ("none", *LONG_FAMILIES))]
 
 
 def smoke(profile: str = "smoke") -> list[Task]:
