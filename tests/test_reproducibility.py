@@ -71,31 +71,53 @@ def test_cache_entries_record_the_cpu_instruction_set_they_were_made_with(tmp_pa
     assert manifest.cache_report(tmp_path)["cpu_capabilities"] == ["unrecorded"]
 
 
-def test_machine_differences_name_what_breaks_bit_for_bit_equality():
+ISAS = ("AVX2", "AVX512")   # the two instruction sets CI machines have
+
+
+def another_isa(isa: str) -> str:
+    """An instruction set that is not ``isa`` (the "other machine" of a test must differ from this one)."""
+    return next(v for v in ISAS + ("DEFAULT",) if v != isa)
+
+
+@pytest.fixture(params=ISAS)
+def here_isa(request, monkeypatch):
+    """Run the test as if this machine's torch used each instruction set in turn."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: request.param)
+    return request.param
+
+
+def test_another_isa_is_never_this_one():
+    for isa in ISAS + ("DEFAULT", "VSX", "ZVECTOR"):
+        assert another_isa(isa) != isa
+
+
+def test_machine_differences_name_what_breaks_bit_for_bit_equality(here_isa):
     here = manifest.provenance()
-    assert here["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and here["cpu_model"]
+    assert here["cpu_capability"] == here_isa and here["cpu_model"]
     assert manifest.machine_differences(here, here) == []
-    other = {**here, "cpu_capability": "AVX512", "torch_threads": here["torch_threads"] + 1}
+    other_isa = another_isa(here_isa)
+    other = {**here, "cpu_capability": other_isa, "torch_threads": here["torch_threads"] + 1}
     diffs = manifest.machine_differences(other, here)
-    assert diffs == [f"CPU instruction set used by torch: AVX512 in the earlier run, {here['cpu_capability']} on "
+    assert diffs == [f"CPU instruction set used by torch: {other_isa} in the earlier run, {here_isa} on "
                      f"this machine", f"torch threads: {here['torch_threads'] + 1} in the earlier run, "
                      f"{here['torch_threads']} on this machine"]
     older = {k: v for k, v in here.items() if k not in ("cpu_capability", "cpu_model")}
     assert manifest.machine_differences(older, here) == [
-        f"CPU instruction set used by torch: not recorded by the earlier run; this machine: {here['cpu_capability']}",
+        f"CPU instruction set used by torch: not recorded by the earlier run; this machine: {here_isa}",
         f"CPU: not recorded by the earlier run; this machine: {here['cpu_model']}"]
 
 
-def test_differences_from_a_committed_manifest(tmp_path):
+def test_differences_from_a_committed_manifest(tmp_path, here_isa):
     from hgsr.errors import CorruptFile
 
     assert manifest.differences_from_manifest(tmp_path, "smoke") == []          # no manifest yet
     path = manifest.update(tmp_path, "smoke", [{"notebook": "00_x", "seconds": 1.0}], {"00_x": []})
     assert manifest.differences_from_manifest(tmp_path, "smoke") == []          # made here
     m = json.loads(path.read_text())
-    path.write_text(json.dumps({**m, "cpu_capability": "AVX512"}))
-    assert manifest.differences_from_manifest(tmp_path, "smoke")[0].startswith(
-        "CPU instruction set used by torch: AVX512 in the earlier run")
+    other_isa = another_isa(here_isa)
+    path.write_text(json.dumps({**m, "cpu_capability": other_isa}))
+    assert manifest.differences_from_manifest(tmp_path, "smoke") == [
+        f"CPU instruction set used by torch: {other_isa} in the earlier run, {here_isa} on this machine"]
     assert manifest.differences_from_manifest(tmp_path, "default") == []        # another profile: not compared
     path.write_text("{truncated")
     with pytest.raises(CorruptFile, match=r"manifest.json is not valid JSON .*git checkout"):

@@ -1,4 +1,4 @@
-"""Train a dense starting point and commit it with a card: ``python -m hgsr.pretrain resnet20_cifar10``.
+"""Train a dense starting point and commit it with a card: ``python -m hgsr.suite.pretrain resnet20_cifar10``.
 
 Evidence header (the recipe is :data:`RECIPES`; the measured figures are in the card,
 ``data/pretrained/<name>.json``, next to the weights):
@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import data as hdata
-from . import models, train
-from .io import atomic_save, atomic_write_json, file_digest
-from .pretrained import PRETRAINED_DIR, card_path, weights_path
-from .train import default_device
+from .. import data as hdata
+from .. import models, train
+from ..io import atomic_save, atomic_write_json, file_digest
+from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from ..train import default_device
 
 RECIPES: dict[str, dict] = {
     "resnet20_cifar10": dict(model="resnet20", dataset="cifar10", epochs=160, batch_size=128, lr=0.1,
@@ -44,9 +44,14 @@ RECIPES: dict[str, dict] = {
 def _git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+                              cwd=Path(__file__).resolve().parents[2]).stdout.strip()
     except Exception:  # no git (a copied tree): the caller may say which commit it is
         return os.environ.get("HGSR_COMMIT")
+
+
+def runs_folder(runs: Path | None = None) -> Path:
+    """``runs`` if given, else ``$HGSR_RUNS``, else ``runs/`` at the repository root."""
+    return Path(runs or os.environ.get("HGSR_RUNS", Path(__file__).resolve().parents[2] / "runs"))
 
 
 def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
@@ -78,8 +83,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
     bs, E = recipe["batch_size"], recipe["epochs"]
     steps = len(ytr) // bs                                  # drop the last partial batch
     total, warmup = E * steps, recipe["warmup_epochs"] * steps
-    runs = Path(runs or os.environ.get("HGSR_RUNS", Path(__file__).resolve().parents[1] / "runs"))
-    ck = runs / "pretrain" / f"{name}-seed{seed}-e{E}" / "checkpoint.pt"
+    ck = runs_folder(runs) / "pretrain" / f"{name}-seed{seed}-e{E}" / "checkpoint.pt"
     start, history, elapsed = 0, [], 0.0
     if ck.exists():
         try:
@@ -141,7 +145,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hgsr.pretrain", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m hgsr.suite.pretrain", description=__doc__.splitlines()[0])
     p.add_argument("name", choices=sorted(RECIPES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
