@@ -8,7 +8,7 @@ rounds (dense, compact, dense, compact, ...); the speed-up is the median over ro
 within a round (measurements adjacent in time, so load from other processes mostly cancels).
 Printed: MAC ratio (dense/compact), speed-up (dense time / compact time) at batch 1 and 64, and
 speed-up / MAC ratio (target at batch 64: >= 0.85), for two forms of both models: ``eager`` (the
-training form, BatchNorm separate) and ``bn-fused`` (``hgsr.prune.deploy.fuse_bn``: BatchNorm folded
+training form, BatchNorm separate) and ``bn-fused`` (``hgsr.prune.removal.deploy.fuse_bn``: BatchNorm folded
 into the convs, the usual inference form). BatchNorm/ReLU/add passes cost in proportion to channels,
 not MACs, so they dilute the speed-up of the eager form.
 
@@ -25,7 +25,7 @@ import torch
 
 from hgsr import measure, models
 from hgsr import prune as P
-from hgsr.prune.deploy import fuse_bn
+from hgsr.prune.removal.deploy import fuse_bn
 
 SHAPE = (3, 32, 32)
 

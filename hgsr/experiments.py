@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from . import data as hdata
-from . import measure, models, regularizers, train
+from . import layers, measure, models, regularizers, train
 from . import pretrained as hpretrained
 from .errors import (CheckpointMismatch, CorruptFile, InvalidArgument, InvalidType, check_bool, check_choice,
                      check_int, check_nonneg, check_range, check_str, check_type)
@@ -207,22 +207,22 @@ class Run:
     path: Path
 
 
-# The core modules whose source decides a trained or derived result (everything but study, suite and plotting).
-_CODE_EXCLUDE = ("study", "suite", "viz", "widgets.py", "pretrain.py", "sweep.py")
+def fingerprint_files() -> list[Path]:
+    """The source files of the core entries that can change a result (:func:`hgsr.layers.result_entries`)."""
+    root = Path(__file__).resolve().parent
+    entries = set(layers.result_entries())
+    return [p for p in sorted(root.rglob("*.py")) if p.relative_to(root).parts[0].removesuffix(".py") in entries]
 
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """SHA-1 (16 hex digits) of the source of every core module that can change a result; stored with
-    each cached entry (``meta.json``) so that the manifest can tell runs that predate the code. Read once
-    per process: the modules in use are the ones imported at its start."""
+    """SHA-1 (16 hex digits) of the source of every core module that can change a result
+    (:func:`fingerprint_files`); stored with each cached entry (``meta.json``) so that the manifest can tell
+    runs that predate the code. Read once per process: the modules in use are the ones imported at its start."""
     root = Path(__file__).resolve().parent
     h = hashlib.sha1()
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root)
-        if rel.parts[0] in _CODE_EXCLUDE:
-            continue
-        h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    for path in fingerprint_files():
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -253,7 +253,7 @@ def pruning_explorer(model: nn.Module, scores_df, input_shape, fraction: float =
     fraction = _slider_value("fraction", fraction, 0.0, 0.95)
     check_choice("scope", scope, ("global", "layer"))
     check_str("loss_col", loss_col)
-    viz.results.require(scores_df, ["group", "channel", "score"], "scores table")
+    viz.tradeoffs.require(scores_df, ["group", "channel", "score"], "scores table")
     has_loss = loss_col in scores_df.columns
     dense = prune.compact_size(model, {}, input_shape)
     total_channels = len(scores_df)

@@ -97,19 +97,20 @@ def test_pretrain_writes_weights_and_a_card_that_load_accepts(tmp_path, monkeypa
     the model's shape, so load rebuilds it; the loaded network gives the card's test accuracy; a rerun
     resumes from the finished checkpoint instead of training again."""
     from hgsr import data as hdata
-    from hgsr import pretrain, pretrained, train
+    from hgsr import pretrained, train
+    from hgsr.suite import dense_start
 
-    recipe = dict(pretrain.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1, batch_size=64,
+    recipe = dict(dense_start.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1, batch_size=64,
                   lr=0.05, warmup_epochs=0)
-    monkeypatch.setitem(pretrain.RECIPES, "lenet5_synthetic", recipe)
-    card = pretrain.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    monkeypatch.setitem(dense_start.RECIPES, "lenet5_synthetic", recipe)
+    card = dense_start.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
     assert card["model_kw"] == {"num_classes": 4, "in_channels": 1, "image_size": 16}
     assert card["epochs"] == 1 and len(card["history"]) == 1 and card["history"][0]["train_loss"] > 0
     model = pretrained.load("lenet5_synthetic", folder=tmp_path)
     assert train.evaluate(model, hdata.load("synthetic"))["accuracy"] == card["test_accuracy"]
-    again = pretrain.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    again = dense_start.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
     assert again["history"] == card["history"] and again["sha256"] == card["sha256"]
     with pytest.raises(ValueError, match="epochs=0 must be a positive integer"):
-        pretrain.pretrain("lenet5_synthetic", epochs=0, out_dir=tmp_path)
+        dense_start.pretrain("lenet5_synthetic", epochs=0, out_dir=tmp_path)
     with pytest.raises(ValueError, match="is not a pretrain recipe; known: "):
-        pretrain.pretrain("vgg_imagenet", out_dir=tmp_path)
+        dense_start.pretrain("vgg_imagenet", out_dir=tmp_path)

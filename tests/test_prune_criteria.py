@@ -1,6 +1,6 @@
 """The criterion registry: every registered criterion matches an explicit-loop reference.
 
-Adding a criterion to :mod:`hgsr.prune.criteria` without a row in :data:`REFERENCES` fails
+Adding a criterion to :mod:`hgsr.prune.ranking.criteria` without a row in :data:`REFERENCES` fails
 :func:`test_every_criterion_has_a_reference_row`.
 """
 from __future__ import annotations

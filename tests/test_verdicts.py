@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from hgsr.study import dead_channels, hierarchical, intro, ratio, speed, splitting, theory
+from hgsr.study import dead_channels, hgsr_variants, intro, l1_over_l2, speed, splitting, theory_checks
 
 
 # ----------------------------------------------------------------------------- 00
@@ -35,27 +35,27 @@ def test_speed_verdict_separates_noise_from_speed():
 def test_prox_check_verdict_names_failures():
     check = pd.DataFrame({"operator": ["soft", "hard"], "optimal": [True, True], "objective_gap": [0.0, -1e-9],
                           "distance": [1e-6, 2e-6], "grid_step": [1e-5, 1e-5]})
-    assert theory.prox_check_verdict(check).startswith("**2 of 2**")
+    assert theory_checks.prox_check_verdict(check).startswith("**2 of 2**")
     check.loc[1, "optimal"] = False
-    v = theory.prox_check_verdict(check)
+    v = theory_checks.prox_check_verdict(check)
     assert v.startswith("**1 of 2**") and "Not optimal:** hard" in v
 
 
 def test_toy_verdict_from_the_real_toy():
     from hgsr import toy
 
-    v = theory.toy_verdict(toy.toy_paths(y=0.5, lam=1.0, lr=0.3, steps=30))
+    v = theory_checks.toy_verdict(toy.toy_paths(y=0.5, lam=1.0, lr=0.3, steps=30))
     assert "exactly 0 from step" in v and "jumping across 0" in v
-    v2 = theory.toy_verdict(toy.toy_paths(y=1.5, lam=1.0, lr=0.3, steps=60))
+    v2 = theory_checks.toy_verdict(toy.toy_paths(y=1.5, lam=1.0, lr=0.3, steps=60))
     assert "never exactly 0" in v2 and "without crossing 0" in v2
 
 
 def test_scale_invariance_verdict():
     s = pd.DataFrame({"regularizer": ["L1/L2, level=filter"] * 2 + ["L1"] * 2, "scale": [0.1, 10] * 2,
                       "relative": [1.0, 1.0, 0.1, 10.0], "cos": [1e-8, 2e-8, 0.8, 0.8], "degree": [0, 0, 1, 1]})
-    assert "scale invariant to rounding error" in theory.scale_invariance_verdict(s)
+    assert "scale invariant to rounding error" in theory_checks.scale_invariance_verdict(s)
     s.loc[1, "relative"] = 1.5
-    assert "**not** scale invariant" in theory.scale_invariance_verdict(s)
+    assert "**not** scale invariant" in theory_checks.scale_invariance_verdict(s)
 
 
 # ----------------------------------------------------------------------------- 02
@@ -107,17 +107,17 @@ def _grid(hsr_left, hsq_left):
 
 
 def test_hierarchical_verdict_says_which_outer_function_removed_more():
-    v = hierarchical.verdict(_grid((30, 40), (60, 70)), max_drop=0.015)
+    v = hgsr_variants.verdict(_grid((30, 40), (60, 70)), max_drop=0.015)
     assert "the square-rooted ones removed more channels" in v and "which holds here" in v
     assert "the square-rooted ones zeroed more kernels" in v and "removed no channel at this tolerance: hsq_gl/output" in v
-    v2 = hierarchical.verdict(_grid((60, 70), (30, 40)), max_drop=0.015)
+    v2 = hgsr_variants.verdict(_grid((60, 70), (30, 40)), max_drop=0.015)
     assert "the squared ones removed more channels" in v2 and "does not hold here" in v2
     assert "fewest channels are left by **hsq_gl/input**" in v2
-    assert "No variant stays within" in hierarchical.verdict(_grid((60, 70), (30, 40)), max_drop=0.001)
+    assert "No variant stays within" in hgsr_variants.verdict(_grid((60, 70), (30, 40)), max_drop=0.001)
 
 
 def test_reference_mix_note():
-    assert "defaults $\\lambda$ = 0.001" in hierarchical.reference_mix_note(1e-3, 0.5, {"key": "hgsr_ref"})
+    assert "defaults $\\lambda$ = 0.001" in hgsr_variants.reference_mix_note(1e-3, 0.5, {"key": "hgsr_ref"})
 
 
 # ----------------------------------------------------------------------------- 04
@@ -167,15 +167,15 @@ def _summary(ratio_rel, l1_rel, ratio_abs, l1_abs):
 
 
 def test_ratio_verdict_says_when_l1_over_l2_ends_worse():
-    v = ratio.verdict(_summary(("2-7", 0.0142), ("2-8", 0.0127), ("5-24", 0.0127), ("2-13", 0.0125)), "L1/L2", "L1")
+    v = l1_over_l2.verdict(_summary(("2-7", 0.0142), ("2-8", 0.0127), ("5-24", 0.0127), ("2-13", 0.0125)), "L1/L2", "L1")
     assert "Relative rule: L1/L2 trades against L1" in v and "fewer filters but a higher error" in v
     assert "Absolute rule: L1/L2 ends **worse** than L1" in v and "Under every rule L1/L2 ends with a higher error" in v
-    v2 = ratio.verdict(_summary(("2-7", 0.010), ("2-8", 0.0127), ("2-9", 0.011), ("2-13", 0.0125)), "L1/L2", "L1")
+    v2 = l1_over_l2.verdict(_summary(("2-7", 0.010), ("2-8", 0.0127), ("2-9", 0.011), ("2-13", 0.0125)), "L1/L2", "L1")
     assert "ends **better** than L1" in v2 and "Under every rule" not in v2
 
 
 def test_rho_note():
-    assert ratio.rho_note({"a": 0.1}, {"a": "A"}, 0.01) == ("Chosen ρ (largest grid value such that it and every "
+    assert l1_over_l2.rho_note({"a": 0.1}, {"a": "A"}, 0.01) == ("Chosen ρ (largest grid value such that it and every "
                                                            "smaller one lose ≤ 1% accuracy before fine-tuning): A: ρ = 0.1")
 
 

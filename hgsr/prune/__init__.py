@@ -10,16 +10,16 @@
 - iterative: :func:`iterative_prune`
 - deploy: :func:`fuse_bn` (BatchNorm folded into convs, for inference timing)
 """
-from .compact_io import ArchitectureMismatch, load_compact, save_compact  # noqa: F401
-from .deploy import fuse_bn  # noqa: F401
-from .graph import UnsupportedModel  # noqa: F401
-from . import criteria  # noqa: F401
-from .criteria import CRITERIA, dead_input_scores  # noqa: F401
-from .iterative import iterative_prune  # noqa: F401
-from .loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
-from .masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
-from .scores import EmptyLayerError, bn_gamma_scores, magnitude_scores, plan_from_masks, score_table, select  # noqa: F401
-from .silence import silence  # noqa: F401
-from .structure import Group, prunable_groups, widths  # noqa: F401
-from .surgery import compact_size, masked_copy, prune, validate_plan  # noqa: F401
-from .zeros import zero_plan, zero_structure  # noqa: F401
+from .removal.compact_io import ArchitectureMismatch, load_compact, save_compact  # noqa: F401
+from .removal.deploy import fuse_bn  # noqa: F401
+from .removal.graph import UnsupportedModel  # noqa: F401
+from .ranking import criteria  # noqa: F401
+from .ranking.criteria import CRITERIA, dead_input_scores  # noqa: F401
+from .ranking.iterative import iterative_prune  # noqa: F401
+from .ranking.loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
+from .removal.masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
+from .ranking.scores import bn_gamma_scores, magnitude_scores, plan_from_masks, score_table, select  # noqa: F401
+from .removal.silence import silence  # noqa: F401
+from .removal.structure import EmptyLayerError, Group, prunable_groups, widths  # noqa: F401
+from .removal.surgery import compact_size, masked_copy, prune, validate_plan  # noqa: F401
+from .ranking.zeros import zero_plan, zero_structure  # noqa: F401

@@ -15,7 +15,7 @@ A prunable channel ``c`` (output channel ``c`` of a :class:`hgsr.prune.Group`) c
   channel drops the term ``γ_c (x - μ_c)/σ_c`` and folds the constant ``β_c`` that remains into the
   consumers (exact surgery, ``fold="exact"``).
 
-Each rule is a threshold on registered criteria (:mod:`hgsr.prune.criteria`): ``"zeros"`` on
+Each rule is a threshold on registered criteria (:mod:`hgsr.prune.ranking.criteria`): ``"zeros"`` on
 ``magnitude`` (for the single convs of LeNet-5 the filter norm itself), ``"inputs"`` on ``dead_inputs``,
 ``"gamma"`` on ``bn_gamma``; the masks become a plan by :func:`hgsr.prune.plan_from_masks`.
 

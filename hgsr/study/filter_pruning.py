@@ -10,7 +10,7 @@ The pipeline:
    its test accuracy). Two runs continue from it on the same images and epochs (:func:`configs`):
    the HGSR-regularized one (the reference code's mix ``λ·[½·HSQ-GL1/2 + ½·L1]``, feature-wise) and
    a dense control without the penalty, so that both have seen the same extra training.
-2. **Scores** on the regularized model from every registered criterion (:mod:`hgsr.prune.criteria`):
+2. **Scores** on the regularized model from every registered criterion (:mod:`hgsr.prune.ranking.criteria`):
    loss increase ΔL on ``score_samples`` training images, filter magnitude, BN γ, dead inputs.
 3. **Protocols** (:data:`PROTOCOLS`): criterion × scope × one-shot/iterative. Scope ``"internal"``
    ranks only block-internal channels (each block's ``conv1``); ``"all"`` also the residual-stream
@@ -58,7 +58,7 @@ SCOPES = ("internal", "all")
 
 @dataclass(frozen=True)
 class Protocol:
-    criterion: str            # a registered criterion (hgsr.prune.criteria)
+    criterion: str            # a registered criterion (hgsr.prune.ranking.criteria)
     scope: str = "internal"   # "internal": block-internal channels only; "all": the residual stream too
     iterative: bool = False   # re-score (ΔL) after each chunk is silenced
 

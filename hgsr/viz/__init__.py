@@ -13,10 +13,10 @@ returns the matplotlib Figure; no saving (notebooks save with :func:`hgsr.suite.
 """
 from . import style  # noqa: F401
 from .datasets import image_grid  # noqa: F401
-from .results import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front, pareto_panels,  # noqa: F401
+from .tradeoffs import (filters_per_layer, latency_vs_macs, layer_widths, pareto, pareto_front, pareto_panels,  # noqa: F401
                       params_macs_by_layer, pruning_curve, threshold_sweep, training_curves)
 from .style import annotate_points, label_cycle, layer_names, series_styles  # noqa: F401
-from .theory import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401
+from .penalties import (penalty_contours, scale_invariance, subgradient_vs_prox_path,  # noqa: F401
                      threshold_curves, thresholding_functions)
 from .weights import (compare_sparsity_patterns, filter_norm_histogram, filter_norm_view,  # noqa: F401
                       kernel_norm_heatmap, kernel_norm_heatmaps, sparsity_pattern)

@@ -1,5 +1,5 @@
-"""Shared helpers of the plotting modules: figure/axes creation (in the suite's style,
-:mod:`hgsr.viz.style`) and picking a conv weight by layer."""
+"""Shared helpers of the plotting modules: figure/axes creation (in the suite's theme,
+:mod:`hgsr.viz.theme`) and picking a conv weight by layer."""
 from __future__ import annotations
 
 
@@ -9,15 +9,15 @@ import torch
 from torch import nn
 
 from .. import groups
-from . import style
-from .style import label_cycle, series_styles  # noqa: F401  (re-exported for the plotting modules)
+from .theme import ensure, label_cycle, series_styles  # noqa: F401  (re-exported for the plotting modules)
+from .vocabulary import fmt_count, layer_names  # noqa: F401  (re-exported for the plotting modules)
 
 
 def new_axes(ax=None, figsize=(5, 3.5)):
     """``(fig, ax)``: the given ``ax`` and its figure, or a new single-axes figure."""
     if ax is not None:
         return ax.figure, ax
-    style.ensure()
+    ensure()
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax
 
@@ -29,7 +29,7 @@ def grid(n: int, ncols: int | None = None, panel=(3.2, 3.0), **kw):
     """
     if n < 1:
         raise ValueError("nothing to plot: zero panels requested")
-    style.ensure()
+    ensure()
     ncols = ncols or min(n, 4)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows),
@@ -50,7 +50,7 @@ def layer_weight(model_or_W, layer=None, predicate=None) -> tuple[str, torch.Ten
         return "W", model_or_W.detach()
     convs = target_convs(model_or_W, predicate)
     names = [n for n, _ in convs]
-    short = style.layer_names(model_or_W)
+    short = layer_names(model_or_W)
     if layer is None:
         layer = 0
     if isinstance(layer, (int, np.integer)):
@@ -69,12 +69,3 @@ def layer_weight(model_or_W, layer=None, predicate=None) -> tuple[str, torch.Ten
 def target_convs(model: nn.Module, predicate=None):
     """:func:`hgsr.groups.target_convs` (re-exported for the plotting modules)."""
     return groups.target_convs(model, predicate)
-
-
-def fmt_count(n: float) -> str:
-    """``1234567 -> '1.23M'``, ``45200 -> '45.2k'``, small numbers as they are."""
-    n = float(n)
-    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.3g}{suf}"
-    return f"{n:.3g}"

@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups as hgroups
-from ..errors import (InvalidArgument, InvalidType, check_choice, check_fraction, check_real, check_str,
+from ... import groups as hgroups
+from ...errors import (InvalidArgument, InvalidType, check_choice, check_fraction, check_real, check_str,
                       check_type)
-from .structure import prunable_groups
+from ..removal.structure import EmptyLayerError, prunable_groups
 
 Plan = dict  # {group name: sorted list of channel indices to remove}
 
@@ -56,10 +56,6 @@ def bn_gamma_scores(model: nn.Module, example_input) -> pd.DataFrame:
         sq = sum(model.get_submodule(b).weight.detach().pow(2) for b in g.bns)
         out[g.name] = sq.sqrt()
     return score_table(out)
-
-
-class EmptyLayerError(InvalidArgument):
-    """A pruning plan would remove every channel of a layer."""
 
 
 def plan_from_masks(masks: dict[str, torch.Tensor], keep_scores: dict[str, torch.Tensor],

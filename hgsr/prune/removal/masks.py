@@ -5,7 +5,7 @@
   ``kinds`` whose L2 norm is ``<= tol``: filter ``W[o]``, channel ``W[:, i]``, kernel ``W[o, i]``, shape
   column ``W[:, i, a, b]``, or single weight ``|w| <= tol``). With ``affine=True`` a fully masked filter
   also masks its conv bias and the ``gamma``, ``beta`` of the BatchNorm after it, so the channel emits
-  exactly 0 and :func:`~hgsr.prune.surgery.prune` can later remove it without changing the function.
+  exactly 0 and :func:`~hgsr.prune.removal.surgery.prune` can later remove it without changing the function.
 - :class:`MaskedFinetune`: a regularizer whose ``after_step`` multiplies the parameters by the
   masks (``w <- m * w``), so masked groups stay exactly zero; pass it as ``regularizer=`` to
   :func:`hgsr.train.fit`.
@@ -15,10 +15,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import data as hdata
-from .. import groups as hgroups
-from .. import measure, train
-from ..regularizers.base import Regularizer
+from ... import data as hdata
+from ... import groups as hgroups
+from ... import measure, train
+from ...regularizers.base import Regularizer
 from . import graph
 
 KINDS = ("filter", "channel", "kernel", "shape", "weight")

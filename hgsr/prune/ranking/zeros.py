@@ -12,12 +12,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups as hgroups
-from .. import measure
-from ..errors import check_nonneg
+from ... import groups as hgroups
+from ... import measure
+from ...errors import check_nonneg
 from .scores import plan_from_masks
-from .structure import Group, input_shape as shape_of, prunable_groups
-from .surgery import compact_size
+from ..removal.structure import Group, input_shape as shape_of, prunable_groups
+from ..removal.surgery import compact_size
 
 
 @torch.no_grad()

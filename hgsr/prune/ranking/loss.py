@@ -3,7 +3,7 @@
 ``delta_loss_c = L(c removed) - L0`` where ``L`` is the mean cross-entropy of the model in eval mode
 on a fixed random subset of training images (test-time preprocessing: normalization only), and
 "removing" channel ``c`` of a group means zeroing its filter(s) and BatchNorm affine entries, so the
-channel's output is exactly 0 (:mod:`hgsr.prune.silence`). Lower score = removed first.
+channel's output is exactly 0 (:mod:`hgsr.prune.removal.silence`). Lower score = removed first.
 
 :func:`loss_increase_scores_naive` does exactly that: silence one channel, run the whole network.
 
@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import data as hdata
-from ..errors import InvalidArgument, InvalidType, check_bool, check_int, check_module
-from . import graph, silence
-from .structure import Group, find_group, prunable_groups
-from .surgery import _plan_channels
+from ... import data as hdata
+from ...errors import InvalidArgument, InvalidType, check_bool, check_int, check_module
+from ..removal import graph
+from ..removal import silence
+from ..removal.structure import Group, find_group, prunable_groups
+from ..removal.surgery import _plan_channels
 
 
 def subset(ds, n_samples: int = 1024, seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,7 +88,7 @@ def _frame(rows, loss0: float, n: int, seed: int) -> pd.DataFrame:
 
 
 def _prepare(model, ds, n_samples, seed, device, batch_size=1, include_linear=False):
-    from ..train import check_device
+    from ...train import check_device
 
     check_module("model", model)
     check_int("batch_size", batch_size, 1)

@@ -32,11 +32,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups as hgroups
-from ..errors import InvalidArgument
+from ... import groups as hgroups
+from ...errors import InvalidArgument
 from .loss import loss_increase_scores
 from .scores import bn_gamma_scores, magnitude_scores, score_table
-from .structure import Group, prunable_groups
+from ..removal.structure import Group, prunable_groups
 
 ScoreFn = Callable[..., pd.DataFrame]
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from ..errors import InvalidArgument
+from ...errors import InvalidArgument
 
 LAYER_TYPES = (nn.Conv2d, nn.Linear)
 

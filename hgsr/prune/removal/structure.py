@@ -20,8 +20,13 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-from ..errors import InvalidArgument, check_bool, check_module, check_shape
+from ...errors import InvalidArgument, check_bool, check_module, check_shape
 from . import graph
+
+
+class EmptyLayerError(InvalidArgument):
+    """A pruning plan would remove every channel of a layer."""
+
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ same function as
 :func:`masked_copy` -- the dense model with the removed filters zeroed and, for the channels not
 folded, gamma, beta and bias zeroed too -- up to float rounding. Hence with ``fold="exact"``, removing
 filters that are exactly zero changes nothing whenever their constants are zero (e.g. after
-:class:`~hgsr.prune.masks.MaskedFinetune` with ``affine=True``) or fold exactly (LeNet-5, the last
+:class:`~hgsr.prune.removal.masks.MaskedFinetune` with ``affine=True``) or fold exactly (LeNet-5, the last
 conv before global pooling, linear layers).
 """
 from __future__ import annotations
@@ -35,13 +35,12 @@ import warnings
 import torch
 from torch import nn
 
-from .. import measure
-from ..errors import InvalidArgument, InvalidType, check_choice, check_module, is_int
-from ..regularizers.common import BUFFER_PREFIX
+from ... import measure
+from ...errors import InvalidArgument, InvalidType, check_choice, check_module, is_int
+from ...regularizers.common import BUFFER_PREFIX
 from . import graph
-from .scores import EmptyLayerError
 from .silence import zero_affine, zero_filters
-from .structure import Group, dependency_graph, find_group, groups_from_graph, input_shape as shape_of
+from .structure import EmptyLayerError, Group, dependency_graph, find_group, groups_from_graph, input_shape as shape_of
 
 FOLDS = ("exact", "zero", "approx")
 
@@ -313,7 +312,7 @@ def _prune(model: nn.Module, plan: dict, input_shape, fold: str, stacklevel: int
 def prune(model: nn.Module, plan: dict, input_shape, fold: str = "exact") -> nn.Module:
     """A NEW compact model with the plan's channels physically removed (``model`` is untouched).
 
-    ``plan``: ``{group name: [channels]}`` as from :func:`~hgsr.prune.scores.select`;
+    ``plan``: ``{group name: [channels]}`` as from :func:`~hgsr.prune.ranking.scores.select`;
     ``input_shape``: ``(C, H, W)`` or an example tensor. ``fold``: what happens to the constant a
     removed channel emits (module docstring). ``compact.prune_info`` records the plan, the fold mode
     and the groups whose nonzero constants were dropped. Rebuild the optimizer after pruning.

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from torch import nn
 
-from .. import models
-from ..errors import CorruptFile, HgsrError, InvalidArgument, InvalidType, check_module, check_path
-from ..io import atomic_save, verified_load
-from ..regularizers.common import adopt_buffers
+from ... import models
+from ...errors import CorruptFile, HgsrError, InvalidArgument, InvalidType, check_module, check_path
+from ...io import atomic_save, verified_load
+from ...regularizers.common import adopt_buffers
 
 FORMAT = "hgsr-compact"
 VERSION = 2        # 2: BatchNorm eps/momentum and prune_info stored; tensors keep their dtype

@@ -1,6 +1,6 @@
 """Silencing channels in place: the dense-model meaning of "remove channel c" (docs/methods.md section 3).
 
-Removing output channel ``c`` of a :class:`~hgsr.prune.structure.Group` sets, for every conv in the
+Removing output channel ``c`` of a :class:`~hgsr.prune.removal.structure.Group` sets, for every conv in the
 group, filter ``W[c]`` to zero, and (the affine part) its bias ``b[c]`` and for every coupled
 BatchNorm ``gamma[c] = beta[c] = 0``. A BatchNorm in eval mode then outputs
 ``0*(x-mu)/sigma + 0 = 0`` exactly on ``c``, so every consumer sees an all-zero channel; without the

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hgsr import models, regularizers
-from hgsr.study import theory as theory_checks
+from hgsr.study import theory_checks
 
 
 def test_every_closed_form_prox_matches_the_brute_force_minimum():

@@ -10,13 +10,13 @@ import warnings
 import pandas as pd
 from torch import nn
 
-from .. import measure, train
-from ..errors import (InvalidType, check_bool, check_choice, check_fraction, check_int, check_module,
+from ... import measure, train
+from ...errors import (InvalidType, check_bool, check_choice, check_fraction, check_int, check_module,
                       check_shape, check_type)
 from . import criteria
-from .masks import finetune
+from ..removal.masks import finetune
 from .scores import select
-from .surgery import prune
+from ..removal.surgery import prune
 
 def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction: float = 0.1,
                     scorer: str = "loss", scope: str = "global", finetune_epochs: int = 0,
@@ -24,7 +24,7 @@ def iterative_prune(model: nn.Module, ds, input_shape, rounds: int = 3, fraction
                     evaluate: bool = True) -> tuple[nn.Module, pd.DataFrame]:
     """Prune ``rounds`` times; return the final compact model and one history row per round.
 
-    ``scorer`` is a registered criterion (:mod:`hgsr.prune.criteria`). Row columns: round, removed (channels this round), params, macs, and test_acc (when ``evaluate``).
+    ``scorer`` is a registered criterion (:mod:`hgsr.prune.ranking.criteria`). Row columns: round, removed (channels this round), params, macs, and test_acc (when ``evaluate``).
     Groups are never emptied (their best channel is kept).
     """
     check_module("model", model)

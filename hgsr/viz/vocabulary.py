@@ -1,0 +1,196 @@
+"""The words and units of the suite's quantities and layers: one home for every name a reader sees.
+
+- :data:`QUANTITIES` (+ :data:`QUANTITY_PATTERNS`): one mapping machine name -> label and unit
+  (``error_finetuned`` -> "error after fine-tuning (%)"), used for axis labels (:mod:`hgsr.viz.axes`) and for
+  table headers (:func:`hgsr.suite.report.save_table`). Fractions in [0, 1] are stored as fractions and
+  *shown* in % (``scale = 100`` in tables).
+- :func:`percent`, :func:`fmt_count`: one number as text.
+- :func:`layer_names`: module names of a model -> ``conv1, conv2, ..., fc1, fc2`` in order.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+# ---------------------------------------------------------------- quantities: words and units
+@dataclass(frozen=True)
+class Quantity:
+    """How one column is shown: ``label`` (words), ``unit`` (``"%"``, ``"ms"``, ``"×"``, ``"points"``
+    or ``""``), ``scale`` (stored value × scale = shown value: 100 for fractions shown in %) and
+    ``decimals`` (digits after the point in tables; None: 4 significant digits)."""
+    label: str
+    unit: str = ""
+    scale: float = 1.0
+    decimals: int | None = None
+
+    @property
+    def header(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    @property
+    def fraction(self) -> bool:
+        """Stored as a fraction in [0, 1], shown in %."""
+        return self.unit == "%" and self.scale == 100
+
+
+def pct(label: str, decimals: int = 1) -> Quantity:
+    """A fraction in [0, 1] shown in % with ``decimals`` digits."""
+    return Quantity(label, "%", 100.0, decimals)
+
+
+def _acc(label: str) -> Quantity:      # accuracies and errors: two decimals of a percent (0.92%)
+    return pct(label, 2)
+
+
+def _count(label: str) -> Quantity:
+    return Quantity(label, "", 1.0, 0)
+
+
+# One mapping machine name -> words and unit for every figure axis and table header of the suite.
+# Extend it here (or in QUANTITY_PATTERNS for families of names such as latency_b64_ms).
+QUANTITIES: dict[str, Quantity] = {
+    # accuracy and error (fractions)
+    "test_acc": _acc("test accuracy"), "acc": _acc("accuracy"), "train_acc": _acc("train accuracy"),
+    "acc_dense": _acc("accuracy, dense"), "acc_pruned": _acc("accuracy after pruning"),
+    "acc_finetuned": _acc("accuracy after fine-tuning"), "masked_acc": _acc("accuracy of W·[V≠0]"),
+    "test_error": _acc("test error"), "error": _acc("error"), "error_dense": _acc("error, dense"),
+    "error_pruned": _acc("error after pruning"), "error_finetuned": _acc("error after fine-tuning"),
+    "acc_drop": _acc("accuracy lost"),
+    "acc_change_points": Quantity("accuracy change", "points", 1.0, 2),
+    "val_acc": _acc("validation accuracy"), "acc_std": _acc("accuracy std over seeds"),
+    "acc_dense_std": _acc("dense accuracy std over seeds"),
+    "binomial_se_points": Quantity("binomial standard error", "points", 1.0, 2),
+    "acc_change_se_points": Quantity("standard error of the change", "points", 1.0, 2),
+    "test_images": _count("test images"), "seeds": Quantity("seeds"),
+    "val_error": _acc("validation error"), "diverged_seeds": Quantity("seeds that diverged"), "val_error_dense": _acc("validation error, dense"),
+    "error_finetuned_std": _acc("test error std over seeds"), "val_images": _count("validation images"),
+    # size and cost
+    "params": _count("parameters"), "macs": _count("MACs"), "MACs": _count("MACs"),
+    "params_dense": _count("parameters, dense"), "macs_dense": _count("MACs, dense"),
+    "widths": Quantity("filters per layer"), "widths_dense": Quantity("filters per layer, dense"),
+    "nonzero_params": _count("nonzero parameters"), "weights": _count("weights"),
+    "params_removed": pct("parameters removed"), "macs_removed": pct("MACs removed"),
+    "params_left": pct("parameters left"), "macs_left": pct("MACs left"),
+    "conv share of params": pct("conv share of parameters"), "conv share of MACs": pct("conv share of MACs"),
+    "fraction": pct("channels removed (target)", 0),
+    # structure
+    "filters": _count("filters"), "filters_left": _count("filters left"), "zero_filters": _count("zero filters"),
+    "filters_left_mean": Quantity("filters left, mean over seeds", "", 1.0, 1),
+    "filters_left_std": Quantity("filters left, std over seeds", "", 1.0, 1),
+    "linear_units": Quantity("fc units"), "fc1_units": _count("fc1 units"),
+    "fc_regularized": Quantity("fc layers regularized"), "rule": Quantity("removal rule"),
+    "lam_mult": Quantity("λ / registered λ", "", 1.0, 3), "reaches_on_val": Quantity("≤ target on validation"),
+    "meets_test": Quantity("≤ target on test"),
+    "channels": _count("channels"), "channels_left": _count("channels left"),
+    "channels_removed": _count("channels removed"), "dead_inputs": _count("dead input channels"),
+    "v_zero_filters": _count("zero filters of V"), "exact_zero_filters": _count("filters exactly 0"),
+    "w_active": _count("active filters of W"), "v_filters": _count("nonzero filters of V"),
+    "masked_filters": _count("filters of W·[V≠0]"),
+    "zero_kernels": pct("zero kernels", 0), "kernels_sparsity": pct("zero kernels"),
+    "filters_sparsity": pct("zero filters"), "channels_sparsity": pct("zero channels"),
+    "weights_sparsity": pct("zero weights"), "weight_sparsity": pct("zero weights"),
+    "w_sparsity": pct("zero weights of W (|w| < 1e-5)"), "v_sparsity": pct("exact zeros of V"),
+    "w_zero": pct("zero weights of W (|w| < 1e-5)"), "v_zero": pct("exact zeros of V"),
+    "v_zeros": pct("exact zeros of V"), "w_small": pct("weights of W with |w| < 1e-5", 2),
+    "filter_activity": pct("active filters of W"), "exact": pct("weights exactly 0"),
+    # speed
+    "latency_s": Quantity("latency", "s", 1.0, 4), "speedup": Quantity("speed-up", "×", 1.0, 2),
+    "mac_ratio": Quantity("MAC ratio, dense / compact", "×", 1.0, 2),
+    # optimisation and thresholds
+    "epoch": Quantity("epoch"), "step": Quantity("step"), "beta": Quantity("β"), "lam": Quantity("λ"),
+    "t": Quantity("threshold t = λ/β"), "gap": Quantity("‖W − V‖₂"), "rho": Quantity("relative threshold ρ"),
+    "tol": Quantity("tolerance"), "spearman": Quantity("Spearman rank correlation", "", 1.0, 3),
+    "score": Quantity("score"),
+    # the other words of the suite's tables
+    "finetune_epochs": Quantity("fine-tuning epochs"), "most_reduced": Quantity("most reduced network"),
+    "reduced": Quantity("networks with > 5% fewer MACs"), "criterion_a": Quantity("criterion A"),
+    "criterion_b": Quantity("criterion B"), "train": _count("train images"), "test": _count("test images"),
+    "R_term": Quantity("λ·R(V)"), "group_term": Quantity("group term"), "coupling": Quantity("(β/2)‖W − V‖²"),
+    "cos": Quantity("cos(∇R, W)"), "degree": Quantity("homogeneity degree"),
+    "relative": Quantity("penalty / penalty at scale 1"), "grad_dot_w": Quantity("⟨∇R, W⟩"),
+    "objective_gap": Quantity("objective gap"), "grid_argmin": Quantity("grid argmin"),
+    "grid_step": Quantity("grid step"),
+}
+
+# Families of names: (regex, match -> Quantity); the first match wins.
+QUANTITY_PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Quantity]]] = [
+    (re.compile(r"latency_b(\d+)_ms"), lambda m: Quantity(f"latency, batch {m[1]}", "ms", 1.0, 3)),
+    (re.compile(r"speedup_b(\d+)"), lambda m: Quantity(f"speed-up, batch {m[1]}", "×", 1.0, 2)),
+    (re.compile(r"efficiency_b(\d+)"), lambda m: Quantity(f"efficiency (speed-up / MAC ratio), batch {m[1]}",
+                                                          "", 1.0, 2)),
+    (re.compile(r"median_efficiency_b(\d+)"), lambda m: Quantity(f"median efficiency, batch {m[1]}", "", 1.0, 2)),
+    (re.compile(r"\|w\|<=(.+)"), lambda m: pct(f"weights with |w| ≤ {m[1]}")),
+    (re.compile(r"filters_le_(.+)"), lambda m: _count(f"filters with norm ≤ {m[1]}")),
+    (re.compile(r"left_(.+)"), lambda m: _count(f"filters left, {m[1]}")),
+    (re.compile(r"overlap_lowest_(\d+)%"), lambda m: pct(f"overlap of the lowest {m[1]}%", 0)),
+]
+
+
+def quantity(name: str) -> Quantity | None:
+    """The :class:`Quantity` of a column name (:data:`QUANTITIES`, then :data:`QUANTITY_PATTERNS`),
+    or None for a name the suite has no words for."""
+    q = QUANTITIES.get(name)
+    if q is not None:
+        return q
+    for pat, make in QUANTITY_PATTERNS:
+        m = pat.fullmatch(name)
+        if m:
+            return make(m)
+    return None
+
+
+def axis_label(name: str) -> str:
+    """Axis label with unit of a column (``"test_acc"`` -> ``"test accuracy (%)"``); unknown names
+    are shown with spaces for underscores."""
+    q = quantity(name)
+    return q.header if q else str(name).replace("_", " ")
+
+
+def percent(value: float, decimals: int = 1) -> str:
+    """A fraction as text in %: ``percent(0.0092, 2) == "0.92%"``; NaN -> ``"—"``."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{100 * value:.{decimals}f}%"
+
+def fmt_count(n: float) -> str:
+    """``1234567 -> '1.23M'``, ``45200 -> '45.2k'``, small numbers as they are."""
+    n = float(n)
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.3g}{suf}"
+    return f"{n:.3g}"
+
+
+# ---------------------------------------------------------------- layer names
+def _is_shortcut(name: str) -> bool:
+    return any(k in name for k in ("shortcut", "downsample"))
+
+
+def ordinal_layer_names(names: Sequence[str], kinds: Sequence[str] | None = None) -> dict[str, str]:
+    """``{module name: conv1 | conv2 | ... | fc1 | ... | shortcut1 ...}`` in the given order. ``kinds``
+    (``"Conv2d"``/``"Linear"``, e.g. the ``type`` column of :func:`hgsr.measure.macs_by_layer`) tells
+    convs from fully connected layers; without it every name is a conv. Projection shortcuts (names
+    with ``shortcut`` or ``downsample``) are numbered apart, so ``conv1..conv19`` of ResNet-20 are its
+    19 main convolutions."""
+    kinds = list(kinds) if kinds is not None else ["Conv2d"] * len(names)
+    count = {"conv": 0, "fc": 0, "shortcut": 0}
+    out = {}
+    for n, k in zip(names, kinds):
+        kind = "fc" if "linear" in str(k).lower() else ("shortcut" if _is_shortcut(n) else "conv")
+        count[kind] += 1
+        out[n] = f"{kind}{count[kind]}"
+    return out
+
+
+def layer_names(model) -> dict[str, str]:
+    """``{module name: short name}`` of every Conv2d and Linear of ``model`` in model order:
+    ``conv1, conv2, ...`` for convolutions, ``fc1, fc2, ...`` for linear layers, ``shortcut1, ...``
+    for projection shortcuts (LeNet-5: features.0 -> conv1, features.2 (or .3 with BN) -> conv2,
+    classifier.1 -> fc1, classifier.3 -> fc2)."""
+    from torch import nn
+
+    mods = [(n, type(m).__name__) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return ordinal_layer_names([n for n, _ in mods], [k for _, k in mods])
