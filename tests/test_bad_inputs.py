@@ -6,7 +6,7 @@
    argument wrong in type, out of range, NaN/inf, empty. Every row must raise an
    :class:`hgsr.errors.HgsrError` of the expected type whose message names the argument.
 2. Property tests (hypothesis) of the same rules over generated values.
-3. One test per reproduction of the probe (``test_item01`` ... ``test_item12``).
+3. One test per reproduction of an earlier probe, named after what it checks.
 4. Fault tests: half-written and same-size-corrupted checkpoint.pt, result.pt, compact files and
    dataset cache files: the run recomputes, nothing wrong is returned or cached.
 
@@ -494,14 +494,14 @@ def test_notebook_selection_never_falls_back_to_all(only):
 
 
 # --------------------------------------------------------------------------- the probe's reproductions
-def test_item01_evaluate_split_is_checked():
+def test_evaluate_rejects_a_split_that_is_not_train_or_test():
     for split in ("val", "Test", "TRAIN"):
         with pytest.raises(IA, match=r"split.*valid: train, test"):
             train.evaluate(net(), ds(), split=split)
     assert train.evaluate(net(), ds(), split="train") != train.evaluate(net(), ds(), split="test")
 
 
-def test_item02_checkpoint_with_other_arguments(tmp_path):
+def test_a_checkpoint_written_with_other_arguments_is_refused(tmp_path):
     ck = tmp_path / "ck.pt"
     kw = dict(ds=ds(), checkpoint=ck, progress=False, batch_size=32)
     train.fit(lenet(), epochs=2, lr=0.05, _stop_after=1, **kw)
@@ -517,7 +517,7 @@ def test_item02_checkpoint_with_other_arguments(tmp_path):
     assert h.train_loss.tolist() == pytest.approx(full.train_loss.tolist(), rel=1e-6)
 
 
-def test_item02_experiments_discard_a_stale_checkpoint():
+def test_experiments_discard_a_stale_checkpoint():
     cfg = tiny_config(epochs=2)
     folder = experiments.runs_dir() / cfg.hash()
     folder.mkdir(parents=True)
@@ -528,14 +528,14 @@ def test_item02_experiments_discard_a_stale_checkpoint():
     assert run.history.epoch.tolist() == [1, 2]
 
 
-def test_item03_a_diverging_run_is_never_cached():
+def test_a_diverging_run_is_never_cached():
     cfg = tiny_config(lr=1e6)
     with pytest.raises(train.NonFiniteLoss, match=rf"run {cfg.hash()}.*nothing cached"):
         experiments.run(cfg, progress=False)
     assert not (experiments.runs_dir() / cfg.hash() / "result.pt").exists()
 
 
-def test_item03_nonfinite_weights_after_an_epoch():
+def test_nonfinite_weights_after_an_epoch_stop_training():
     class PoisonAfterStep(R.Regularizer):
         def after_step(self, model, lr):
             with torch.no_grad():
@@ -573,7 +573,7 @@ def fake_mnist(tmp_path, monkeypatch):
     return tmp_path / "root", tmp_path / "cache", truth
 
 
-def test_item04_corrupted_unpacked_files_are_unpacked_again(fake_mnist):
+def test_corrupted_unpacked_dataset_files_are_unpacked_again(fake_mnist):
     root, cache, truth = fake_mnist
     first = hdata.load("mnist", root=root, download=False)
     assert first.test_y.tolist() == truth["t10k"].tolist()
@@ -589,7 +589,7 @@ def test_item04_corrupted_unpacked_files_are_unpacked_again(fake_mnist):
     assert hdata.load("mnist", root=root, download=False).test_y.tolist() == truth["t10k"].tolist()  # cache
 
 
-def test_item04_truncated_unpacked_file_is_not_a_missing_dataset(fake_mnist):
+def test_a_truncated_unpacked_file_is_not_a_missing_dataset(fake_mnist):
     root, cache, truth = fake_mnist
     hdata.load("mnist", root=root, download=False)
     images = cache / "MNIST" / "raw" / "train-images-idx3-ubyte"
@@ -601,7 +601,7 @@ def test_item04_truncated_unpacked_file_is_not_a_missing_dataset(fake_mnist):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size"])
-def test_item04_dataset_cache_file_is_self_verifying(fake_mnist, damage):
+def test_the_dataset_cache_file_is_self_verifying(fake_mnist, damage):
     root, cache, truth = fake_mnist
     first = hdata.load("mnist", root=root, download=False)
     path = cache / "mnist.pt"
@@ -614,7 +614,7 @@ def test_item04_dataset_cache_file_is_self_verifying(fake_mnist, damage):
         assert torch.equal(hdata.load("mnist", root=root, download=False).train_x, first.train_x)
 
 
-def test_item05_regularizer_specs():
+def test_regularizer_spec_weights_are_checked():
     for weight, exc in ((-5, IA), (NAN, IA), ("2", IT)):
         with pytest.raises(exc, match="weight"):
             R.from_spec([{"key": "l1", "lam": 1e-3, "weight": weight}])
@@ -625,7 +625,7 @@ def test_item05_regularizer_specs():
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size"])
-def test_item06_damaged_checkpoint_recomputes(damage):
+def test_a_damaged_checkpoint_is_recomputed(damage):
     cfg = tiny_config(epochs=2)
     clean = experiments.run(cfg, progress=False)
     folder = clean.path
@@ -641,7 +641,7 @@ def test_item06_damaged_checkpoint_recomputes(damage):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size"])
-def test_item06_damaged_result_recomputes(damage):
+def test_a_damaged_result_is_recomputed(damage):
     cfg = tiny_config()
     clean = experiments.run(cfg, progress=False)
     _damage(clean.path / "result.pt", damage)
@@ -655,7 +655,7 @@ def test_item06_damaged_result_recomputes(damage):
         assert experiments.load_cached(clean.path / "result.pt")["metrics"] == clean.metrics
 
 
-def test_item06_a_cached_diverged_run_is_recomputed():
+def test_a_cached_diverged_run_is_recomputed():
     cfg = tiny_config()
     clean = experiments.run(cfg, progress=False)
     blob = torch.load(clean.path / "result.pt", weights_only=False)
@@ -667,7 +667,7 @@ def test_item06_a_cached_diverged_run_is_recomputed():
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size"])
-def test_item06_damaged_generic_cache_recomputes(damage):
+def test_a_damaged_generic_cache_entry_is_recomputed(damage):
     calls = []
 
     def compute():
@@ -681,7 +681,7 @@ def test_item06_damaged_generic_cache_recomputes(damage):
     assert len(calls) == 2 and torch.equal(again["x"], first["x"])
 
 
-def test_item07_pruned_nonconvex_sgl_model_saves_and_loads(tmp_path):
+def test_a_pruned_nonconvex_sgl_model_saves_and_loads(tmp_path):
     m = lenet()
     R.build("nonconvex_sgl", lam=0.3, beta=2.0).penalty(m)          # creates the hgsr_V buffers
     V0, V2 = m.features[0].hgsr_V.clone(), m.features[2].hgsr_V.clone()
@@ -693,7 +693,7 @@ def test_item07_pruned_nonconvex_sgl_model_saves_and_loads(tmp_path):
         assert k == k2 and torch.equal(a, b)
 
 
-def test_item08_degenerate_training_arguments():
+def test_degenerate_training_arguments_are_named():
     for kw, arg in ((dict(batch_size=-1), "batch_size"), (dict(batch_size=0), "batch_size"),
                     (dict(eval_every=0), "eval_every"), (dict(schedule=("step", 0, 0.5)), "schedule")):
         with pytest.raises(IA, match=arg):
@@ -705,7 +705,7 @@ def test_item08_degenerate_training_arguments():
         train.evaluate(net(), hdata.Dataset("synthetic", d.train_x, d.train_y, d.test_x[:0], d.test_y[:0], d.classes))
 
 
-def test_item09_models_without_convs():
+def test_models_without_convs_are_named_unprunable():
     with pytest.raises(P.UnsupportedModel, match="no prunable channels"):
         P.magnitude_scores(mlp(), SHAPE)
     assert len(P.magnitude_scores(mlp(), SHAPE, include_linear=True)) == 16
@@ -714,14 +714,14 @@ def test_item09_models_without_convs():
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size", "garbage"])
-def test_item10_corrupt_compact_files_name_their_path(tmp_path, damage):
+def test_corrupt_compact_files_name_their_path(tmp_path, damage):
     path = P.save_compact(lenet(), tmp_path / "c.pt", BUILDER)
     _damage(path, damage)
     with pytest.raises(CorruptFile, match=re.escape(str(path)) + ".*save the model again"):
         P.load_compact(path)
 
 
-def test_item10_unknown_compact_version(tmp_path):
+def test_an_unknown_compact_file_version_is_named(tmp_path):
     path = P.save_compact(lenet(), tmp_path / "c.pt", BUILDER)
     blob = torch.load(path, weights_only=False)
     blob["version"] = 99
@@ -732,7 +732,7 @@ def test_item10_unknown_compact_version(tmp_path):
         P.load_compact(tmp_path / "missing.pt")
 
 
-def test_item10_compact_round_trip_keeps_dtype_batchnorm_and_prune_info(tmp_path):
+def test_compact_round_trip_keeps_dtype_batchnorm_and_prune_info(tmp_path):
     m = lenet(batchnorm=True).double()
     m.features[1].eps, m.features[1].momentum = 1e-3, 0.3
     compact = P.prune(m, {"features.0": [2]}, SHAPE)
@@ -744,7 +744,7 @@ def test_item10_compact_round_trip_keeps_dtype_batchnorm_and_prune_info(tmp_path
     assert torch.equal(back.eval()(x), compact.eval()(x))
 
 
-def test_item11_notebook_runner_only(capsys):
+def test_the_notebook_runner_checks_only(capsys):
     for argv in (["--only", "0"], ["--only"], ["--only", "3"]):
         with pytest.raises(SystemExit) as e:
             run_notebooks.main(argv)
@@ -754,7 +754,7 @@ def test_item11_notebook_runner_only(capsys):
     assert [p.name[:2] for p in run_notebooks.notebook_paths(["03", "00_introduction"])] == ["00", "03"]
 
 
-def test_item12_no_silent_coercion():
+def test_no_silent_coercion_of_plans():
     with pytest.raises(IT, match=r"plan\['features.0'\] has channel 1.7"):
         _prune(plan={"features.0": [1.7]})
     with pytest.raises(IT, match=r"plan\['features.0'\] must be a list"):

@@ -12,11 +12,6 @@ from hgsr.suite import claims
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-# Notebooks the lead is rewriting, known to still type results. The lead empties this list; a listed notebook
-# that already passes fails test_known_pending_still_fail, so the list can only shrink.
-KNOWN_PENDING = []
-
-
 def kinds(md: str) -> list[str]:
     return [c.kind for c in claims.find_claims(md)]
 
@@ -98,17 +93,4 @@ def test_claims_report_where_they_are(tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_types_no_result(path):
     found = claims.notebook_claims(path)
-    if path.stem in KNOWN_PENDING:
-        pytest.skip(f"known pending (lead rewrites it): {len(found)} typed results")
     assert not found, "typed results or inline verdicts (use a study verdict function):\n" + "\n".join(map(str, found))
-
-
-@pytest.mark.parametrize("stem", KNOWN_PENDING)
-def test_known_pending_still_fail(stem):
-    assert claims.notebook_claims(ROOT / "notebooks" / f"{stem}.ipynb"), (
-        f"{stem} passes the claims check now: remove it from KNOWN_PENDING in tests/test_claims.py")
-
-
-def test_known_pending_only_shrinks():
-    assert set(KNOWN_PENDING) <= {"06_filter_pruning", "07_comparison"}
-    assert {p.stem for p in NOTEBOOKS} >= set(KNOWN_PENDING)

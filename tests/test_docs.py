@@ -19,10 +19,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 MAY_NAME_OUTSIDE = {".ci/run", "hgsr/data.py"}
 OUTSIDE = ("../" + "shared", "shared/" + "docs")   # split so that this file does not match itself
 
-# Notebooks the lead is rewriting: their prose still mentions notebooks without links. Empty this list as
-# they are fixed; test_pending_lists_only_shrink fails when a listed notebook already passes.
-UNLINKED_MENTIONS_PENDING: list[str] = []
-
 
 SKIP_DIRS = {".git", ".venv", "build", "runs", "__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 
@@ -169,15 +165,7 @@ def test_the_mention_check_can_fail():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_prose_links_the_notebooks_it_mentions(path):
     found = unlinked_mentions(markdown_of_notebook(path))
-    if path.stem in UNLINKED_MENTIONS_PENDING:
-        assert found, f"{path.stem} links every mention now: remove it from UNLINKED_MENTIONS_PENDING"
-        pytest.skip(f"known pending (lead rewrites it): {found}")
     assert not found, f"{path.name}: mentions of notebooks that are not links: {found}"
-
-
-def test_pending_lists_only_shrink():
-    assert set(UNLINKED_MENTIONS_PENDING) <= {"06_filter_pruning", "07_comparison"}
-    assert set(EXERCISES_PENDING) <= {"06_filter_pruning", "07_comparison"}
 
 
 def test_methods_section_7_quotes_every_published_number():
@@ -203,7 +191,6 @@ def test_readme_start_here_is_filled_from_the_course(tmp_path):
 
 
 # ----------------------------------------------------------------------------- exercises
-EXERCISES_PENDING: list[str] = []   # the list only shrinks
 DETAILS = re.compile(r"<details><summary>([^<]*)</summary>(.*?)</details>", re.S)
 
 
@@ -235,12 +222,6 @@ def test_the_exercise_check_can_fail():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_every_exercise_has_a_hint_and_a_solution(path):
     s = exercise_structure(markdown_of_notebook(path))
-    ok = (s["exercises"] and all(len(v) == 2 and v[0] == "Hint" and v[1].startswith("Solution")
-                                 for v in s["exercises"].values())
-          and 2 <= len(s["questions"]) <= 3 and all(q.startswith("Answer") for q in s["questions"]))
-    if path.stem in EXERCISES_PENDING:
-        assert not ok, f"{path.stem} has hints, solutions and questions now: remove it from EXERCISES_PENDING"
-        pytest.skip("known pending (lead rewrites it)")
     assert s["exercises"], f"{path.name} has no '**Exercise N.**' under '## Exercises'"
     assert sorted(s["exercises"]) == list(range(1, len(s["exercises"]) + 1)), f"{path.name}: exercises not numbered 1..n"
     for n, v in s["exercises"].items():

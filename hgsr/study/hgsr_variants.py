@@ -102,11 +102,6 @@ def grad_norm(model: nn.Module, name: str) -> float:
     return float(torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(()))))
 
 
-def equal_pull_lams(model: nn.Module, kappa: float, names=None) -> dict[str, float]:
-    """``{variant: κ / ||∇R_v(W)||_F}``: every penalty's gradient has norm κ at ``model``'s weights."""
-    return {n: kappa / grad_norm(model, n) for n in (names or variant_names())}
-
-
 def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.DataFrame:
     """One row per run of the grid: variant, key, grouping, λ, test accuracy, and at tolerance ``tol``
     the channels left per conv and in all (rule ``"zeros+inputs"`` of :mod:`hgsr.study.dead_channels`: a
@@ -169,11 +164,6 @@ def reference_mix_note(lam: float, lam2: float, family_spec) -> str:
             f"\\mathrm{{HSQ\\text{{-}}GL}}_{{1/2}} + (1-\\lambda_2)\\,L_1]$ with the code's defaults $\\lambda$ = {lam:g}, "
             f"$\\lambda_2$ = {lam2:g}, plus SGD weight decay: a squared group L1/2 term over the kernels of each input "
             f"channel and an element-wise L1 term. The full-budget family `hgsr_ref` of the study runs `{family_spec}`.")
-
-
-def _outer(key: str) -> str:
-    return "sqrt" if key.startswith("hsr") or key in ("gl", "gl12") else "square" if (
-        key.startswith("hsq") or key == "es") else "other"
 
 
 def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
