@@ -31,7 +31,7 @@ from . import layers, measure, models, regularizers, train
 from . import pretrained as hpretrained
 from .errors import (CheckpointMismatch, CorruptFile, InvalidArgument, InvalidType, check_bool, check_choice,
                      check_int, check_nonneg, check_range, check_str, check_type)
-from .io import atomic_save, atomic_write_json, verified_load
+from .io import atomic_save, atomic_write_json, state_digest, verified_load
 from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
@@ -140,7 +140,7 @@ class Config:
         check_int("train_subset", self.train_subset, 1, optional=True)
         check_int("test_subset", self.test_subset, 1, optional=True)
         regularizers.from_spec(self.regularizer)          # a spec that cannot be built fails here
-        check_int("epochs", self.epochs, 1)
+        check_int("epochs", self.epochs, 0)
         check_int("batch_size", self.batch_size, 1)
         check_choice("optimizer", self.optimizer, train.OPTIMIZERS)
         check_nonneg("lr", self.lr)
@@ -150,12 +150,21 @@ class Config:
         check_bool("augment", self.augment)
         check_int("seed", self.seed, 0)
         check_str("profile", self.profile)
+        check_choice("profile", self.profile, PROFILES)    # a typo ("fast") fails here, not mid-notebook
         check_type("init_from", self.init_from, Config, "a Config (the run to start from)", optional=True)
         check_type("pretrained", self.pretrained, str, "the name of a committed pretrained network", optional=True)
         check_int("val_images", self.val_images, 1, optional=True)
         check_int("warmup_steps", self.warmup_steps, 0)
         if self.pretrained is not None and self.init_from is not None:
             raise InvalidArgument("give at most one of init_from= and pretrained= (the start of the run)")
+        if self.epochs == 0 and self.pretrained is None and self.init_from is None:
+            raise InvalidArgument("epochs=0 (no training: the run is its start, evaluated) needs a start: give "
+                                  "pretrained= or init_from=; a fresh initialization trains at least 1 epoch")
+
+    def __hash__(self) -> int:
+        """Consistent with ``==`` (field by field), dict fields (``model_kw``, a dict ``regularizer``)
+        included, so configs can be set members and dict keys; equal configs hash equal."""
+        return hash(tuple(_hashable(getattr(self, f.name)) for f in dataclasses.fields(self)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -176,6 +185,22 @@ class Config:
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
+
+
+def _hashable(value):
+    """``value`` as a hashable object that is equal (hence hashes equal) whenever ``value`` is: a dict
+    as a frozenset of its items, a list or tuple as a tuple, a set as a frozenset, recursively."""
+    if isinstance(value, dict):
+        return frozenset((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_hashable(v) for v in value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 # LeNet-5 warms its learning rate up over its first 200 steps (about half an epoch): at lr 0.05 with
@@ -318,8 +343,9 @@ def _valid_run(blob: dict, path: Path) -> bool:
     """A cached run is used only if its history ends with a finite test loss and its weights are
     finite (a run cached before divergence was checked is recomputed, with a warning)."""
     try:
-        last = pd.DataFrame(blob["history"]).iloc[-1]
-        finite = math.isfinite(float(last["test_loss"])) and all(
+        history = pd.DataFrame(blob["history"])
+        trained = blob["config"]["epochs"] > 0        # epochs=0: no history, the start evaluated
+        finite = (not trained or math.isfinite(float(history.iloc[-1]["test_loss"]))) and all(
             bool(torch.isfinite(v).all()) for v in blob["model"].values() if v.is_floating_point())
     except Exception as e:
         warnings.warn(f"cached result {path} is incomplete ({type(e).__name__}: {e}); recomputing it",
@@ -367,7 +393,7 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
                          progress=progress, warmup_steps=config.warmup_steps)
     try:
         try:
-            history = fit()
+            history = fit() if config.epochs else pd.DataFrame()   # epochs=0: the start itself, evaluated
         except CheckpointMismatch as exc:   # the config is the authority: start this run again
             warnings.warn(f"{exc}; run {config.hash()} trains again from the start", UserWarning, stacklevel=2)
             (folder / "checkpoint.pt").unlink(missing_ok=True)

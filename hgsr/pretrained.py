@@ -61,6 +61,9 @@ def load(name: str, device=None, folder: Path | None = None) -> torch.nn.Module:
     if digest != c["sha256"]:
         raise PretrainedError(f"{path} has SHA-256 {digest[:12]}…, its card {card_path(name, folder)} "
                               f"says {c['sha256'][:12]}…; {fix}")
+    if c.get("format") == "compact":          # a pruned network: its own layer widths (hgsr.prune.save_compact)
+        from .prune import load_compact
+        return load_compact(path).to(device or "cpu").eval()
     model = models.build(c["model"], **c.get("model_kw", {}))   # cards without model_kw: the builder's defaults
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.to(device or "cpu").eval()

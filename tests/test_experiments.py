@@ -114,3 +114,18 @@ def test_pretrain_writes_weights_and_a_card_that_load_accepts(tmp_path, monkeypa
         dense_start.pretrain("lenet5_synthetic", epochs=0, out_dir=tmp_path)
     with pytest.raises(ValueError, match="is not a pretrain recipe; known: "):
         dense_start.pretrain("vgg_imagenet", out_dir=tmp_path)
+
+
+def test_a_run_of_zero_epochs_is_its_start_evaluated(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    base = experiments.Config(dataset="synthetic", model="lenet5", train_subset=128, test_subset=64, epochs=1)
+    trained = experiments.run(base, progress=False)
+    start = experiments.run(base.replace(epochs=0, init_from=base), progress=False)
+    assert start.history.empty and start.metrics["test_acc"] == trained.metrics["test_acc"]
+    for k, v in trained.model.state_dict().items():
+        assert torch.equal(v, start.model.state_dict()[k])
+    again = experiments.run(base.replace(epochs=0, init_from=base), progress=False)   # from the cache
+    assert again.metrics == start.metrics
+    from hgsr.errors import InvalidArgument
+    with pytest.raises(InvalidArgument, match=r"epochs=0 .* needs a start: give pretrained= or init_from="):
+        base.replace(epochs=0)

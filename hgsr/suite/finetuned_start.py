@@ -1,0 +1,119 @@
+"""Fine-tune the headline networks of notebook 06 and commit them with cards:
+``python -m hgsr.suite.finetuned_start --seeds 0 1 2``.
+
+Notebook 06 compares pruning protocols on the HGSR-trained ResNet-20 (:mod:`hgsr.suite.regularized_start`)
+with short fine-tunes, chosen on validation images that start never trained on. What two CPU cores cannot
+redo inside the notebook is the **long fine-tuning of the headline**: the winning protocol's compact network
+and the dense control, each with the same schedule (:data:`RECIPE`: SGD, cosine from ``lr`` to 0 over
+``epochs`` epochs, crop + flip, the training images minus the validation split), for every seed. Each one is
+a file in ``data/pretrained/`` with a card (recipe, device, wall time, the protocol and the SHA-1 of its
+removal plan, the per-epoch full-test-set accuracy: the budget curve of 06, the SHA-256 of the file).
+
+- ``resnet20_cifar10_hgsr_pruned_seed<k>``: the winning protocol's plan applied to the HGSR start, then
+  fine-tuned with seed ``k``; stored as a compact file (:func:`hgsr.prune.save_compact`).
+- ``resnet20_cifar10_dense_finetuned_seed<k>``: the dense control: the dense start continued with the same
+  schedule and seed, unpruned.
+
+Fine-tuning checkpoints after every epoch under ``runs/pretrain/<name>/``: an interrupted run resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from .. import measure, prune, train
+from ..errors import InvalidArgument
+from ..io import atomic_write_json, file_digest
+from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from .dense_start import _git_commit, runs_folder
+
+RECIPE = dict(epochs=15, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="cosine", batch_size=128,
+              augment="crop4+flip")
+KINDS = ("pruned", "dense")
+
+
+def artifact_name(kind: str, seed: int) -> str:
+    if kind not in KINDS:
+        raise InvalidArgument(f"kind={kind!r}; known: {', '.join(KINDS)}")
+    return f"resnet20_cifar10_{'hgsr_pruned' if kind == 'pruned' else 'dense_finetuned'}_seed{seed}"
+
+
+def make(kind: str, seed: int, headline: dict, epochs: int | None = None, device=None, out_dir: Path | None = None,
+         runs: Path | None = None, progress: bool = True) -> dict:
+    """Fine-tune one headline network (``kind`` "pruned" or "dense", ``seed``) and write it with its card.
+
+    ``headline``: what the study chose (:func:`hgsr.study.filter_pruning.headline_inputs`): ``start`` (the
+    HGSR-trained model), ``dense`` (the dense start), ``plan`` and ``protocol`` (the winner), ``train``
+    (training images minus validation, with the full test split), ``input_shape``."""
+    recipe = dict(RECIPE, epochs=epochs or RECIPE["epochs"])
+    name = artifact_name(kind, seed)
+    device = torch.device(device) if device is not None else train.default_device()
+    ds, shape = headline["train"], headline["input_shape"]
+    if kind == "pruned":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # constants of padded consumers dropped: expected (surgery)
+            model = prune.prune(headline["start"], headline["plan"], shape)
+    else:
+        import copy
+        model = copy.deepcopy(headline["dense"])
+    folder = runs_folder(runs) / "pretrain" / f"{name}-e{recipe['epochs']}"
+    t0 = time.perf_counter()
+    history = prune.finetune(model, ds, recipe["epochs"], lr=recipe["lr"], momentum=recipe["momentum"],
+                             weight_decay=recipe["weight_decay"], schedule=recipe["schedule"],
+                             batch_size=recipe["batch_size"], seed=seed, device=device, progress=progress,
+                             checkpoint=folder / "checkpoint.pt", eval_every=1)
+    model.cpu().eval()
+    acc = train.evaluate(model, ds)["accuracy"]
+    out_dir = Path(out_dir or PRETRAINED_DIR)
+    wpath = weights_path(name, out_dir)
+    prune.save_compact(model, wpath, headline["builder"])
+    card = {
+        "name": name, "format": "compact", "model": headline["builder"]["name"], "dataset": ds.name,
+        "kind": kind, "seed": seed, "protocol": headline["protocol"] if kind == "pruned" else None,
+        "plan_sha1": headline["plan_sha1"] if kind == "pruned" else None,
+        "start": headline["start_name"] if kind == "pruned" else headline["dense_name"],
+        "params": measure.count_params(model), "macs": measure.count_macs(model, shape),
+        "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ds.train_y)),
+        "recipe": recipe, "epochs": recipe["epochs"],
+        "wall_seconds": round(float(history["seconds"].sum()), 1),
+        "history": [{"epoch": int(r.epoch), "test_acc": float(r.test_acc), "train_loss": float(r.train_loss),
+                     "seconds": float(r.seconds)} for r in history.itertuples()],
+        "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                               else platform.processor() or platform.machine()),
+                    "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                    "threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "python": platform.python_version()},
+        "commit": _git_commit(), "sha256": file_digest(wpath),
+    }
+    atomic_write_json(card, card_path(name, out_dir))
+    print(f"{name}: {time.perf_counter() - t0:.0f} s in this call, test accuracy {acc:.4f}")
+    return card
+
+
+def main(argv=None) -> int:
+    from ..study import filter_pruning
+
+    p = argparse.ArgumentParser(prog="python -m hgsr.suite.finetuned_start", description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--profile", default="default", help="the study profile whose protocol choice is fine-tuned")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: CUDA when present)")
+    p.add_argument("--out", default=None, help=f"folder for weights and cards (default {PRETRAINED_DIR})")
+    a = p.parse_args(argv)
+    headline = filter_pruning.headline_inputs(a.profile)
+    for seed in a.seeds:
+        for kind in a.kinds:
+            card = make(kind, seed, headline, a.epochs, a.device, Path(a.out) if a.out else None)
+            print(json.dumps({k: card[k] for k in ("name", "test_accuracy", "epochs", "wall_seconds")}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
