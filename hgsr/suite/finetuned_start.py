@@ -44,24 +44,41 @@ def artifact_name(kind: str, seed: int) -> str:
     return f"resnet20_cifar10_{'hgsr_pruned' if kind == 'pruned' else 'dense_finetuned'}_seed{seed}"
 
 
-def make(kind: str, seed: int, headline: dict, epochs: int | None = None, device=None, out_dir: Path | None = None,
+VAL_IMAGES = 5000      # the validation split of notebook 06 (the HGSR start's held-out images)
+DENSE_START = "resnet20_cifar10"
+
+
+def dense_inputs() -> dict:
+    """What the dense control needs: the dense start, the training images minus the validation split (with
+    the full test split), the model's builder arguments and input shape."""
+    from .. import data as hdata
+    from .. import pretrained
+
+    card = pretrained.card(DENSE_START)
+    ds, _ = hdata.load(card["dataset"]).holdout(VAL_IMAGES)
+    return {"dense": pretrained.load(DENSE_START), "dense_name": DENSE_START, "train": ds,
+            "builder": {"name": card["model"], **card.get("model_kw", {})},
+            "input_shape": (ds.in_channels, ds.image_size, ds.image_size)}
+
+
+def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=None, out_dir: Path | None = None,
          runs: Path | None = None, progress: bool = True) -> dict:
     """Fine-tune one headline network (``kind`` "pruned" or "dense", ``seed``) and write it with its card.
 
-    ``headline``: what the study chose (:func:`hgsr.study.filter_pruning.headline_inputs`): ``start`` (the
-    HGSR-trained model), ``dense`` (the dense start), ``plan`` and ``protocol`` (the winner), ``train``
-    (training images minus validation, with the full test split), ``input_shape``."""
+    ``inputs``: :func:`dense_inputs` for the dense control; for "pruned" also ``start`` (the HGSR-trained
+    model), ``start_name``, ``plan``, ``plan_sha1`` and ``protocol`` (what notebook 06 chose:
+    :func:`hgsr.study.filter_pruning.headline_inputs`)."""
     recipe = dict(RECIPE, epochs=epochs or RECIPE["epochs"])
     name = artifact_name(kind, seed)
     device = torch.device(device) if device is not None else train.default_device()
-    ds, shape = headline["train"], headline["input_shape"]
+    ds, shape = inputs["train"], inputs["input_shape"]
     if kind == "pruned":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")          # constants of padded consumers dropped: expected (surgery)
-            model = prune.prune(headline["start"], headline["plan"], shape)
+            model = prune.prune(inputs["start"], inputs["plan"], shape)
     else:
         import copy
-        model = copy.deepcopy(headline["dense"])
+        model = copy.deepcopy(inputs["dense"])
     folder = runs_folder(runs) / "pretrain" / f"{name}-e{recipe['epochs']}"
     t0 = time.perf_counter()
     history = prune.finetune(model, ds, recipe["epochs"], lr=recipe["lr"], momentum=recipe["momentum"],
@@ -72,15 +89,16 @@ def make(kind: str, seed: int, headline: dict, epochs: int | None = None, device
     acc = train.evaluate(model, ds)["accuracy"]
     out_dir = Path(out_dir or PRETRAINED_DIR)
     wpath = weights_path(name, out_dir)
-    prune.save_compact(model, wpath, headline["builder"])
+    prune.save_compact(model, wpath, inputs["builder"])
+    pruned = kind == "pruned"
     card = {
-        "name": name, "format": "compact", "model": headline["builder"]["name"], "dataset": ds.name,
-        "kind": kind, "seed": seed, "protocol": headline["protocol"] if kind == "pruned" else None,
-        "plan_sha1": headline["plan_sha1"] if kind == "pruned" else None,
-        "start": headline["start_name"] if kind == "pruned" else headline["dense_name"],
+        "name": name, "format": "compact", "model": inputs["builder"]["name"], "dataset": ds.name,
+        "kind": kind, "seed": seed, "protocol": inputs["protocol"] if pruned else None,
+        "plan_sha1": inputs["plan_sha1"] if pruned else None,
+        "start": inputs["start_name"] if pruned else inputs["dense_name"],
         "params": measure.count_params(model), "macs": measure.count_macs(model, shape),
         "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ds.train_y)),
-        "recipe": recipe, "epochs": recipe["epochs"],
+        "val_images": VAL_IMAGES, "recipe": recipe, "epochs": recipe["epochs"],
         "wall_seconds": round(float(history["seconds"].sum()), 1),
         "history": [{"epoch": int(r.epoch), "test_acc": float(r.test_acc), "train_loss": float(r.train_loss),
                      "seconds": float(r.seconds)} for r in history.itertuples()],
@@ -97,8 +115,6 @@ def make(kind: str, seed: int, headline: dict, epochs: int | None = None, device
 
 
 def main(argv=None) -> int:
-    from ..study import filter_pruning
-
     p = argparse.ArgumentParser(prog="python -m hgsr.suite.finetuned_start", description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
@@ -107,10 +123,14 @@ def main(argv=None) -> int:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: CUDA when present)")
     p.add_argument("--out", default=None, help=f"folder for weights and cards (default {PRETRAINED_DIR})")
     a = p.parse_args(argv)
-    headline = filter_pruning.headline_inputs(a.profile)
+    inputs = dense_inputs()
+    if "pruned" in a.kinds:
+        from ..study import filter_pruning
+
+        inputs.update(filter_pruning.headline_inputs(a.profile))
     for seed in a.seeds:
         for kind in a.kinds:
-            card = make(kind, seed, headline, a.epochs, a.device, Path(a.out) if a.out else None)
+            card = make(kind, seed, inputs, a.epochs, a.device, Path(a.out) if a.out else None)
             print(json.dumps({k: card[k] for k in ("name", "test_accuracy", "epochs", "wall_seconds")}))
     return 0
 
