@@ -6,7 +6,10 @@
 
 Cache layout ``runs/<hash>/``: ``config.json``, ``checkpoint.pt`` while training (an interrupted run
 resumes after its last finished epoch) and ``result.pt`` written atomically last. An entry without a
-readable ``result.pt`` is ignored and recomputed; a changed config has a different hash.
+readable ``result.pt`` is ignored and recomputed; a changed config has a different hash. ``result.pt``
+stores the SHA-256 of its weights beside their metrics: an entry whose weights no longer match (edited
+after caching) is reported and recomputed; an entry written before the digest is trusted once its
+weights reproduce its metrics.
 Override the folder with ``$HGSR_RUNS``.
 """
 from __future__ import annotations
@@ -35,32 +38,28 @@ from .io import atomic_save, atomic_write_json, state_digest, verified_load
 from .regularizers.common import adopt_buffers
 
 CACHE_VERSION = 1
+# the key under which a cached run stores the SHA-256 of its weights (hgsr.io.state_digest): its metrics
+# are those of exactly these weights, and an entry whose weights no longer match is recomputed
+WEIGHTS_DIGEST = "weights_sha256"
 
-# Budgets per profile (README.md, "Profiles"). ``*_train``/``*_test``: subset sizes (None = all);
-# ``*_epochs``: schedules; ``score_samples``: images for loss-increase scoring; ``variant_train``:
-# the training subset of wide grids of variants (e.g. the ten HGSR penalties x two groupings);
-# ``prune_fractions``: fractions of channels removed in the ResNet-20 pruning sweep (notebook 06);
-# ``mnist_val``: MNIST training images held out for validation (choosing λ in notebook 07), never trained on;
-# ``lenet_finetune_epochs``: fine-tuning of every compact LeNet-5 (notebooks 02-05, 07, 08); ``finetune_epochs``,
-# ``finetune_lr``, ``finetune_train``: the fine-tuning of the pruned ResNet-20 networks (notebook 06).
+# Budgets per profile: the knobs the core reads and the ones several studies share. A knob that one study
+# alone reads lives in that study's own table (``hgsr.study.filter_pruning.BUDGETS`` for notebook 06,
+# ``hgsr.study.hgsr_variants.BUDGETS`` for notebook 03); ``hgsr.suite.profiles`` merges them all into the
+# README's profile table. Read by :data:`RECIPES` (the core): ``*_train``/``*_test``: subset sizes (None =
+# all), ``lenet_epochs``/``resnet_epochs``: schedules, ``mnist_val``: MNIST training images held out for
+# validation (choosing λ in notebook 07), never trained on; ``cifar_test`` also by notebook 06. Shared by
+# several studies: ``lenet_finetune_epochs``, the fine-tuning of every compact LeNet-5 (notebooks 02-05, 07,
+# 08 and ``hgsr.study.grids``); ``latency``, the timing protocol (notebooks 00 and 08).
+# Cached results are keyed by configs built from these values.
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
-              "lenet_epochs": 1, "lenet_finetune_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1, "score_samples": 16,
-              "variant_train": 1024, "prune_fractions": (0.5,),
-              "fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 256,
-              "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
+              "lenet_epochs": 1, "lenet_finetune_epochs": 1, "resnet_epochs": 1, "mnist_val": 256,
               "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
-                "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2, "score_samples": 1024,
-                "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
-                "fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "finetune_train": 10000,
-                "val_images": 2000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.002,
+                "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "mnist_val": 5000,
                 "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
-              "lenet_epochs": 200, "lenet_finetune_epochs": 40, "resnet_epochs": 100, "finetune_epochs": 40, "score_samples": 1024,
-              "variant_train": None, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
-              "fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "finetune_train": 45000,
-              "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.001,
+              "lenet_epochs": 200, "lenet_finetune_epochs": 40, "resnet_epochs": 100, "mnist_val": 5000,
               "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
 }
 
@@ -336,7 +335,51 @@ def load_cached(path: Path) -> dict | None:
         warnings.warn(f"cached result {path} does not hold a result dict; recomputing it", UserWarning,
                       stacklevel=2)
         return None
+    if WEIGHTS_DIGEST in blob:      # a run's metrics belong to the weights they were measured on
+        try:
+            same = blob[WEIGHTS_DIGEST] == state_digest(blob["model"])
+        except Exception:           # no (readable) model beside the digest
+            same = False
+        if not same:
+            warnings.warn(f"cached result {path}: its weights do not match the digest stored with its metrics "
+                          f"(edited after the run was cached?); recomputing it", UserWarning, stacklevel=2)
+            return None
     return blob
+
+
+def _same_metrics(a: dict, b: dict) -> bool:
+    """``a == b``, with NaN equal to NaN."""
+    def same(x, y):
+        return x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+    return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+
+
+def _metrics_of(model: torch.nn.Module, ds: hdata.Dataset, config: Config, tol: float = measure.WEIGHT_TOL) -> dict:
+    """What a run stores as its metrics: :func:`summarize` and, when the config holds images out, ``val_acc``."""
+    metrics = summarize(model, ds, tol)
+    if config.val_images is not None:
+        metrics["val_acc"] = train.evaluate(model, validation_for(config))["accuracy"]
+    return metrics
+
+
+def _old_entry_reproduces(blob: dict, path: Path, model: torch.nn.Module, ds: hdata.Dataset, config: Config) -> bool:
+    """An entry written before runs stored the digest of their weights is trusted only if its weights
+    (loaded into ``model``) reproduce its metrics, evaluated now; the digest is then added to the file
+    (so this happens once). Otherwise a warning naming the path, and False (the run is recomputed)."""
+    try:
+        fresh = _metrics_of(model, ds, config, blob["metrics"]["tol"])
+    except Exception as e:
+        fresh = f"{type(e).__name__}: {e}"
+    if not _same_metrics(fresh, blob.get("metrics")):
+        warnings.warn(f"cached result {path} stores no digest of its weights, and its weights do not reproduce "
+                      f"its metrics (stored {blob.get('metrics')}, evaluated now {fresh}); recomputing it",
+                      UserWarning, stacklevel=3)
+        return False
+    try:
+        atomic_save({**blob, WEIGHTS_DIGEST: state_digest(blob["model"])}, path)
+    except OSError:                 # a read-only cache: checked again next time
+        pass
+    return True
 
 
 def _valid_run(blob: dict, path: Path) -> bool:
@@ -374,7 +417,9 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
     if cached is not None and cached.get("config") == config.to_dict() and _valid_run(cached, folder / "result.pt"):
         adopt_buffers(model, cached["model"])
         model.load_state_dict(cached["model"])
-        return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
+        if WEIGHTS_DIGEST in cached or _old_entry_reproduces(cached, folder / "result.pt", model, ds, config):
+            return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
+        model = build_model(config, ds)     # the cached weights are not trusted: train afresh
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config.to_dict(), folder / "config.json")
     if config.init_from is not None:
@@ -403,11 +448,10 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
         raise train.NonFiniteLoss(f"run {config.hash()} ({config.model} on {config.dataset}, regularizer "
                                   f"{config.regularizer}, lr {config.lr}; nothing cached): {exc}") from exc
     model.cpu()
-    metrics = summarize(model, ds)
-    if config.val_images is not None:
-        metrics["val_acc"] = train.evaluate(model, validation_for(config))["accuracy"]
-    atomic_save({"config": config.to_dict(), "model": model.state_dict(), "history": history.to_dict("list"),
-                 "metrics": metrics}, folder / "result.pt")
+    metrics = _metrics_of(model, ds, config)
+    state = model.state_dict()
+    atomic_save({"config": config.to_dict(), "model": state, "history": history.to_dict("list"),
+                 "metrics": metrics, WEIGHTS_DIGEST: state_digest(state)}, folder / "result.pt")
     write_meta(folder)
     (folder / "checkpoint.pt").unlink(missing_ok=True)
     return Run(config, model, history, metrics, folder)

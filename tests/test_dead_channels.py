@@ -54,10 +54,35 @@ def test_no_group_is_emptied_and_bad_input_is_named():
 
 def test_compact_by_rule_removes_dead_inputs_without_changing_predictions():
     cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
-                             lr=0.05, profile="test")
+                             lr=0.05, profile="smoke")
     r = experiments.run(cfg, progress=False)
     with torch.no_grad():
         r.model.features[2].weight[:, :6] = 0
     out = dc.compact_by_rule(r, "zeros+inputs", tol=1e-6)
     s = out["summary"]
     assert s["widths"][0] == 14 and s["acc_pruned"] == s["acc_dense"] and s["params_removed"] > 0
+
+
+def test_compact_families_adds_dead_inputs_rows_and_uses_the_gamma_rule_for_slimming():
+    def run(seed, **model_kw):
+        cfg = experiments.Config(dataset="synthetic", model="lenet5", model_kw=model_kw, train_subset=256,
+                                 test_subset=128, epochs=1, lr=0.05, seed=seed, profile="smoke")
+        return experiments.run(cfg, progress=False)
+
+    dead, plain, bn = run(1), run(2), run(3, batchnorm=True)
+    with torch.no_grad():
+        dead.model.features[2].weight[:, :6] = 0       # conv1 channels 0-5 have no reader
+        dead.model.features[2].weight[[0, 1]] = 0      # conv2 filters 0, 1 are zero
+        bn.model.features[1].weight[[2, 5]] = 1e-4     # two BN scales of conv1 <= 1e-2 · max |γ|
+    out = dc.compact_families({"l1": dead, "none": plain, "slimming": bn}, (1, 16, 16), tol=1e-6)
+    assert list(out) == ["L1", "L1 + dead inputs", "baseline (weight decay 5e-4 only)", "network slimming (BN γ)"]
+    widths = {k: tuple(v["summary"]["widths"]) for k, v in out.items()}
+    assert widths["L1"] == (20, 48) and widths["L1 + dead inputs"] == (14, 48)
+    assert widths["baseline (weight decay 5e-4 only)"] == (20, 50) and widths["network slimming (BN γ)"] == (18, 50)
+    assert out["network slimming (BN γ)"]["summary"]["rule"] == "gamma"
+
+
+def test_rules_derive_from_the_criteria_registry_with_the_former_content():
+    assert dc.RULES == {"zeros": ("magnitude",), "inputs": ("dead_inputs",),
+                        "zeros+inputs": ("magnitude", "dead_inputs"), "gamma": ("bn_gamma",)}
+    assert all(set(keys) <= set(prune.criteria.names()) for keys in dc.RULES.values())

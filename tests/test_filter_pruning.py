@@ -1,4 +1,4 @@
-"""Notebook 06's protocol: scope, one-shot vs iterative ΔL, criteria, validation choice, seeds."""
+"""Notebook 06's protocol: candidates, one-shot vs iterative ΔL, criteria, validation choice, seeds, budgets."""
 import math
 
 import pandas as pd
@@ -9,7 +9,7 @@ from hgsr import experiments, models, prune
 from hgsr.study import filter_pruning as fp
 
 BASE = experiments.Config(dataset="synthetic", model="resnet20", model_kw={"width": 0.25}, train_subset=96,
-                          test_subset=64, epochs=1, lr=0.05, profile="test")
+                          test_subset=64, epochs=1, lr=0.05, profile="smoke")
 PROTOCOLS = (fp.Protocol("loss", "all"), fp.Protocol("loss", "internal", True), fp.Protocol("magnitude", "internal"))
 
 
@@ -31,16 +31,46 @@ def test_default_configs_start_from_the_pretrained_network_and_differ_only_in_th
     assert c["dense"].test_subset is None                      # the full test set
 
 
-def test_scopes_of_resnet20():
+def test_candidates_of_resnet20():
     m = models.build("resnet20")
-    internal, everything = fp.in_scope(m, (3, 32, 32), "internal"), fp.in_scope(m, (3, 32, 32), "all")
+    internal = fp.candidate_groups(m, (3, 32, 32), "internal")
+    everything = fp.candidate_groups(m, (3, 32, 32), "all")
     assert len(internal) == 9 and all(g.endswith("conv1") for g in internal)
     assert everything - internal == {g.name for g in prune.prunable_groups(m, (3, 32, 32)) if g.coupled}
-    with pytest.raises(ValueError, match="scope='inner'"):
-        fp.in_scope(m, (3, 32, 32), "inner")
+    with pytest.raises(ValueError, match="candidates='inner'"):
+        fp.candidate_groups(m, (3, 32, 32), "inner")
 
 
-def test_curves_remove_in_scope_channels_and_shrink_the_network(out):
+def test_protocol_names_and_labels_keep_their_table_text():
+    """Tables and cached curves are keyed by these strings: renaming the field changed none of them."""
+    assert [p.name for p in fp.PROTOCOLS] == ["loss · all", "loss · internal", "loss · internal · iterative",
+                                              "magnitude · all", "magnitude · internal", "bn_gamma · internal",
+                                              "dead_inputs · internal"]
+    assert fp.Protocol("loss", "all", True).label == "loss increase ΔL, all, iterative"
+
+
+def test_the_study_budget_is_its_own_table_with_the_former_values():
+    """The knobs only notebook 06 reads moved from hgsr.experiments.PROFILES to fp.BUDGETS, values unchanged
+    (written out here from the former PROFILES: cached results are keyed by them)."""
+    assert fp.budget("smoke") == {"fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4,
+                                  "score_samples": 16, "prune_fractions": (0.5,), "finetune_epochs": 1,
+                                  "finetune_train": 256, "finetune_lr": 0.002, "val_images": 256, "fp_seeds": 2}
+    assert fp.budget("default") == {"fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4,
+                                    "score_samples": 1024, "prune_fractions": (0.3, 0.5, 0.65),
+                                    "finetune_epochs": 2, "finetune_train": 10000, "finetune_lr": 0.002,
+                                    "val_images": 2000, "fp_seeds": 3}
+    assert fp.budget("paper") == {"fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3,
+                                  "score_samples": 1024, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+                                  "finetune_epochs": 40, "finetune_train": 45000, "finetune_lr": 0.001,
+                                  "val_images": 5000, "fp_seeds": 3}
+    assert not set(fp.BUDGETS["default"]) & set(experiments.PROFILES["default"])
+    with pytest.raises(ValueError, match="unknown profile 'huge'; known: smoke, default, paper"):
+        fp.budget("huge")
+    c = fp.configs("default")["dense"]
+    assert (c.train_subset, c.epochs, c.lr) == (10000, 1, 0.002) and fp.hgsr_spec("default")["lam"] == 1e-4
+
+
+def test_curves_remove_candidate_channels_and_shrink_the_network(out):
     c = out["curves"]
     assert set(c["protocol"]) == {p.name for p in PROTOCOLS}
     for name, d in c.groupby("protocol"):
@@ -53,10 +83,12 @@ def test_iterative_plans_are_nested_and_start_like_one_shot(out):
     run = out["runs"]["hgsr"]
     ds = experiments.dataset_for(run.config)
     shape = experiments.input_shape(ds)
-    groups = fp.in_scope(run.model, shape, "internal")
-    plans = fp.iterative_plans(run.model, ds, shape, groups, [0.25, 0.5], n_samples=16)
-    assert fp.iterative_plans(run.model, ds, shape, groups, [0.25], n_samples=16,
-                              first=prune.loss_increase_scores(run.model, ds, n_samples=16))[0.25] == plans[0.25]
+    groups = fp.candidate_groups(run.model, shape, "internal")
+    kw = {"n_samples": 16}
+    plans = prune.iterative_plans(run.model, ds, shape, [0.25, 0.5], "loss", groups=groups, score_kw=kw)
+    first = prune.loss_increase_scores(run.model, ds, n_samples=16)
+    assert prune.iterative_plans(run.model, ds, shape, [0.25], "loss", groups=groups, first=first,
+                                 score_kw=kw)[0.25] == plans[0.25]
     small, big = plans[0.25], plans[0.5]
     assert all(set(small.get(g, [])) <= set(big.get(g, [])) for g in small)
     assert set(small) <= groups and set(big) <= groups

@@ -111,3 +111,21 @@ def test_plan_from_masks_never_empties_a_group():
     assert plan == {"a": [0, 2], "b": [1]} and emptied == {"a"}
     with pytest.raises(P.EmptyLayerError, match="'a'"):
         P.plan_from_masks({"a": torch.tensor([True])}, {"a": torch.tensor([1.0])}, on_empty="raise")
+
+
+def test_a_criterion_takes_only_its_own_options():
+    """Callers pass the same options to every criterion; each receives those it takes (its signature)."""
+    m = lenet_bn()
+    assert set(criteria.get("loss").params) >= {"n_samples", "seed", "channels"}
+    assert criteria.get("bn_gamma").params == () and criteria.get("magnitude").params == ("include_linear",)
+    kw = {"n_samples": 32, "seed": 0}
+    for key in criteria.names():
+        ds = fake_ds() if criteria.get(key).needs_data else None
+        assert criteria.score(m, key, SHAPE, ds, **kw).equals(
+            criteria.score(m, key, SHAPE, ds, **criteria.get(key).arguments(kw)))
+    with pytest.raises(ValueError, match="no registered criterion takes 'n_sample'"):
+        criteria.score(m, "magnitude", SHAPE, n_sample=3)
+
+
+def test_dead_rules_are_named_by_the_criteria():
+    assert criteria.dead_rules() == {"zeros": "magnitude", "gamma": "bn_gamma", "inputs": "dead_inputs"}

@@ -8,7 +8,8 @@ import torch
 from hgsr import data as hdata
 from hgsr import models
 from hgsr import prune as P
-from hgsr.prune import graph, loss
+from hgsr.prune.ranking import loss
+from hgsr.prune.removal import graph
 
 from conftest import randomize_batchnorm
 

@@ -1,6 +1,6 @@
 """Every registered regularizer against an explicit-loop reference implementation.
 
-TABLE lists every key with parameters; a test asserts it covers ``keys()`` exactly, so a new family
+TABLE lists every key with parameters; a test asserts it covers ``names()`` exactly, so a new family
 cannot be added untested. References are plain Python loops over o, i and groups, in float64.
 """
 import math
@@ -40,7 +40,7 @@ TABLE = [
 
 
 def test_table_covers_every_key():
-    assert {k for k, _ in TABLE} == set(R.keys())
+    assert {k for k, _ in TABLE} == set(R.names())
 
 
 class Net(nn.Module):

@@ -7,7 +7,8 @@
 - surgery: :func:`prune` (new compact model), :func:`masked_copy`, :func:`compact_size`
 - masks: :func:`masks_from_zero`, :class:`MaskedFinetune`, :func:`finetune`
 - compact_io: :func:`save_compact`, :func:`load_compact`
-- iterative: :func:`iterative_prune`
+- iterative: :func:`iterative_prune` (physical, round by round), :func:`iterative_plans` (cumulative plans,
+  re-scored on the silenced model)
 - deploy: :func:`fuse_bn` (BatchNorm folded into convs, for inference timing)
 """
 from .removal.compact_io import ArchitectureMismatch, load_compact, save_compact  # noqa: F401
@@ -15,11 +16,11 @@ from .removal.deploy import fuse_bn  # noqa: F401
 from .removal.graph import UnsupportedModel  # noqa: F401
 from .ranking import criteria  # noqa: F401
 from .ranking.criteria import CRITERIA, dead_input_scores  # noqa: F401
-from .ranking.iterative import iterative_prune  # noqa: F401
+from .ranking.iterative import iterative_plans, iterative_prune  # noqa: F401
 from .ranking.loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
 from .removal.masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
 from .ranking.scores import bn_gamma_scores, magnitude_scores, plan_from_masks, score_table, select  # noqa: F401
 from .removal.silence import silence  # noqa: F401
-from .removal.structure import EmptyLayerError, Group, prunable_groups, widths  # noqa: F401
+from .removal.structure import EmptyLayerError, Group, UnknownGroup, prunable_groups, widths  # noqa: F401
 from .removal.surgery import compact_size, masked_copy, prune, validate_plan  # noqa: F401
 from .ranking.zeros import zero_plan, zero_structure  # noqa: F401

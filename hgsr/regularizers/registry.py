@@ -17,15 +17,16 @@ def register(*names: str):
     def deco(cls):
         for n in names:
             if n in REGISTRY:
-                raise ValueError(f"regularizer key {n!r} registered twice")
+                raise InvalidArgument(f"regularizer key {n!r} is already registered (to "
+                                      f"{REGISTRY[n].__name__}); choose another key for {cls.__name__}")
             REGISTRY[n] = cls
         cls.key = names[0]
         return cls
     return deco
 
 
-def keys() -> list[str]:
-    """Every key :func:`build` accepts."""
+def names() -> list[str]:
+    """Every key :func:`build` accepts, sorted (spelled like :func:`hgsr.prune.criteria.names`)."""
     return sorted(REGISTRY)
 
 
@@ -99,7 +100,7 @@ def from_spec(spec) -> Regularizer:
     if isinstance(spec, dict):
         params = dict(spec)
         if "key" not in params:
-            raise InvalidArgument(f"regularizer spec {spec!r} lacks 'key'; valid keys: {', '.join(keys())}")
+            raise InvalidArgument(f"regularizer spec {spec!r} lacks 'key'; valid keys: {', '.join(names())}")
         key = params.pop("key")
         weight = _weight(params.pop("weight", 1.0))
         reg = build(key, **params)

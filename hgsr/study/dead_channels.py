@@ -15,30 +15,38 @@ A prunable channel ``c`` (output channel ``c`` of a :class:`hgsr.prune.Group`) c
   channel drops the term ``γ_c (x - μ_c)/σ_c`` and folds the constant ``β_c`` that remains into the
   consumers (exact surgery, ``fold="exact"``).
 
-Each rule is a threshold on registered criteria (:mod:`hgsr.prune.ranking.criteria`): ``"zeros"`` on
-``magnitude`` (for the single convs of LeNet-5 the filter norm itself), ``"inputs"`` on ``dead_inputs``,
-``"gamma"`` on ``bn_gamma``; the masks become a plan by :func:`hgsr.prune.plan_from_masks`.
+Each rule is a threshold on registered criteria (:mod:`hgsr.prune.ranking.criteria`), and :data:`RULES` is
+built from that registry (each criterion names the rule it defines): ``"zeros"`` on ``magnitude`` (for the
+single convs of LeNet-5 the filter norm itself), ``"inputs"`` on ``dead_inputs``, ``"gamma"`` on ``bn_gamma``;
+the masks become a plan by :func:`hgsr.prune.plan_from_masks`.
 
 No group is ever emptied: if a rule selects all channels of a group, the one with the largest filter
 norm (largest ``|γ|`` for ``"gamma"``) stays.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandas as pd
 import torch
 from torch import nn
 
 from .. import experiments, measure, prune
-from ..compact import compact_with
+from ..errors import InvalidArgument
+from ..compact import compact_from_zeros, compact_with
+from . import families
 
-# rule -> the criteria whose thresholded scores it combines ("or")
-RULES = {"zeros": ("magnitude",), "inputs": ("dead_inputs",), "zeros+inputs": ("magnitude", "dead_inputs"),
-         "gamma": ("bn_gamma",)}
+# rule -> the criteria whose thresholded scores it combines ("or"), derived from the criteria registry: one
+# rule per criterion that defines one (hgsr.prune.criteria.dead_rules(): "zeros" = magnitude, "gamma" =
+# bn_gamma, "inputs" = dead_inputs), then each combination of COMBINED, "a+b" = the channels of either rule
+COMBINED = (("zeros", "inputs"),)
+RULES: dict[str, tuple[str, ...]] = {rule: (key,) for rule, key in prune.criteria.dead_rules().items()}
+RULES.update({"+".join(parts): tuple(k for r in parts for k in RULES[r]) for parts in COMBINED})
 
 
 def _check_rule(rule: str) -> str:
     if rule not in RULES:
-        raise ValueError(f"rule={rule!r} is not a removal rule; known: {', '.join(RULES)}")
+        raise InvalidArgument(f"rule={rule!r} is not a removal rule; known: {', '.join(RULES)}")
     return rule
 
 
@@ -67,7 +75,9 @@ def channel_masks(model: nn.Module, input_shape, tol: float = measure.TOL, rel: 
 
 def _rule_mask(m: dict, rule: str) -> torch.Tensor:
     if rule == "gamma" and m["small_gamma"] is None:
-        raise ValueError(f"rule 'gamma' needs a BatchNorm after every pruned conv; group {m['group']!r} has none")
+        raise InvalidArgument(f"rule 'gamma' needs a BatchNorm after every pruned conv; group {m['group']!r} has "
+                              f"none (use another rule of {', '.join(r for r in RULES if r != 'gamma')}, or a "
+                              f"model built with batchnorm=True)")
     masks = {"magnitude": m["zero"], "dead_inputs": m["dead_input"], "bn_gamma": m["small_gamma"]}
     out = torch.zeros(m["size"], dtype=torch.bool)
     for key in RULES[rule]:
@@ -136,6 +146,27 @@ def inputs_add_channels(model: nn.Module, input_shape, tol: float = measure.TOL)
     non-zero filter but no reader), i.e. when a ``+ dead inputs`` compact network differs."""
     ms = channel_masks(model, input_shape, tol)
     return _plan(ms, "zeros+inputs") != _plan(ms, "zeros")
+
+
+def compact_families(runs: Mapping[str, experiments.Run], input_shape, tol: float = measure.TOL,
+                     rel: float = 1e-2, finetune_epochs: int = 0) -> dict[str, dict]:
+    """The compact networks of the tables of notebooks 02 and 03, ``{label: result}`` in the order of
+    ``runs`` (``{family name: run}``, :mod:`hgsr.study.families`): a family whose registry rule is
+    ``"gamma"`` (network slimming) by that rule, ``|γ| <= rel·max|γ|`` (:func:`compact_by_rule`); every
+    other family by its zero filters, ``||F|| <= tol`` (:func:`hgsr.compact.compact_from_zeros`), followed
+    by a ``"<label> + dead inputs"`` entry by the ``"zeros+inputs"`` rule when that rule removes more
+    channels (:func:`inputs_add_channels`). Each result is cached, fine-tuned ``finetune_epochs``."""
+    out = {}
+    for name, run in runs.items():
+        fam = families.family(name)
+        if fam.rule == "gamma":
+            out[fam.label] = compact_by_rule(run, "gamma", rel=rel, finetune_epochs=finetune_epochs)
+            continue
+        out[fam.label] = compact_from_zeros(run, tol=tol, finetune_epochs=finetune_epochs)
+        if inputs_add_channels(run.model, input_shape, tol):
+            out[fam.label + " + dead inputs"] = compact_by_rule(run, "zeros+inputs", tol=tol,
+                                                                finetune_epochs=finetune_epochs)
+    return out
 
 
 # ----------------------------------------------------------------------------- verdicts (notebook 02)

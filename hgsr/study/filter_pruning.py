@@ -12,18 +12,21 @@ The pipeline:
    a dense control without the penalty, so that both have seen the same extra training.
 2. **Scores** on the regularized model from every registered criterion (:mod:`hgsr.prune.ranking.criteria`):
    loss increase ΔL on ``score_samples`` training images, filter magnitude, BN γ, dead inputs.
-3. **Protocols** (:data:`PROTOCOLS`): criterion × scope × one-shot/iterative. Scope ``"internal"``
-   ranks only block-internal channels (each block's ``conv1``); ``"all"`` also the residual-stream
-   channels of each stage, which are coupled across every block of the stage (one group).
-   ``iterative`` re-scores ΔL after each chunk of channels is silenced (ΔL is not additive). For
-   each fraction of the in-scope channels the lowest-scored ones are removed physically and the
-   compact network is evaluated on the full test set (:func:`curve`).
+3. **Protocols** (:data:`PROTOCOLS`): criterion × candidates × one-shot/iterative. Candidates
+   ``"internal"``: only block-internal channels (each block's ``conv1``) may go; ``"all"``: the
+   residual-stream channels of each stage too, which are coupled across every block of the stage (one
+   group). ``iterative`` re-scores after each chunk of channels is silenced (ΔL is not additive;
+   :func:`hgsr.prune.iterative_plans`). For each fraction of the candidate channels the lowest-scored
+   ones are removed physically and the compact network is evaluated on the full test set (:func:`curve`).
 4. **Fine-tuning**: every protocol's compact network at the smallest fraction that removes
    ``≥ TARGET_PARAMS_REMOVED`` of the parameters is fine-tuned once; the winner is chosen on a
    held-out **validation** split of the training set (never on the test set).
 5. **Headline** (:func:`headline`): the winner and the dense control, both fine-tuned the same number
    of epochs with ``fp_seeds`` seeds; mean ± std over seeds and the binomial standard error of one
    accuracy on the test set.
+
+Budgets: the shared ones of the profile (:data:`hgsr.experiments.PROFILES`: ``cifar_test``, the ResNet-20
+recipe) and this study's own, :data:`BUDGETS` (read once per pipeline by :func:`budget` and passed down).
 
 Every trained number comes from :func:`hgsr.experiments.run` or :func:`hgsr.experiments.cached`.
 """
@@ -36,7 +39,7 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 import torch
@@ -44,6 +47,7 @@ from torch import nn
 
 from .. import compact, experiments, measure, prune, results, train
 from .. import pretrained as hpretrained
+from ..errors import InvalidArgument
 from ..viz import style
 from .. import data as hdata
 from . import published
@@ -53,22 +57,47 @@ PRETRAINED = "resnet20_cifar10"
 TARGET_PARAMS_REMOVED = 0.5   # the paper's headline: > 50 % of the parameters removed ...
 TARGET_DROP_POINTS = 1.0      # ... for at most this many points of accuracy (ours; the paper reports 0.3)
 PUBLISHED_KEY = "hgsr_resnet_cifar10"
-SCOPES = ("internal", "all")
+CANDIDATES = ("internal", "all")   # which channels may be removed: block-internal ones, or the residual stream too
+
+# This study's budget per profile (the profiles are those of hgsr.experiments.PROFILES). ``fp_train``,
+# ``fp_epochs``, ``fp_lr``, ``fp_lam``: the two runs that continue the pretrained ResNet-20 (images, epochs,
+# learning rate, HGSR λ); ``score_samples``: images for loss-increase scoring; ``prune_fractions``: fractions
+# of the candidate channels removed; ``finetune_epochs``, ``finetune_train``, ``finetune_lr``: the fine-tuning
+# of every pruned network; ``val_images``: held-out training images that choose the protocol; ``fp_seeds``:
+# fine-tuning seeds of the headline. Cached results are keyed by these values.
+BUDGETS: dict[str, dict[str, Any]] = {
+    "smoke": {"fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "score_samples": 16,
+              "prune_fractions": (0.5,), "finetune_epochs": 1, "finetune_train": 256, "finetune_lr": 0.002,
+              "val_images": 256, "fp_seeds": 2},
+    "default": {"fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "score_samples": 1024,
+                "prune_fractions": (0.3, 0.5, 0.65), "finetune_epochs": 2, "finetune_train": 10000,
+                "finetune_lr": 0.002, "val_images": 2000, "fp_seeds": 3},
+    "paper": {"fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "score_samples": 1024,
+              "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), "finetune_epochs": 40,
+              "finetune_train": 45000, "finetune_lr": 0.001, "val_images": 5000, "fp_seeds": 3},
+}
+
+
+def budget(profile: str) -> dict[str, Any]:
+    """This study's budget at ``profile`` (:data:`BUDGETS`); an unknown name lists the known profiles."""
+    experiments.profile(profile)
+    return dict(BUDGETS[profile])
 
 
 @dataclass(frozen=True)
 class Protocol:
-    criterion: str            # a registered criterion (hgsr.prune.ranking.criteria)
-    scope: str = "internal"   # "internal": block-internal channels only; "all": the residual stream too
-    iterative: bool = False   # re-score (ΔL) after each chunk is silenced
+    criterion: str                # a registered criterion (hgsr.prune.ranking.criteria)
+    candidates: str = "internal"  # "internal": block-internal channels only; "all": the residual stream too
+    iterative: bool = False       # re-score after each chunk is silenced
 
     @property
     def name(self) -> str:
-        return f"{self.criterion} · {self.scope}" + (" · iterative" if self.iterative else "")
+        return f"{self.criterion} · {self.candidates}" + (" · iterative" if self.iterative else "")
 
     @property
     def label(self) -> str:
-        return f"{prune.criteria.label(self.criterion)}, {self.scope}" + (", iterative" if self.iterative else "")
+        return (f"{prune.criteria.label(self.criterion)}, {self.candidates}"
+                + (", iterative" if self.iterative else ""))
 
 
 PROTOCOLS = (Protocol("loss", "all"), Protocol("loss", "internal"), Protocol("loss", "internal", True),
@@ -76,26 +105,30 @@ PROTOCOLS = (Protocol("loss", "all"), Protocol("loss", "internal"), Protocol("lo
              Protocol("dead_inputs", "internal"))
 
 
-def hgsr_spec(profile: str) -> dict:
-    """The regularizer of the HGSR run at ``profile`` (λ is the profile's ``fp_lam``; the ``paper`` profile
-    takes the reference code's spec from :data:`hgsr.experiments.PAPER_RECIPES`)."""
+def hgsr_spec(profile: str, knobs: dict | None = None) -> dict:
+    """The regularizer of the HGSR run at ``profile`` (λ is the budget's ``fp_lam``; the ``paper`` profile
+    takes the reference code's spec from :data:`hgsr.experiments.PAPER_RECIPES`). ``knobs``: the
+    profile's :func:`budget` if already read."""
+    B = budget(profile) if knobs is None else knobs
     if profile == "paper":
         return dict(experiments.PAPER_RECIPES["hgsr"]["regularizer"])
-    return {"key": "hgsr_ref", "lam": experiments.profile(profile)["fp_lam"]}
+    return {"key": "hgsr_ref", "lam": B["fp_lam"]}
 
 
-def configs(profile: str, base: experiments.Config | None = None) -> dict[str, experiments.Config]:
+def configs(profile: str, base: experiments.Config | None = None,
+            knobs: dict | None = None) -> dict[str, experiments.Config]:
     """``{"dense": control, "hgsr": regularized}``: both continue the pretrained network on the same
-    ``fp_train`` images for ``fp_epochs`` epochs (SGD, lr ``fp_lr``, cosine, crop + flip); ``base``
-    replaces that config (tests use a tiny one)."""
-    P = experiments.profile(profile)
+    ``fp_train`` images for ``fp_epochs`` epochs (SGD, lr ``fp_lr``, cosine, crop + flip) and are tested on
+    the profile's ``cifar_test`` images; ``base`` replaces that config (tests use a tiny one). ``knobs``:
+    the profile's :func:`budget` if already read."""
+    B = budget(profile) if knobs is None else knobs
     if base is None:
-        fields = {"epochs": P["fp_epochs"], "lr": P["fp_lr"]}
+        fields = {"epochs": B["fp_epochs"], "lr": B["fp_lr"]}
         if profile == "paper":    # the HGSR reference recipe (the pruning paper states none of its own)
             fields = experiments.paper_overrides("hgsr")
-        base = experiments.recipe(TASK, profile, pretrained=PRETRAINED, train_subset=P["fp_train"],
-                                  test_subset=P["cifar_test"], **fields)
-    return {"dense": base, "hgsr": base.replace(regularizer=hgsr_spec(profile))}
+        base = experiments.recipe(TASK, profile, pretrained=PRETRAINED, train_subset=B["fp_train"],
+                                  test_subset=experiments.profile(profile)["cifar_test"], **fields)
+    return {"dense": base, "hgsr": base.replace(regularizer=hgsr_spec(profile, B))}
 
 
 def validation_split(config: experiments.Config, n: int) -> hdata.Dataset:
@@ -125,20 +158,25 @@ def _digest(table: pd.DataFrame) -> str:
     return hashlib.sha1(blob).hexdigest()[:16]
 
 
-def in_scope(model: nn.Module, shape, scope: str) -> set[str]:
-    """Names of the prunable groups in ``scope``: ``"internal"`` = groups that are not residual-coupled."""
-    if scope not in SCOPES:
-        raise ValueError(f"scope={scope!r}; known: {', '.join(SCOPES)}")
-    return {g.name for g in prune.prunable_groups(model, shape) if scope == "all" or not g.coupled}
+def candidate_groups(model: nn.Module, shape, candidates: str) -> set[str]:
+    """Names of the prunable groups whose channels may be removed: ``"all"`` = every group, ``"internal"`` =
+    the groups that are not residual-coupled."""
+    if candidates not in CANDIDATES:
+        raise InvalidArgument(f"candidates={candidates!r} is not a candidate set; known: {', '.join(CANDIDATES)}")
+    return {g.name for g in prune.prunable_groups(model, shape) if candidates == "all" or not g.coupled}
+
+
+def _score_kw(n_samples: int, seed: int = 0) -> dict:
+    """The options every criterion is given (each takes the ones it uses: ``loss`` both)."""
+    return {"n_samples": n_samples, "seed": seed}
 
 
 def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """``{criterion: score table}`` of ``run``'s model for every registered criterion (cached); ``loss``
-    on ``n_samples`` training images drawn with ``seed``."""
+    """``{criterion: score table}`` of ``run``'s model for every registered criterion (cached); those that
+    read images (``loss``) on ``n_samples`` training images drawn with ``seed``."""
     def compute():
         ds, shape = experiments.dataset_for(run.config), _shape(run.config)
-        return {c: prune.criteria.score(run.model, c, shape, ds, **({"n_samples": n_samples, "seed": seed}
-                                                                    if c == "loss" else {}))
+        return {c: prune.criteria.score(run.model, c, shape, ds, **_score_kw(n_samples, seed))
                 for c in prune.criteria.names()}
 
     return experiments.cached("fp_scores", {"run": run.config.hash(), "n_samples": n_samples, "seed": seed,
@@ -146,43 +184,13 @@ def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0) -> dict[
 
 
 def _plan(scores: pd.DataFrame, groups: set[str], fraction: float) -> dict:
-    """Remove ``fraction`` of the in-scope channels with the lowest scores (no group emptied)."""
+    """Remove ``fraction`` of the candidate channels with the lowest scores (no group emptied)."""
     return prune.select(scores[scores["group"].isin(groups)], fraction=fraction, on_empty="keep")
-
-
-def iterative_plans(model: nn.Module, ds, shape, groups: set[str], fractions: Sequence[float],
-                    n_samples: int, seed: int = 0, first: pd.DataFrame | None = None) -> dict[float, dict]:
-    """ΔL re-scored between chunks: for each fraction (ascending), the channels chosen so far are
-    silenced in a copy of ``model``, the remaining in-scope channels re-scored, and the lowest added
-    until the fraction is reached. ``first``: the ΔL table of the unsilenced model, if already known
-    (the first chunk then costs no scoring). Returns ``{fraction: plan}`` (cumulative plans)."""
-    work = copy.deepcopy(model).eval()
-    gs = {g.name: g for g in prune.prunable_groups(work, shape)}
-    plan: dict[str, list[int]] = {}
-    out = {}
-    for k, f in enumerate(sorted(fractions)):
-        remaining = {g: [c for c in range(gs[g].size) if c not in plan.get(g, [])] for g in groups}
-        if k == 0 and first is not None:
-            fresh = first[first["group"].isin(groups)]
-        else:
-            fresh = prune.loss_increase_scores(work, ds, n_samples=n_samples, seed=seed,
-                                               channels={g: c for g, c in remaining.items() if c})
-        pairs = [(g, c) for g, cs in plan.items() for c in cs]
-        done = pd.DataFrame({"group": pd.Series([g for g, _ in pairs], dtype=object),
-                             "channel": pd.Series([c for _, c in pairs], dtype="int64"),
-                             "score": pd.Series([-math.inf] * len(pairs), dtype="float64")})
-        table = pd.concat([done, fresh[["group", "channel", "score"]]], ignore_index=True)
-        plan = _plan(table, groups, f)
-        with torch.no_grad():
-            for g, chans in plan.items():
-                prune.silence(work, gs[g], chans)
-        out[f] = {g: list(c) for g, c in plan.items()}
-    return out
 
 
 def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFrame], fractions: Sequence[float],
           n_samples: int) -> dict:
-    """Accuracy on the test split without fine-tuning, one row per fraction of the in-scope channels
+    """Accuracy on the test split without fine-tuning, one row per fraction of the candidate channels
     (0 = unpruned): ``{"table": protocol, fraction, channels_removed, params, macs, params_removed,
     macs_removed, test_acc; "plans": {fraction: plan}}``. Cached by the run, the protocol, the scores
     and the fractions."""
@@ -192,9 +200,10 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
 
     def compute():
         ds, shape = experiments.dataset_for(run.config), _shape(run.config)
-        groups = in_scope(run.model, shape, protocol.scope)
-        if protocol.iterative:
-            plans = iterative_plans(run.model, ds, shape, groups, fractions, n_samples, first=scores["loss"])
+        groups = candidate_groups(run.model, shape, protocol.candidates)
+        if protocol.iterative:   # re-scored on the silenced model between chunks; the first chunk: ``scores``
+            plans = prune.iterative_plans(run.model, ds, shape, fractions, protocol.criterion, groups=groups,
+                                          first=scores[protocol.criterion], score_kw=_score_kw(n_samples))
         else:
             plans = {f: _plan(scores[protocol.criterion], groups, f) for f in fractions}
         acc0 = run.metrics["test_acc"]        # the unpruned model on the same test split
@@ -225,19 +234,20 @@ def target_fraction(table: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) 
     return float((hit if len(hit) else d).iloc[0 if len(hit) else -1]["fraction"])
 
 
-def finetune(run: experiments.Run, name: str, plan: dict | None, fraction: float, profile: str, seed: int) -> dict:
+def finetune(run: experiments.Run, name: str, plan: dict | None, fraction: float, knobs: dict,
+             seed: int) -> dict:
     """Prune ``run``'s model by ``plan`` (the protocol ``name``'s choice at ``fraction``; None: no
     pruning, the dense control),
-    fine-tune ``finetune_epochs`` on ``finetune_train`` images with ``seed`` (SGD at the profile's
-    ``finetune_lr``, cosine, crop + flip), and evaluate on the test and validation splits (cached).
+    fine-tune ``finetune_epochs`` on ``finetune_train`` images with ``seed`` (SGD at ``finetune_lr``,
+    cosine, crop + flip; ``knobs``: a profile's :func:`budget`), and evaluate on the test and
+    ``val_images`` validation images (cached).
 
     Returns ``{"row": dict, "model": the fine-tuned network, "widths": {group: channels}}``."""
-    P = experiments.profile(profile)
     cfg = run.config
-    lr = P["finetune_lr"]
+    lr = knobs["finetune_lr"]
     key = {"run": cfg.hash(), "plan": None if plan is None else plan_digest(plan), "fraction": float(fraction),
-           "epochs": P["finetune_epochs"], "train": P["finetune_train"], "val": P["val_images"], "seed": seed,
-           "lr": lr, "schema": results.SCHEMA_VERSION}
+           "epochs": knobs["finetune_epochs"], "train": knobs["finetune_train"], "val": knobs["val_images"],
+           "seed": seed, "lr": lr, "schema": results.SCHEMA_VERSION}
 
     def compute():
         ds, shape = experiments.dataset_for(cfg), _shape(cfg)
@@ -250,13 +260,13 @@ def finetune(run: experiments.Run, name: str, plan: dict | None, fraction: float
             model = copy.deepcopy(model)
             m = {"params_removed": 0.0, "macs_removed": 0.0, "acc_pruned": None,
                  "params": measure.count_params(model), "macs": measure.count_macs(model, shape)}
-        part = ds.subset(P["finetune_train"], None, seed)       # fine-tuning images: from the run's own subset
-        val = validation_split(cfg, P["val_images"])            # never trained on: the protocols' referee
+        part = ds.subset(knobs["finetune_train"], None, seed)   # fine-tuning images: from the run's own subset
+        val = validation_split(cfg, knobs["val_images"])        # never trained on: the protocols' referee
         tune = hdata.Dataset(part.name, part.train_x, part.train_y, val.test_x, val.test_y, list(ds.classes))
-        history = prune.finetune(model, tune, P["finetune_epochs"], lr=lr, optimizer=cfg.optimizer,
+        history = prune.finetune(model, tune, knobs["finetune_epochs"], lr=lr, optimizer=cfg.optimizer,
                                  momentum=cfg.momentum, weight_decay=cfg.weight_decay, schedule="cosine",
                                  batch_size=cfg.batch_size, seed=seed, progress=False,
-                                 eval_every=P["finetune_epochs"])
+                                 eval_every=knobs["finetune_epochs"])
         model.cpu().eval()
         row = {"protocol": name, "fraction": float(fraction),
                "seed": seed, "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
@@ -280,20 +290,20 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one fine-tuned point per
     protocol, seed 0), "winner" (Protocol), "headline" (rows of the winner and the dense control for
     every seed), "models" ({name: fine-tuned network}), "widths", "widths_dense", "input_shape"}``."""
-    P = experiments.profile(profile)
-    cfgs = configs(profile, base)
+    B = budget(profile)          # read once, passed down
+    cfgs = configs(profile, base, B)
     runs = {k: experiments.run(c, progress=progress) for k, c in cfgs.items()}
     shape = _shape(cfgs["hgsr"])
-    n = P["score_samples"]
+    n = B["score_samples"]
     scores = channel_scores(runs["hgsr"], n)
-    done = {p.name: curve(runs["hgsr"], p, scores, P["prune_fractions"], n) for p in protocols}
+    done = {p.name: curve(runs["hgsr"], p, scores, B["prune_fractions"], n) for p in protocols}
     curves = pd.concat([d["table"] for d in done.values()], ignore_index=True)
-    seeds = list(range(P["fp_seeds"]))
+    seeds = list(range(B["fp_seeds"]))
     points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
         f = target_fraction(done[p.name]["table"])
         chosen[p.name] = (done[p.name]["plans"][f], f)
-        out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, profile, seeds[0])
+        out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, B, seeds[0])
         points.append({**out["row"], "protocol": p.name, "label": p.label})   # a shared plan is cached once
         models[model_key(p, f)] = out["model"]
         widths[model_key(p, f)] = out["widths"]
@@ -303,8 +313,8 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     plan_win, f_win = chosen[winner.name]
     head = []
     for s in seeds:
-        head.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, profile, s)["row"], "protocol": winner.name})
-        ctrl = finetune(runs["dense"], "dense control", None, 0.0, profile, s)
+        head.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, B, s)["row"], "protocol": winner.name})
+        ctrl = finetune(runs["dense"], "dense control", None, 0.0, B, s)
         head.append(ctrl["row"])
         if s == seeds[0]:
             models["dense"] = ctrl["model"]

@@ -3,8 +3,8 @@
 Ten penalties: the three non-hierarchical bases (``gl``, ``es``, ``gl12``), the six hierarchical
 ones (``hsr_*``, ``hsq_*``) under both groupings (``"input"`` = feature-wise, the default; ``"output"``
 = neuron-wise), and the reference mix ``hgsr_ref`` = λ·[λ2·HSQ-GL1/2 + (1 − λ2)·L1]: 16 variants, named
-``"<key>/<grouping>"``, each a LeNet-5/MNIST run on the training subset ``P["variant_train"]`` of a
-profile (same task, epochs and optimizer as :func:`hgsr.families.family_config`).
+``"<key>/<grouping>"``, each a LeNet-5/MNIST run on the training subset ``variant_train`` of a
+profile (:data:`BUDGETS`; same task, epochs and optimizer as :func:`hgsr.families.family_config`).
 
 Fair λ. The penalties have different degrees of homogeneity (``es`` is quadratic, ``hsq_es`` quartic,
 ``hsr_gl12`` of degree 1/4), so one λ for all would compare scales, not penalties. Each variant's λ
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .. import compact, experiments, groups, measure, prune, regularizers
+from ..errors import InvalidArgument
 from ..results import CompactResult, Results
 from ..viz import style
 
@@ -30,6 +31,17 @@ BASES = ("gl", "es", "gl12")
 HIERARCHICAL = ("hsr_gl", "hsq_gl", "hsr_es", "hsq_es", "hsr_gl12", "hsq_gl12")
 KEYS = BASES + HIERARCHICAL + ("hgsr_ref",)
 GROUPINGS = ("input", "output")
+
+# This study's budget per profile (the profiles are those of hgsr.experiments.PROFILES): ``variant_train``,
+# the MNIST training subset of every run of the grid (None = all). Cached runs are keyed by this value.
+BUDGETS: dict[str, dict] = {"smoke": {"variant_train": 1024}, "default": {"variant_train": 10000},
+                            "paper": {"variant_train": None}}
+
+
+def budget(profile: str) -> dict:
+    """This study's budget at ``profile`` (:data:`BUDGETS`); an unknown name lists the known profiles."""
+    experiments.profile(profile)
+    return dict(BUDGETS[profile])
 
 # λ per variant (see the module docstring). Default profile, 10,000 images, 3 epochs: equal initial pull
 # κ / ||∇R_v(W_b)||_F, 2 significant digits, with κ = 0.18 for square-rooted outer functions (gl, gl12,
@@ -62,7 +74,7 @@ def variant_names() -> list[str]:
 def split(name: str) -> tuple[str, str]:
     """``"hsr_gl/output"`` -> ``("hsr_gl", "output")``; unknown names list the valid ones."""
     if name not in variant_names():
-        raise ValueError(f"unknown grid variant {name!r}; known: {', '.join(variant_names())}")
+        raise InvalidArgument(f"unknown grid variant {name!r}; known: {', '.join(variant_names())}")
     key, grouping = name.split("/")
     return key, grouping
 
@@ -76,10 +88,10 @@ def spec(name: str, lam: float | None = None) -> dict:
 
 def config(name: str, profile: str = "default", lam: float | None = None) -> experiments.Config:
     """The run config of a variant (``"none"``: the unregularized run on the same subset)."""
-    P = experiments.profile(profile)
+    n = budget(profile)["variant_train"]
     if name == "none":
-        return families.family_config("none", profile, train_subset=P["variant_train"])
-    return experiments.recipe(families.LENET_TASK, profile, regularizer=spec(name, lam), train_subset=P["variant_train"])
+        return families.family_config("none", profile, train_subset=n)
+    return experiments.recipe(families.LENET_TASK, profile, regularizer=spec(name, lam), train_subset=n)
 
 
 def run(name: str, profile: str = "default", lam: float | None = None, progress: bool = False) -> experiments.Run:
@@ -100,6 +112,23 @@ def grad_norm(model: nn.Module, name: str) -> float:
     with torch.enable_grad():
         grads = torch.autograd.grad(reg.penalty(model), ws, allow_unused=True)
     return float(torch.sqrt(sum((g.pow(2).sum() for g in grads if g is not None), torch.zeros(()))))
+
+
+def lam_table(base: experiments.Run) -> pd.DataFrame:
+    """Per variant: its λ (:data:`GRID_LAM`) and its initial pull λ·||∇R(W_b)||_F at the weights ``W_b`` of
+    ``base``, the unregularized run on the grid's subset (:func:`grad_norm`)."""
+    return pd.DataFrame([{"variant": n, "lam": GRID_LAM[n], "initial pull": GRID_LAM[n] * grad_norm(base.model, n)}
+                         for n in variant_names()])
+
+
+def budget_text(profile: str = "default") -> str:
+    """One line: the budgets of notebook 03 at a profile (the grid runs, the full-budget family runs,
+    fine-tuning, test images)."""
+    grid_cfg, full_cfg = config("none", profile), families.family_config("none", profile)
+    finetune = experiments.profile(profile)["lenet_finetune_epochs"]
+    return (f"profile {profile!r}: grid runs on {grid_cfg.train_subset or 60000} MNIST images, {grid_cfg.epochs} "
+            f"epochs; full-budget runs on {full_cfg.train_subset or 60000} images, {full_cfg.epochs} epochs; "
+            f"fine-tuning {finetune} epochs; test images: {grid_cfg.test_subset or 10000}")
 
 
 def summary(grid: dict[str, experiments.Run], tol: float = measure.TOL) -> pd.DataFrame:
@@ -151,13 +180,25 @@ def fewest_channels(table: pd.DataFrame, max_drop: float = 0.01) -> pd.Series | 
     the higher accuracy (:meth:`hgsr.results.Results.best` on the trained networks' error)."""
     base = table.loc[table.variant == "none", "test_acc"]
     if base.empty:
-        raise ValueError("the summary table needs the 'none' baseline row")
+        raise InvalidArgument(f"table needs the 'none' baseline row; its variants are "
+                              f"{sorted(set(table.variant))[:10]}")
     res = as_results(table[table.variant != "none"])
     best = res.best(error_at_most=min(1.0, 1 - (float(base.iloc[0]) - max_drop)), error="error_dense")
     return None if best is None else table[table.variant == best.label].iloc[0]
 
 
 # ----------------------------------------------------------------------------- verdicts (notebook 03)
+def reference_mix_defaults() -> tuple[float, float]:
+    """The reference code's default λ and λ2: those of
+    :class:`hgsr.regularizers.hierarchical.HGSRReference`'s signature."""
+    import inspect
+
+    from ..regularizers.hierarchical import HGSRReference
+
+    params = inspect.signature(HGSRReference).parameters
+    return params["lam"].default, params["lam2"].default
+
+
 def reference_mix_note(lam: float, lam2: float, family_spec) -> str:
     """Markdown: the reference code's mix with its default λ, λ2, and the spec the study's family runs."""
     return (f"**The reference mix** (`hgsr_ref`, the authors' code): $\\lambda\\,[\\lambda_2\\,"
@@ -173,7 +214,8 @@ def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
     kernels, accuracy, and the variants that removed no channel."""
     base = summary.loc[summary["variant"] == "none", "test_acc"]
     if base.empty:
-        raise ValueError("the summary table needs the 'none' baseline row")
+        raise InvalidArgument(f"summary needs the 'none' baseline row; its variants are "
+                              f"{sorted(set(summary['variant']))[:10]}")
     grid = summary[summary["variant"] != "none"]
     n = int(summary["channels"].max())
     text = [f"Baseline on the subset: {float(base.iloc[0]):.2%}. The grid's accuracies range from "

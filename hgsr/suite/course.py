@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import REPO
+from ..errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ LESSONS: tuple[Lesson, ...] = (
            "scale invariance, the relative-threshold sweep, L1/L2 against L1 and weight decay",
            "1 LeNet-5 run", reuses=("02",)),
     Lesson("06_filter_pruning", "Filter pruning",
-           "HGSR filter pruning of a pretrained ResNet-20 on CIFAR-10: four criteria, two scopes, one-shot against iterative ΔL, a fair dense control, seeds and standard errors",
+           "HGSR filter pruning of a pretrained ResNet-20 on CIFAR-10: four criteria, two candidate sets, one-shot against iterative ΔL, a fair dense control, seeds and standard errors",
            "continues the committed dense ResNet-20 with HGSR and with an equal dense control; channel scores, "
            "pruning curves, fine-tuning"),
     Lesson("07_comparison", "Comparison",
@@ -86,7 +87,8 @@ def lesson(key: str) -> Lesson:
     for x in LESSONS:
         if key in (x.stem, x.number):
             return x
-    raise ValueError(f"no notebook {key!r}; known: {', '.join(x.stem for x in LESSONS)}")
+    raise InvalidArgument(f"no notebook {key!r}; valid: the stems {', '.join(x.stem for x in LESSONS)} "
+                          f"or their two-digit numbers")
 
 
 def neighbours(key: str) -> tuple[Lesson | None, Lesson | None]:

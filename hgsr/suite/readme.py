@@ -3,7 +3,9 @@
 A block ``<!-- table: NAME -->`` ... ``<!-- /table -->`` receives ``figures/tables/NAME.md``; a
 block ``<!-- manifest -->`` ... ``<!-- /manifest -->`` receives the provenance and wall times of
 ``figures/manifest.json``; a block ``<!-- course -->`` ... ``<!-- /course -->`` receives the reading
-order of :mod:`hgsr.suite.course` with those wall times. ``make figures`` runs this after the notebooks.
+order of :mod:`hgsr.suite.course` with those wall times; a block ``<!-- profiles -->`` ...
+``<!-- /profiles -->`` receives every profile's budget (:func:`hgsr.suite.profiles.markdown`: the core's
+table and the studies' own, merged). ``make figures`` runs this after the notebooks.
 
     python -m hgsr.suite.readme [README.md] [figures]
 """
@@ -20,6 +22,7 @@ from ..io import atomic_write_text
 TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
 MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)
 COURSE = re.compile(r"(<!-- course -->\n).*?(<!-- /course -->)", re.S)
+PROFILES = re.compile(r"(<!-- profiles -->\n).*?(<!-- /profiles -->)", re.S)
 
 
 def _changes(m: dict) -> str:
@@ -68,6 +71,10 @@ def fill(text: str, figures_dir: Path) -> str:
     from .course import reading_order_markdown
     order = reading_order_markdown(m) + "\n"
     text = COURSE.sub(lambda g: g.group(1) + order + g.group(2), text)
+    if PROFILES.search(text):
+        from .profiles import markdown as profiles_markdown
+        budgets = profiles_markdown()
+        text = PROFILES.sub(lambda g: g.group(1) + budgets + g.group(2), text)
     return text
 
 

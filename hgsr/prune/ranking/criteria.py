@@ -18,15 +18,26 @@ groups of group lasso / nonconvex SGL with ``linear=True``. A channel read by an
 conv, a linear layer whose width is not a multiple of the channels) gets score ``+inf``: it is never
 dead by this rule.
 
+Each criterion carries its own arguments: the keyword arguments its function takes (read from its signature,
+or given to :func:`register`). :func:`score` hands a criterion only the keywords it takes, so a caller can
+pass the same keywords to every criterion (``n_samples=``, ``seed=`` reach ``loss`` alone); a keyword that
+no registered criterion takes is an error (a typo is not ignored).
+
+A criterion may also name the **dead-channel rule** it defines: the channels it scores (near) zero are dead
+(``magnitude``: a zero filter, rule ``"zeros"``; ``dead_inputs``: nobody reads the channel, ``"inputs"``;
+``bn_gamma``: a vanished BatchNorm scale, ``"gamma"``). :func:`dead_rules` lists them; the removal rules of
+:mod:`hgsr.study.dead_channels` are built from it.
+
 Add a criterion with one decorated function and a row in ``tests/test_prune_criteria.py``::
 
     @register("my_key", "my label")
-    def my_scores(model, input_shape, ds=None, **kw) -> pd.DataFrame: ...
+    def my_scores(model, input_shape, ds=None, my_option: int = 3) -> pd.DataFrame: ...
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import pandas as pd
 import torch
@@ -47,23 +58,50 @@ class Criterion:
     label: str
     fn: ScoreFn
     needs_data: bool = False
+    params: tuple[str, ...] = ()     # the keyword arguments fn takes beyond (model, input_shape, ds)
+    dead_rule: str | None = None     # the dead-channel rule it defines (module docstring), or None
+
+    def arguments(self, kw: dict) -> dict:
+        """The part of ``kw`` this criterion takes."""
+        return {k: v for k, v in kw.items() if k in self.params}
 
 
 CRITERIA: dict[str, Criterion] = {}
+_POSITIONAL = ("model", "input_shape", "ds")
 
 
-def register(key: str, label: str, needs_data: bool = False):
-    """Decorator: register ``fn(model, input_shape, ds=None, **kw) -> score table`` under ``key``."""
+def _keywords(fn: Callable, skip: Iterable[str] = _POSITIONAL) -> tuple[str, ...]:
+    """The named parameters of ``fn`` but ``skip`` (a ``**kw`` catch-all names none)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(n for n, p in inspect.signature(fn).parameters.items() if p.kind in kinds and n not in set(skip))
+
+
+def register(key: str, label: str, needs_data: bool = False, params: Iterable[str] | None = None,
+             dead_rule: str | None = None):
+    """Decorator: register ``fn(model, input_shape, ds=None, **options) -> score table`` under ``key``.
+    ``params``: the keyword arguments it takes (default: the named parameters of ``fn`` after ``ds``);
+    ``dead_rule``: the name of the dead-channel rule its (near) zero scores define (module docstring)."""
     def deco(fn: ScoreFn) -> ScoreFn:
         if key in CRITERIA:
-            raise ValueError(f"criterion {key!r} is already registered")
-        CRITERIA[key] = Criterion(key, label, fn, needs_data)
+            raise InvalidArgument(f"criterion {key!r} is already registered (to {getattr(CRITERIA[key].fn, '__name__', CRITERIA[key].fn)!r}); "
+                                  f"choose another key for {getattr(fn, '__name__', fn)!r}")
+        if dead_rule is not None and dead_rule in dead_rules():
+            raise InvalidArgument(f"dead-channel rule {dead_rule!r} is already defined by criterion "
+                                  f"{dead_rules()[dead_rule]!r}; choose another name for {key!r}")
+        CRITERIA[key] = Criterion(key, label, fn, needs_data,
+                                  tuple(_keywords(fn) if params is None else params), dead_rule)
         return fn
     return deco
 
 
 def names() -> list[str]:
+    """Every registered key, in registration order."""
     return list(CRITERIA)
+
+
+def dead_rules() -> dict[str, str]:
+    """``{rule: criterion}``: the dead-channel rule each criterion defines (registration order)."""
+    return {c.dead_rule: c.key for c in CRITERIA.values() if c.dead_rule is not None}
 
 
 def get(key: str) -> Criterion:
@@ -77,24 +115,30 @@ def label(key: str) -> str:
 
 
 def score(model: nn.Module, key: str, input_shape, ds=None, **kw) -> pd.DataFrame:
-    """The score table of criterion ``key`` (``ds`` required by data-driven criteria such as ``loss``)."""
+    """The score table of criterion ``key`` (``ds`` required by data-driven criteria such as ``loss``).
+    ``kw`` may hold the options of any registered criterion: ``key`` receives the ones it takes
+    (:attr:`Criterion.params`); a keyword that no criterion takes is an error."""
     c = get(key)
     if c.needs_data and ds is None:
         raise InvalidArgument(f"criterion {key!r} needs data: pass ds=<hgsr.data.Dataset>")
-    return c.fn(model, input_shape, ds=ds, **kw)
+    unknown = sorted(set(kw) - {p for other in CRITERIA.values() for p in other.params})
+    if unknown:
+        raise InvalidArgument(f"no registered criterion takes {', '.join(map(repr, unknown))}; criterion {key!r} "
+                              f"takes {', '.join(c.params) or 'no options'}")
+    return c.fn(model, input_shape, ds=ds, **c.arguments(kw))
 
 
-@register("loss", "loss increase ΔL", needs_data=True)
+@register("loss", "loss increase ΔL", needs_data=True, params=_keywords(loss_increase_scores, ("model", "ds")))
 def _loss(model, input_shape, ds=None, **kw):
     return loss_increase_scores(model, ds, **kw)
 
 
-@register("magnitude", "filter norm ‖F‖₂")
+@register("magnitude", "filter norm ‖F‖₂", dead_rule="zeros")
 def _magnitude(model, input_shape, ds=None, include_linear: bool = False):
     return magnitude_scores(model, input_shape, include_linear)
 
 
-@register("bn_gamma", "BN |γ|")
+@register("bn_gamma", "BN |γ|", dead_rule="gamma")
 def _bn_gamma(model, input_shape, ds=None):
     return bn_gamma_scores(model, input_shape)
 
@@ -117,7 +161,7 @@ def input_slice_norms(model: nn.Module, g: Group) -> torch.Tensor | None:
     return torch.stack(rows) if rows else None
 
 
-@register("dead_inputs", "input norm ‖W_next[:, c]‖₂")
+@register("dead_inputs", "input norm ‖W_next[:, c]‖₂", dead_rule="inputs")
 @torch.no_grad()
 def dead_input_scores(model: nn.Module, input_shape, ds=None, include_linear: bool = False) -> pd.DataFrame:
     """``sqrt(Σ_next ||W_next[:, c]||²)`` per channel (hidden linear units too with ``include_linear``);
