@@ -117,6 +117,37 @@ def evaluate(model: nn.Module, ds: hdata.Dataset, split: str = "test", batch_siz
     return {"accuracy": correct / len(y), "loss": loss / len(y)}
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, ds: hdata.Dataset, n_images: int = 2000, seed: int = 0,
+                          batch_size: int = 256, device=None) -> nn.Module:
+    """Re-estimate every BatchNorm's running mean and variance of ``model`` (in place; returned) from
+    ``n_images`` training images of ``ds`` (a seeded stratified draw, normalization only, no augmentation):
+    the running statistics become the cumulative average over those batches (``momentum=None``), so
+    ``running_mean = mean of the batch means`` and likewise for the variance. After surgery or silencing the
+    stored statistics describe the network before it: this is the network's own statistics after it.
+    The affine parameters are not touched; the model is returned in eval mode."""
+    check_module("model", model)
+    check_dataset(ds, ("train",))
+    n_images = check_int("n_images", n_images, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    device = check_device(device) or next(model.parameters()).device
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    idx = hdata.stratified_indices(ds.train_y, min(n_images, len(ds.train_y)), seed)
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    try:
+        for xb, _ in hdata.batches(ds.train_x[idx], ds.train_y[idx], batch_size, ds.mean, ds.std, device=device):
+            model(xb)
+    finally:
+        for m, mom in zip(bns, saved):
+            m.momentum = mom
+        model.eval()
+    return model
+
+
 def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, momentum: float = 0.9,
                    weight_decay: float = 5e-4) -> torch.optim.Optimizer:
     """SGD (with momentum) or Adam over all parameters."""
@@ -128,7 +159,7 @@ def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.01, m
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     if optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {optimizer!r}; known: sgd, adam")
+    raise InvalidArgument(f"unknown optimizer {optimizer!r}; valid: sgd, adam")
 
 
 def make_schedule(opt, schedule, epochs: int):
@@ -195,7 +226,8 @@ def _resume(checkpoint: Path, args: dict, device):
     try:
         state = verified_load(checkpoint, "checkpoint", weights_only=False, map_location=device)
         if not isinstance(state, dict) or not {"model", "optimizer", "schedule", "history", "epoch"} <= set(state):
-            raise ValueError("not a checkpoint written by hgsr.train.fit")
+            raise CorruptFile(f"checkpoint {checkpoint} is not a checkpoint written by hgsr.train.fit (it lacks "
+                              f"model, optimizer, schedule, history or epoch)", checkpoint)
     except Exception as e:
         why = str(e).split("; ")[0] if isinstance(e, CorruptFile) else \
             f"checkpoint {checkpoint} is unreadable ({type(e).__name__}: {str(e)[:200]})"

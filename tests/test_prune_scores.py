@@ -112,3 +112,18 @@ def test_select_threshold_fraction_and_scope():
         P.select(t, fraction=0.1, scope="block")
     with pytest.raises(ValueError, match="delta_loss"):
         P.select(t, fraction=0.1, score_col="delta_loss")
+
+
+def test_select_min_keep_is_a_floor_per_group_and_keeps_the_count():
+    # group a has the four lowest scores; a floor of half its channels moves two removals to group b
+    t = pd.DataFrame({"group": ["a"] * 4 + ["b"] * 4, "channel": list(range(4)) * 2,
+                      "score": [0.1, 0.2, 0.3, 0.4, 1.0, 2.0, 3.0, 4.0]})
+    assert P.select(t, fraction=0.5, min_keep=0.5) == {"a": [0, 1], "b": [0, 1]}
+    assert P.select(t, fraction=0.5, scope="layer", min_keep=0.75) == {"a": [0], "b": [0]}
+    assert P.select(t, threshold=0.35, min_keep=0.5) == {"a": [0, 1]}
+    assert P.select(t, fraction=1.0, min_keep=0.25) == {"a": [0, 1, 2], "b": [0, 1, 2]}
+    with pytest.raises(P.EmptyLayerError):
+        P.select(t, fraction=0.5)
+    from hgsr.errors import InvalidArgument
+    with pytest.raises(InvalidArgument, match="min_keep"):
+        P.select(t, fraction=0.5, min_keep=1.5)

@@ -184,3 +184,21 @@ def test_a_narrow_resnet_trains_channels_last(threads):
     assert out.returncode == 0, out.stderr[-2000:]
     diff, scale = map(float, out.stdout.split())
     assert diff <= 1e-4 * scale                             # the same weights in both layouts after training
+
+
+def test_recalibrate_batchnorm_sets_the_statistics_of_the_network_as_it_is():
+    ds = hdata.load("synthetic")
+    torch.manual_seed(0)
+    m = models.build("resnet20", ds.num_classes, ds.in_channels, ds.image_size).eval()
+    m.bn1.running_mean.fill_(5.0)                    # stale statistics, as after surgery
+    m.bn1.running_var.fill_(9.0)
+    n = len(ds.train_y)
+    train.recalibrate_batchnorm(m, ds, n_images=n, batch_size=n)      # one batch: its own statistics
+    x = hdata.normalize(ds.train_x[hdata.stratified_indices(ds.train_y, n, 0)], ds.mean, ds.std)
+    with torch.no_grad():
+        first = m.conv1(x)
+    assert not m.training and m.bn1.momentum == 0.1
+    assert torch.allclose(m.bn1.running_mean, first.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert torch.allclose(m.bn1.running_var, first.var(dim=(0, 2, 3), unbiased=True), rtol=1e-4)
+    with pytest.raises(Exception, match="n_images"):
+        train.recalibrate_batchnorm(m, ds, n_images=0)

@@ -83,12 +83,16 @@ def plan_from_masks(masks: dict[str, torch.Tensor], keep_scores: dict[str, torch
 
 
 def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float | None = None,
-           scope: str = "global", score_col: str = "score", on_empty: str = "raise") -> Plan:
+           scope: str = "global", score_col: str = "score", on_empty: str = "raise", min_keep: float = 0.0) -> Plan:
     """Channels to remove: ``{group: [channel, ...]}`` (groups with nothing removed are left out).
 
     Exactly one of ``threshold`` (remove every channel with ``score <= threshold``) and ``fraction``
     (remove that fraction of the channels with the lowest scores: of all channels together for
     ``scope="global"``, of each group for ``scope="layer"``, rounded to the nearest count).
+
+    ``min_keep``: a floor per group: at least ``ceil(min_keep · n_g)`` of a group's ``n_g`` scored channels
+    stay. With ``fraction`` the count removed is unchanged where the floor allows it: a global selection
+    passes over the channels of groups at their floor and takes the next lowest scores instead.
     A group is never emptied: with ``on_empty="raise"`` a selection that would remove all channels
     of a group raises :class:`EmptyLayerError` naming it; with ``on_empty="keep"`` its highest-scoring
     channel is kept.
@@ -100,6 +104,8 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
     check_real("threshold", threshold, optional=True, allow_inf=True)
     check_choice("scope", scope, ("global", "layer"))
     check_choice("on_empty", on_empty, ("raise", "keep"))
+    check_fraction("min_keep", min_keep)
+    check_fraction("min_keep", min_keep)
     check_type("scores", scores, pd.DataFrame, "a score table (pandas DataFrame with group, channel, score)")
     check_str("score_col", score_col)
     missing = {"group", "channel", score_col} - set(scores.columns)
@@ -116,12 +122,14 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
     order = {g: i for i, g in enumerate(dict.fromkeys(df["group"]))}
     df["_g"] = df["group"].map(order)
     df = df.sort_values([score_col, "_g", "channel"], kind="stable")
+    size = df.groupby("_g").size()
+    cap = {g: int(n - math.ceil(min_keep * n)) for g, n in size.items()}   # most that may go from each group
     if threshold is not None:
-        chosen = df[df[score_col] <= threshold]
+        chosen = _capped(df[df[score_col] <= threshold], cap, len(df))
     elif scope == "global":
-        chosen = df.iloc[:int(math.floor(fraction * len(df) + 0.5))]
+        chosen = _capped(df, cap, int(math.floor(fraction * len(df) + 0.5)))
     else:
-        chosen = pd.concat([d.iloc[:int(math.floor(fraction * len(d) + 0.5))]
+        chosen = pd.concat([_capped(d, cap, int(math.floor(fraction * len(d) + 0.5)))
                             for _, d in df.groupby("_g", sort=True)])
     # masks over each group's *scored* channels (in channel order); plan positions map back to channels
     picked = set(zip(chosen["group"], chosen["channel"]))
@@ -133,3 +141,17 @@ def select(scores: pd.DataFrame, fraction: float | None = None, threshold: float
         keep[g] = torch.tensor(d[score_col].to_numpy(), dtype=torch.float64)
     plan, _ = plan_from_masks(masks, keep, on_empty)
     return {g: sorted(int(ids[g][i]) for i in idx) for g, idx in plan.items()}
+
+
+def _capped(ordered: pd.DataFrame, cap: dict, count: int) -> pd.DataFrame:
+    """The first ``count`` rows of ``ordered`` (lowest scores first) taking at most ``cap[g]`` rows of each
+    group ``g`` (column ``_g``): a group at its cap is passed over."""
+    taken = {g: 0 for g in cap}
+    rows = []
+    for i, g in enumerate(ordered["_g"].to_numpy()):
+        if len(rows) == count:
+            break
+        if taken[g] < cap[g]:
+            taken[g] += 1
+            rows.append(i)
+    return ordered.iloc[rows]
