@@ -33,7 +33,7 @@ from .. import groups, pretrained, regularizers, train
 from ..errors import InvalidArgument, check_int
 from ..io import atomic_save, atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
-from .pretrain import _git_commit, runs_folder
+from .dense_start import _git_commit, runs_folder
 
 SMALL = 0.01   # a channel is "small" when its L2 norm is below 1 % of its layer's largest
 
