@@ -7,6 +7,7 @@ import torch
 
 from hgsr import experiments, models, prune
 from hgsr.study import filter_pruning as fp
+from hgsr.study import pruning_starts
 
 BASE = experiments.Config(dataset="synthetic", model="resnet20", model_kw={"width": 0.25}, train_subset=96,
                           test_subset=64, epochs=1, lr=0.05, profile="smoke")
@@ -24,11 +25,13 @@ def out(tmp_path_factory):
         mp.undo()
 
 
-def test_default_configs_start_from_the_pretrained_network_and_differ_only_in_the_penalty():
+def test_default_configs_are_the_committed_starts_evaluated_on_the_held_out_split():
     c = fp.configs("default")
-    assert c["dense"].pretrained == fp.PRETRAINED and c["dense"].regularizer is None
-    assert c["hgsr"] == c["dense"].replace(regularizer=fp.hgsr_spec("default"))
-    assert c["dense"].test_subset is None                      # the full test set
+    assert c["dense"].pretrained == fp.PRETRAINED == pruning_starts.DENSE and c["dense"].regularizer is None
+    assert c["hgsr"] == c["dense"].replace(pretrained=pruning_starts.HGSR)
+    assert c["dense"].epochs == 0                              # nothing trained in the notebook
+    assert c["dense"].val_images == pruning_starts.HOLDOUT     # the images the HGSR start never trained on
+    assert c["dense"].test_subset is None and c["dense"].train_subset is None
 
 
 def test_candidates_of_resnet20():
@@ -44,30 +47,23 @@ def test_candidates_of_resnet20():
 def test_protocol_names_and_labels_keep_their_table_text():
     """Tables and cached curves are keyed by these strings: renaming the field changed none of them."""
     assert [p.name for p in fp.PROTOCOLS] == ["loss · all", "loss · internal", "loss · internal · iterative",
-                                              "magnitude · all", "magnitude · internal", "bn_gamma · internal",
-                                              "dead_inputs · internal"]
+                                              "magnitude · all · per layer", "magnitude · internal · per layer",
+                                              "bn_gamma · internal", "dead_inputs · internal · per layer",
+                                              "magnitude · internal"]
     assert fp.Protocol("loss", "all", True).label == "loss increase ΔL, all, iterative"
+    assert [p.ablation for p in fp.PROTOCOLS] == [False] * 7 + [True]   # scale-dependent, ranked globally
+    with pytest.raises(ValueError, match="ranking='row'"):
+        fp.Protocol("loss", ranking="row")
 
 
-def test_the_study_budget_is_its_own_table_with_the_former_values():
-    """The knobs only notebook 06 reads moved from hgsr.experiments.PROFILES to fp.BUDGETS, values unchanged
-    (written out here from the former PROFILES: cached results are keyed by them)."""
-    assert fp.budget("smoke") == {"fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4,
-                                  "score_samples": 16, "prune_fractions": (0.5,), "finetune_epochs": 1,
-                                  "finetune_train": 256, "finetune_lr": 0.002, "val_images": 256, "fp_seeds": 2}
-    assert fp.budget("default") == {"fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4,
-                                    "score_samples": 1024, "prune_fractions": (0.3, 0.5, 0.65),
-                                    "finetune_epochs": 2, "finetune_train": 10000, "finetune_lr": 0.002,
-                                    "val_images": 2000, "fp_seeds": 3}
-    assert fp.budget("paper") == {"fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3,
-                                  "score_samples": 1024, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
-                                  "finetune_epochs": 40, "finetune_train": 45000, "finetune_lr": 0.001,
-                                  "val_images": 5000, "fp_seeds": 3}
-    assert not set(fp.BUDGETS["default"]) & set(experiments.PROFILES["default"])
+def test_the_study_budget_is_its_own_table():
+    """The knobs only notebook 06 reads live in fp.BUDGETS, one table per profile with the same keys."""
+    keys = set(fp.BUDGETS["default"])
+    assert all(set(b) == keys for b in fp.BUDGETS.values()) and set(fp.BUDGETS) == set(experiments.PROFILES)
+    assert not keys & set(experiments.PROFILES["default"])
+    assert fp.budget("default")["val_images"] <= pruning_starts.HOLDOUT
     with pytest.raises(ValueError, match="unknown profile 'huge'; known: smoke, default, paper"):
         fp.budget("huge")
-    c = fp.configs("default")["dense"]
-    assert (c.train_subset, c.epochs, c.lr) == (10000, 1, 0.002) and fp.hgsr_spec("default")["lam"] == 1e-4
 
 
 def test_curves_remove_candidate_channels_and_shrink_the_network(out):
@@ -77,6 +73,10 @@ def test_curves_remove_candidate_channels_and_shrink_the_network(out):
         d = d.sort_values("fraction")
         assert d["fraction"].tolist() == [0.0, 0.5]
         assert d["params"].iloc[1] < d["params"].iloc[0] and 0 < d["params_removed"].iloc[1] < 1
+        assert 0 <= d["test_acc_recalibrated"].iloc[1] <= 1
+        assert d["narrowest_kept"].iloc[1] >= fp.MIN_KEEP                  # the floor holds
+        assert d["narrowest_layer"].iloc[1] in {g.name for g in prune.prunable_groups(out["runs"]["hgsr"].model,
+                                                                                        out["input_shape"])}
 
 
 def test_iterative_plans_are_nested_and_start_like_one_shot(out):
@@ -107,7 +107,10 @@ def test_validation_split_is_disjoint_from_the_training_subset():
 
 def test_winner_is_chosen_on_validation_and_headline_has_every_seed(out):
     ft = out["finetuned"]
-    assert ft.sort_values("val_acc", ascending=False).iloc[0]["protocol"] == out["winner"].name
+    assert ft["ablation"].tolist() == [p.ablation for p in PROTOCOLS]
+    eligible = ft[~ft["ablation"]]                        # the global-magnitude ablation is never the winner
+    assert eligible.sort_values("val_acc", ascending=False).iloc[0]["protocol"] == out["winner"].name
+    assert out["headline_source"] == "short"              # no committed long fine-tune in a test
     h = out["headline"]
     assert sorted(h["seed"]) == [0, 0, 1, 1] and (h["protocol"] == "dense control").sum() == 2
     best = fp.headline(out)
@@ -122,7 +125,8 @@ def _fake(pruned, dense, removed=0.55):
              "test_acc": a, "test_images": 10000} for s, a in enumerate(pruned)]
     rows += [{"protocol": "dense control", "fraction": 0.0, "seed": s, "params_removed": 0.0, "macs_removed": 0.0,
               "test_acc": a, "test_images": 10000} for s, a in enumerate(dense)]
-    return {"headline": pd.DataFrame(rows), "winner": fp.Protocol("loss", "all")}
+    return {"headline": pd.DataFrame(rows), "winner": fp.Protocol("loss", "all"), "headline_source": "committed",
+            "budget": {"finetune_epochs": 2}}
 
 
 def test_headline_statistics_and_verdict():
@@ -152,3 +156,32 @@ def test_finetune_verdict_says_when_the_choice_is_inside_the_noise():
     assert "decided by noise" in close and "runner-up, *B*" in close
     far = fp.finetune_verdict(ft.assign(val_acc=[0.95, 0.80]), fp.Protocol("bn_gamma"), 2000)
     assert "outside the noise" in far
+
+
+def test_committed_long_fine_tunes_are_found_by_plan_remeasured_and_give_the_budget_curve(tmp_path, monkeypatch,
+                                                                                          out):
+    """The suite's maker writes a pruned network and a dense control with cards; the study finds them by the
+    SHA-1 of the plan, re-measures them on the test split and reads the per-epoch budget curve."""
+    from hgsr import pretrained
+    from hgsr.suite import finetuned_start
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    run = out["runs"]["hgsr"]
+    ds = experiments.dataset_for(run.config)
+    plan = out["plan"]
+    inputs = {"start": run.model, "start_name": "tiny_hgsr", "plan": plan, "plan_sha1": fp.plan_digest(plan),
+              "protocol": out["winner"].name, "dense": out["runs"]["dense"].model, "dense_name": "tiny_dense",
+              "train": ds, "val_images": 100, "input_shape": out["input_shape"],
+              "builder": {"name": "resnet20", "num_classes": ds.num_classes, "in_channels": ds.in_channels,
+                          "image_size": ds.image_size, "width": 0.25}}
+    for kind in ("pruned", "dense"):
+        finetuned_start.make(kind, 0, inputs, epochs=2, out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    found = pruning_starts.committed_headline(fp.plan_digest(plan), ds)
+    rows = found["rows"]
+    assert sorted(rows["protocol"]) == sorted([out["winner"].name, "dense control"])
+    assert (rows["test_acc"] == rows["card_test_acc"]).all()       # re-measured: the same network
+    assert pruning_starts.committed_headline("0" * 16, ds)["rows"].empty
+    assert pruning_starts.committed_headline("0" * 16, ds)["other_plans"] == [out["winner"].name]
+    curve = pruning_starts.budget_curve(found["cards"])
+    assert curve["epoch"].tolist() == [1, 2] and (curve["seeds"] == 1).all()
+    assert curve["acc_change_points"].tolist() == pytest.approx(100 * (curve["acc"] - curve["acc_dense"]))
+

@@ -1,34 +1,42 @@
-"""HGSR filter pruning of a well-trained ResNet-20 on CIFAR-10 (docs/methods.md section 3), as notebook 06 runs it.
+"""HGSR filter pruning of a ResNet-20 on CIFAR-10 (docs/methods.md section 3), as notebook 06 runs it.
 
     out = study("default")      # every step cached; notebooks 07 and 08 call the same thing
     out["curves"]               # accuracy vs parameters removed per protocol, before fine-tuning
-    out["finetuned"]            # each protocol fine-tuned once; out["headline"] the winner over seeds
+    out["finetuned"]            # each protocol fine-tuned briefly; out["headline"] the winner over seeds
 
 The pipeline:
 
-1. **Start**: the committed dense ResNet-20 (``data/pretrained/resnet20_cifar10``, its card gives
-   its test accuracy). Two runs continue from it on the same images and epochs (:func:`configs`):
-   the HGSR-regularized one (the reference code's mix ``λ·[½·HSQ-GL1/2 + ½·L1]``, feature-wise) and
-   a dense control without the penalty, so that both have seen the same extra training.
-2. **Scores** on the regularized model from every registered criterion (:mod:`hgsr.prune.ranking.criteria`):
+1. **Starts** (:mod:`hgsr.study.pruning_starts`): the committed dense ResNet-20 and the committed
+   HGSR-trained one (the dense start continued with the reference code's penalty ``λ·[½·HSQ-GL1/2 + ½·L1]``,
+   feature-wise, on the training images minus :data:`~hgsr.study.pruning_starts.HOLDOUT` held-out images).
+   Both enter the cache as runs of 0 epochs (:func:`configs`): nothing is trained here.
+2. **Scores** on the HGSR start from every registered criterion (:mod:`hgsr.prune.ranking.criteria`):
    loss increase ΔL on ``score_samples`` training images, filter magnitude, BN γ, dead inputs.
-3. **Protocols** (:data:`PROTOCOLS`): criterion × candidates × one-shot/iterative. Candidates
+3. **Protocols** (:data:`PROTOCOLS`): criterion × candidates × ranking × one-shot/iterative. Candidates
    ``"internal"``: only block-internal channels (each block's ``conv1``) may go; ``"all"``: the
-   residual-stream channels of each stage too, which are coupled across every block of the stage (one
-   group). ``iterative`` re-scores after each chunk of channels is silenced (ΔL is not additive;
-   :func:`hgsr.prune.iterative_plans`). For each fraction of the candidate channels the lowest-scored
-   ones are removed physically and the compact network is evaluated on the full test set (:func:`curve`).
-4. **Fine-tuning**: every protocol's compact network at the smallest fraction that removes
-   ``≥ TARGET_PARAMS_REMOVED`` of the parameters is fine-tuned once; the winner is chosen on a
-   held-out **validation** split of the training set (never on the test set).
-5. **Headline** (:func:`headline`): the winner and the dense control, both fine-tuned the same number
-   of epochs with ``fp_seeds`` seeds; mean ± std over seeds and the binomial standard error of one
-   accuracy on the test set.
+   residual-stream channels of each stage too, coupled across every block of the stage (one group).
+   Ranking ``"global"`` compares scores across layers (ΔL is in units of the loss, comparable everywhere);
+   ``"layer"`` removes the same fraction of every layer (scale-dependent scores: filter norms before
+   BatchNorm, dead inputs); the global ranking of a scale-dependent score is kept as a labelled ablation.
+   Every layer keeps at least :data:`MIN_KEEP` of its channels. ``iterative`` re-scores after each chunk
+   is silenced (:func:`hgsr.prune.iterative_plans`). For each fraction of the candidate channels the
+   lowest-scored ones are removed physically; the compact network is evaluated on the test split with its
+   stale BatchNorm statistics and after recalibrating them on ``calibration_images`` training images
+   (:func:`curve`).
+4. **Choice**: every protocol's compact network at the smallest fraction that removes
+   ``≥ TARGET_PARAMS_REMOVED`` of the parameters is fine-tuned briefly; the winner is chosen on the
+   held-out **validation** images, which the HGSR start never trained on (the dense start it continued
+   did: its card says so, and the notebook too).
+5. **Headline** (:func:`headline`): the winner and the dense control after the long fine-tuning of
+   :mod:`hgsr.suite.finetuned_start` (committed, one pair per seed), re-measured on the test split; when no
+   committed pair has the chosen plan (another profile, a changed pipeline), the short fine-tunes of
+   ``fp_seeds`` seeds stand in and the verdict says so.
 
-Budgets: the shared ones of the profile (:data:`hgsr.experiments.PROFILES`: ``cifar_test``, the ResNet-20
-recipe) and this study's own, :data:`BUDGETS` (read once per pipeline by :func:`budget` and passed down).
+Budgets: the shared ones of the profile (:data:`hgsr.experiments.PROFILES`: ``cifar_test``) and this study's
+own, :data:`BUDGETS` (read once per pipeline by :func:`budget` and passed down).
 
-Every trained number comes from :func:`hgsr.experiments.run` or :func:`hgsr.experiments.cached`.
+Every trained number comes from :func:`hgsr.experiments.run`, :func:`hgsr.experiments.cached` or a
+committed network with a card.
 """
 from __future__ import annotations
 
@@ -50,31 +58,34 @@ from .. import pretrained as hpretrained
 from ..errors import InvalidArgument
 from ..viz import style
 from .. import data as hdata
-from . import published
+from . import published, pruning_starts
 
 TASK = "resnet20_cifar10"
-PRETRAINED = "resnet20_cifar10"
+PRETRAINED = pruning_starts.DENSE
+MIN_KEEP = 0.25               # every layer keeps at least a quarter of its channels
+RANKINGS = ("global", "layer")
 TARGET_PARAMS_REMOVED = 0.5   # the paper's headline: > 50 % of the parameters removed ...
 TARGET_DROP_POINTS = 1.0      # ... for at most this many points of accuracy (ours; the paper reports 0.3)
 PUBLISHED_KEY = "hgsr_resnet_cifar10"
 CANDIDATES = ("internal", "all")   # which channels may be removed: block-internal ones, or the residual stream too
 
-# This study's budget per profile (the profiles are those of hgsr.experiments.PROFILES). ``fp_train``,
-# ``fp_epochs``, ``fp_lr``, ``fp_lam``: the two runs that continue the pretrained ResNet-20 (images, epochs,
-# learning rate, HGSR λ); ``score_samples``: images for loss-increase scoring; ``prune_fractions``: fractions
-# of the candidate channels removed; ``finetune_epochs``, ``finetune_train``, ``finetune_lr``: the fine-tuning
-# of every pruned network; ``val_images``: held-out training images that choose the protocol; ``fp_seeds``:
-# fine-tuning seeds of the headline. Cached results are keyed by these values.
+# This study's budget per profile (the profiles are those of hgsr.experiments.PROFILES). ``train_images``: the
+# training images (of those the HGSR start trained on; None: all) that scores and short fine-tunes draw from;
+# ``score_samples``: images for loss-increase scoring; ``prune_fractions``: fractions of the candidate channels
+# removed; ``calibration_images``: training images that re-estimate BatchNorm statistics after pruning;
+# ``finetune_epochs``, ``finetune_train``, ``finetune_lr``: the short fine-tune of each protocol (the choice);
+# ``val_images``: held-out images that choose the protocol (of the HGSR start's held-out ones); ``fp_seeds``:
+# seeds of the short fine-tunes that stand in for the headline when no committed long fine-tune fits.
+# Cached results are keyed by these values.
 BUDGETS: dict[str, dict[str, Any]] = {
-    "smoke": {"fp_train": 512, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "score_samples": 16,
-              "prune_fractions": (0.5,), "finetune_epochs": 1, "finetune_train": 256, "finetune_lr": 0.002,
-              "val_images": 256, "fp_seeds": 2},
-    "default": {"fp_train": 10000, "fp_epochs": 1, "fp_lr": 0.002, "fp_lam": 1e-4, "score_samples": 1024,
-                "prune_fractions": (0.3, 0.5, 0.65), "finetune_epochs": 2, "finetune_train": 10000,
-                "finetune_lr": 0.002, "val_images": 2000, "fp_seeds": 3},
-    "paper": {"fp_train": 45000, "fp_epochs": 100, "fp_lr": 0.01, "fp_lam": 1e-3, "score_samples": 1024,
-              "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8), "finetune_epochs": 40,
-              "finetune_train": 45000, "finetune_lr": 0.001, "val_images": 5000, "fp_seeds": 3},
+    "smoke": {"train_images": 512, "score_samples": 16, "prune_fractions": (0.5,), "calibration_images": 256,
+              "finetune_epochs": 1, "finetune_train": 256, "finetune_lr": 0.002, "val_images": 256, "fp_seeds": 2},
+    "default": {"train_images": None, "score_samples": 1024, "prune_fractions": (0.3, 0.5, 0.65),
+                "calibration_images": 2000, "finetune_epochs": 2, "finetune_train": 10000, "finetune_lr": 0.01,
+                "val_images": 5000, "fp_seeds": 3},
+    "paper": {"train_images": None, "score_samples": 1024, "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+              "calibration_images": 2000, "finetune_epochs": 40, "finetune_train": 45000, "finetune_lr": 0.001,
+              "val_images": 5000, "fp_seeds": 3},
 }
 
 
@@ -89,51 +100,61 @@ class Protocol:
     criterion: str                # a registered criterion (hgsr.prune.ranking.criteria)
     candidates: str = "internal"  # "internal": block-internal channels only; "all": the residual stream too
     iterative: bool = False       # re-score after each chunk is silenced
+    ranking: str = "global"       # "global": one ranking across layers; "layer": the same fraction of each layer
+
+    def __post_init__(self):
+        if self.candidates not in CANDIDATES:
+            raise InvalidArgument(f"candidates={self.candidates!r}; known: {', '.join(CANDIDATES)}")
+        if self.ranking not in RANKINGS:
+            raise InvalidArgument(f"ranking={self.ranking!r}; known: {', '.join(RANKINGS)}")
 
     @property
     def name(self) -> str:
-        return f"{self.criterion} · {self.candidates}" + (" · iterative" if self.iterative else "")
+        return (f"{self.criterion} · {self.candidates}" + (" · per layer" if self.ranking == "layer" else "")
+                + (" · iterative" if self.iterative else ""))
 
     @property
     def label(self) -> str:
         return (f"{prune.criteria.label(self.criterion)}, {self.candidates}"
+                + (", per layer" if self.ranking == "layer" else "")
                 + (", iterative" if self.iterative else ""))
 
+    @property
+    def ablation(self) -> bool:
+        """A scale-dependent score ranked across layers: kept to show why it is not the protocol."""
+        return self.ranking == "global" and self.criterion in SCALE_DEPENDENT
 
+
+SCALE_DEPENDENT = ("magnitude", "dead_inputs")   # filter norms before BatchNorm: not comparable across layers
 PROTOCOLS = (Protocol("loss", "all"), Protocol("loss", "internal"), Protocol("loss", "internal", True),
-             Protocol("magnitude", "all"), Protocol("magnitude", "internal"), Protocol("bn_gamma", "internal"),
-             Protocol("dead_inputs", "internal"))
-
-
-def hgsr_spec(profile: str, knobs: dict | None = None) -> dict:
-    """The regularizer of the HGSR run at ``profile`` (λ is the budget's ``fp_lam``; the ``paper`` profile
-    takes the reference code's spec from :data:`hgsr.experiments.PAPER_RECIPES`). ``knobs``: the
-    profile's :func:`budget` if already read."""
-    B = budget(profile) if knobs is None else knobs
-    if profile == "paper":
-        return dict(experiments.PAPER_RECIPES["hgsr"]["regularizer"])
-    return {"key": "hgsr_ref", "lam": B["fp_lam"]}
+             Protocol("magnitude", "all", ranking="layer"), Protocol("magnitude", "internal", ranking="layer"),
+             Protocol("bn_gamma", "internal"), Protocol("dead_inputs", "internal", ranking="layer"),
+             Protocol("magnitude", "internal"))   # the last: the global-ranking ablation
 
 
 def configs(profile: str, base: experiments.Config | None = None,
             knobs: dict | None = None) -> dict[str, experiments.Config]:
-    """``{"dense": control, "hgsr": regularized}``: both continue the pretrained network on the same
-    ``fp_train`` images for ``fp_epochs`` epochs (SGD, lr ``fp_lr``, cosine, crop + flip) and are tested on
-    the profile's ``cifar_test`` images; ``base`` replaces that config (tests use a tiny one). ``knobs``:
-    the profile's :func:`budget` if already read."""
+    """``{"dense": dense start, "hgsr": HGSR-trained start}`` as runs of 0 epochs of the committed networks
+    (:mod:`hgsr.study.pruning_starts`), on the budget's ``train_images`` of the images the HGSR start trained on
+    (``val_images`` = its held-out images) and the profile's ``cifar_test`` test images. ``base`` (tests): a
+    config to train instead, ``"hgsr"`` with the HGSR start's penalty. ``knobs``: :func:`budget` if read."""
+    if base is not None:
+        return {"dense": base, "hgsr": base.replace(regularizer=dict(pruning_starts.HGSR_PENALTY))}
     B = budget(profile) if knobs is None else knobs
-    if base is None:
-        fields = {"epochs": B["fp_epochs"], "lr": B["fp_lr"]}
-        if profile == "paper":    # the HGSR reference recipe (the pruning paper states none of its own)
-            fields = experiments.paper_overrides("hgsr")
-        base = experiments.recipe(TASK, profile, pretrained=PRETRAINED, train_subset=B["fp_train"],
-                                  test_subset=experiments.profile(profile)["cifar_test"], **fields)
-    return {"dense": base, "hgsr": base.replace(regularizer=hgsr_spec(profile, B))}
+    common = dict(dataset="cifar10", model="resnet20", epochs=0, train_subset=B["train_images"],
+                  test_subset=experiments.profile(profile)["cifar_test"], val_images=pruning_starts.HOLDOUT,
+                  augment=True, profile=profile)
+    return {"dense": experiments.Config(pretrained=pruning_starts.DENSE, **common),
+            "hgsr": experiments.Config(pretrained=pruning_starts.HGSR, **common)}
 
 
 def validation_split(config: experiments.Config, n: int) -> hdata.Dataset:
-    """``n`` training images the run never saw (stratified, disjoint from its ``train_subset``), as the
-    *test* split of a Dataset: the split on which protocols are compared."""
+    """``n`` training images ``config``'s start never trained on, as the *test* split of a Dataset: the split
+    on which protocols are compared. With ``val_images`` (the committed starts): a stratified draw of ``n``
+    of its held-out images; otherwise ``n`` images disjoint from its ``train_subset``."""
+    if config.val_images is not None:
+        val = experiments.validation_for(config)
+        return val if n >= len(val.test_y) else val.subset(None, n)
     return _validation_split(config.dataset, config.train_subset, config.seed, n)
 
 
@@ -183,40 +204,57 @@ def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0) -> dict[
                                             "criteria": prune.criteria.names()}, compute)
 
 
-def _plan(scores: pd.DataFrame, groups: set[str], fraction: float) -> dict:
-    """Remove ``fraction`` of the candidate channels with the lowest scores (no group emptied)."""
-    return prune.select(scores[scores["group"].isin(groups)], fraction=fraction, on_empty="keep")
+def _plan(scores: pd.DataFrame, groups: set[str], fraction: float, ranking: str = "global") -> dict:
+    """Remove ``fraction`` of the candidate channels with the lowest scores, ranked across layers or within
+    each (``ranking``), every group keeping at least :data:`MIN_KEEP` of its channels."""
+    return prune.select(scores[scores["group"].isin(groups)], fraction=fraction, scope=ranking,
+                        on_empty="keep", min_keep=MIN_KEEP)
+
+
+def narrowest(plan: dict, model: nn.Module, shape) -> tuple[str, float]:
+    """``(group, fraction kept)`` of the group ``plan`` leaves narrowest, relative to its width."""
+    sizes = {g.name: g.size for g in prune.prunable_groups(model, shape)}
+    kept = {g: (n - len(plan.get(g, []))) / n for g, n in sizes.items()}
+    g = min(kept, key=lambda k: (kept[k], k))
+    return g, kept[g]
 
 
 def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFrame], fractions: Sequence[float],
-          n_samples: int) -> dict:
+          n_samples: int, calibration_images: int) -> dict:
     """Accuracy on the test split without fine-tuning, one row per fraction of the candidate channels
     (0 = unpruned): ``{"table": protocol, fraction, channels_removed, params, macs, params_removed,
-    macs_removed, test_acc; "plans": {fraction: plan}}``. Cached by the run, the protocol, the scores
-    and the fractions."""
+    macs_removed, test_acc (stale BatchNorm statistics), test_acc_recalibrated (statistics re-estimated on
+    ``calibration_images`` training images), narrowest_layer, narrowest_kept; "plans": {fraction: plan}}``.
+    Cached by the run, the protocol, the scores, the fractions and the floor."""
     fractions = sorted(float(f) for f in fractions)
     key = {"run": run.config.hash(), "protocol": protocol.name, "fractions": fractions, "n_samples": n_samples,
-           "scores": _digest(scores[protocol.criterion]), "schema": results.SCHEMA_VERSION}
+           "scores": _digest(scores[protocol.criterion]), "schema": results.SCHEMA_VERSION,
+           "min_keep": MIN_KEEP, "calibration_images": calibration_images}
 
     def compute():
         ds, shape = experiments.dataset_for(run.config), _shape(run.config)
         groups = candidate_groups(run.model, shape, protocol.candidates)
         if protocol.iterative:   # re-scored on the silenced model between chunks; the first chunk: ``scores``
             plans = prune.iterative_plans(run.model, ds, shape, fractions, protocol.criterion, groups=groups,
-                                          first=scores[protocol.criterion], score_kw=_score_kw(n_samples))
+                                          first=scores[protocol.criterion], score_kw=_score_kw(n_samples),
+                                          scope=protocol.ranking, min_keep=MIN_KEEP)
         else:
-            plans = {f: _plan(scores[protocol.criterion], groups, f) for f in fractions}
+            plans = {f: _plan(scores[protocol.criterion], groups, f, protocol.ranking) for f in fractions}
         acc0 = run.metrics["test_acc"]        # the unpruned model on the same test split
         rows = [{"fraction": 0.0, "channels_removed": 0, "params": measure.count_params(run.model),
                  "macs": measure.count_macs(run.model, shape), "params_removed": 0.0, "macs_removed": 0.0,
-                 "test_acc": acc0}]
+                 "test_acc": acc0, "test_acc_recalibrated": acc0, "narrowest_layer": None, "narrowest_kept": 1.0}]
         for f, plan in plans.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")   # dropped constants of padded consumers: expected (surgery)
-                _, m = compact.prune_and_measure(run.model, plan, ds, shape, acc0)
+                small, m = compact.prune_and_measure(run.model, plan, ds, shape, acc0)
+            train.recalibrate_batchnorm(small, ds, calibration_images)
+            g, kept = narrowest(plan, run.model, shape)
             rows.append({"fraction": f, "channels_removed": sum(len(v) for v in plan.values()),
                          "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
-                         "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"]})
+                         "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"],
+                         "test_acc_recalibrated": train.evaluate(small, ds)["accuracy"],
+                         "narrowest_layer": g, "narrowest_kept": kept})
         return {"table": pd.DataFrame(rows).assign(protocol=protocol.name, label=protocol.label), "plans": plans}
 
     return experiments.cached("fp_curve", key, compute)
@@ -260,7 +298,7 @@ def finetune(run: experiments.Run, name: str, plan: dict | None, fraction: float
             model = copy.deepcopy(model)
             m = {"params_removed": 0.0, "macs_removed": 0.0, "acc_pruned": None,
                  "params": measure.count_params(model), "macs": measure.count_macs(model, shape)}
-        part = ds.subset(knobs["finetune_train"], None, seed)   # fine-tuning images: from the run's own subset
+        part = ds.subset(min(knobs["finetune_train"], len(ds.train_y)), None, seed)   # from the run's own images
         val = validation_split(cfg, knobs["val_images"])        # never trained on: the protocols' referee
         tune = hdata.Dataset(part.name, part.train_x, part.train_y, val.test_x, val.test_y, list(ds.classes))
         history = prune.finetune(model, tune, knobs["finetune_epochs"], lr=lr, optimizer=cfg.optimizer,
@@ -287,41 +325,75 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
           progress: bool = False) -> dict:
     """The whole pipeline at ``profile``'s budget (every step cached).
 
-    Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one fine-tuned point per
-    protocol, seed 0), "winner" (Protocol), "headline" (rows of the winner and the dense control for
-    every seed), "models" ({name: fine-tuned network}), "widths", "widths_dense", "input_shape"}``."""
+    Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one short fine-tune per
+    protocol, seed 0), "winner" (Protocol), "plan_sha1" (its plan), "headline" (rows of the winner and the
+    dense control for every seed), "headline_source" ("committed" long fine-tunes or "short" fine-tunes),
+    "headline_cards", "other_plans", "models" ({name: fine-tuned network}), "widths", "widths_dense",
+    "input_shape", "pretrained_acc", "budget"}``."""
     B = budget(profile)          # read once, passed down
     cfgs = configs(profile, base, B)
     runs = {k: experiments.run(c, progress=progress) for k, c in cfgs.items()}
     shape = _shape(cfgs["hgsr"])
     n = B["score_samples"]
     scores = channel_scores(runs["hgsr"], n)
-    done = {p.name: curve(runs["hgsr"], p, scores, B["prune_fractions"], n) for p in protocols}
+    done = {p.name: curve(runs["hgsr"], p, scores, B["prune_fractions"], n, B["calibration_images"])
+            for p in protocols}
     curves = pd.concat([d["table"] for d in done.values()], ignore_index=True)
-    seeds = list(range(B["fp_seeds"]))
     points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
         f = target_fraction(done[p.name]["table"])
         chosen[p.name] = (done[p.name]["plans"][f], f)
-        out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, B, seeds[0])
-        points.append({**out["row"], "protocol": p.name, "label": p.label})   # a shared plan is cached once
+        out = finetune(runs["hgsr"], p.name, chosen[p.name][0], f, B, 0)
+        points.append({**out["row"], "protocol": p.name, "label": p.label, "ablation": p.ablation})
         models[model_key(p, f)] = out["model"]
         widths[model_key(p, f)] = out["widths"]
     finetuned = pd.DataFrame(points)
-    winner = next(p for p in protocols if p.name == finetuned.sort_values("val_acc", ascending=False,
-                                                                           kind="stable").iloc[0]["protocol"])
+    eligible = finetuned[~finetuned["ablation"]]
+    winner = next(p for p in protocols if p.name == eligible.sort_values("val_acc", ascending=False,
+                                                                          kind="stable").iloc[0]["protocol"])
     plan_win, f_win = chosen[winner.name]
-    head = []
-    for s in seeds:
-        head.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, B, s)["row"], "protocol": winner.name})
-        ctrl = finetune(runs["dense"], "dense control", None, 0.0, B, s)
-        head.append(ctrl["row"])
-        if s == seeds[0]:
-            models["dense"] = ctrl["model"]
+    sha = plan_digest(plan_win)
+    committed = (pruning_starts.committed_headline(sha, experiments.dataset_for(cfgs["hgsr"])) if base is None
+                 else {"rows": pd.DataFrame(), "cards": {}, "other_plans": []})
+    if len(committed["rows"]):
+        head, source = committed["rows"].assign(fraction=f_win), "committed"
+        dense_model = pretrained_model(pruning_starts.dense_name(int(head["seed"].min())))
+        for col in ("params_removed", "macs_removed"):
+            head[col] = _removed(head, runs["dense"].model, shape, col)
+    else:
+        rows, source, dense_model = [], "short", None
+        for s in range(B["fp_seeds"]):
+            rows.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, B, s)["row"], "protocol": winner.name})
+            ctrl = finetune(runs["dense"], "dense control", None, 0.0, B, s)
+            rows.append(ctrl["row"])
+            dense_model = ctrl["model"] if dense_model is None else dense_model
+        head = pd.DataFrame(rows)
+    models["dense"] = dense_model
     return {"runs": runs, "scores": scores, "curves": curves, "finetuned": finetuned, "winner": winner,
-            "headline": pd.DataFrame(head), "models": models, "widths": widths, "input_shape": shape,
-            "widths_dense": prune.widths(runs["dense"].model, shape),
-            "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"]}
+            "plan": plan_win, "plan_sha1": sha, "headline": head, "headline_source": source, "headline_cards": committed["cards"],
+            "other_plans": committed["other_plans"], "models": models, "widths": widths, "input_shape": shape,
+            "widths_dense": prune.widths(runs["dense"].model, shape), "budget": B,
+            "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"] if base is None else None}
+
+
+def pretrained_model(name: str) -> nn.Module:
+    """A committed network (:func:`hgsr.pretrained.load`)."""
+    return hpretrained.load(name)
+
+
+def _removed(head: pd.DataFrame, dense: nn.Module, shape, col: str) -> list[float]:
+    """``params_removed`` / ``macs_removed`` of each headline row against the dense network."""
+    total = measure.count_params(dense) if col == "params_removed" else measure.count_macs(dense, shape)
+    key = "params" if col == "params_removed" else "macs"
+    return [1 - v / total for v in head[key]]
+
+
+def headline_inputs(profile: str = "default") -> dict:
+    """What :mod:`hgsr.suite.finetuned_start` needs to fine-tune the winner of ``profile``'s choice: the HGSR
+    start, the winner's plan, its SHA-1 and protocol name (cached study steps)."""
+    out = study(profile)
+    return {"start": out["runs"]["hgsr"].model, "start_name": pruning_starts.HGSR, "plan": out["plan"],
+            "plan_sha1": out["plan_sha1"], "protocol": out["winner"].name}
 
 
 def model_key(protocol: Protocol, fraction: float) -> str:
@@ -333,7 +405,7 @@ def headline(out: dict) -> dict:
     """The winner against the dense control, over seeds: mean and std of the test accuracy of each,
     the change in points (mean pruned − mean control), its standard error over seeds
     ``sqrt(s_p²/k + s_c²/k)``, the binomial standard error of one accuracy on the test set, the
-    fractions removed, and ``meets_target``."""
+    fractions removed, the source (committed long fine-tunes or short ones) and ``meets_target``."""
     h = out["headline"]
     pr, ctrl = h[h["protocol"] != "dense control"], h[h["protocol"] == "dense control"]
     k = len(pr)
@@ -344,12 +416,14 @@ def headline(out: dict) -> dict:
     se_change = 100 * math.sqrt(sd ** 2 / k + sd_dense ** 2 / len(ctrl)) if k > 1 else float("nan")
     n = int(pr["test_images"].iloc[0])
     row = pr.iloc[0]
+    epochs = int(row["epochs"]) if "epochs" in pr.columns and pd.notna(row.get("epochs")) else None
     return {"name": model_key(out["winner"], row["fraction"]), "protocol": out["winner"].name,
             "label": out["winner"].label, "fraction": float(row["fraction"]),
             "params_removed": float(row["params_removed"]), "macs_removed": float(row["macs_removed"]),
             "acc": acc, "acc_std": sd, "acc_dense": acc_dense, "acc_dense_std": sd_dense,
             "acc_change_points": change, "acc_change_se_points": se_change, "seeds": k, "test_images": n,
-            "binomial_se_points": 100 * binomial_se(acc, n),
+            "binomial_se_points": 100 * binomial_se(acc, n), "source": out.get("headline_source", "short"),
+            "finetune_epochs": epochs if epochs is not None else out.get("budget", {}).get("finetune_epochs"),
             "meets_target": bool(row["params_removed"] >= TARGET_PARAMS_REMOVED and change >= -TARGET_DROP_POINTS)}
 
 
@@ -361,24 +435,30 @@ def headline_table(best: dict, profile: str) -> pd.DataFrame:
          "params_removed": best["params_removed"], "macs_removed": best["macs_removed"],
          "acc_dense": best["acc_dense"], "acc": best["acc"], "acc_change_points": best["acc_change_points"],
          "acc_std": best["acc_std"], "acc_dense_std": best["acc_dense_std"], "seeds": best["seeds"],
-         "test_images": best["test_images"], "binomial_se_points": best["binomial_se_points"]},
+         "finetune_epochs": best["finetune_epochs"], "test_images": best["test_images"],
+         "binomial_se_points": best["binomial_se_points"]},
         {"setting": f"published: {pub['setting']}", "model": pub["source"], "params_removed": pub["params_removed"],
          "macs_removed": None, "acc_dense": None, "acc": None, "acc_change_points": pub["acc_change_points"],
-         "acc_std": None, "acc_dense_std": None, "seeds": None, "test_images": None, "binomial_se_points": None}])
+         "acc_std": None, "acc_dense_std": None, "seeds": None, "finetune_epochs": None, "test_images": None,
+         "binomial_se_points": None}])
 
 
 def verdict(best: dict, profile: str) -> str:
-    """Markdown: the headline against the ≥ 50 % / ≤ 1 point target, with its uncertainty and the
-    published HGSR result (``data/published.csv``) beside it."""
+    """Markdown: the headline against the ≥ 50 % / ≤ 1 point target, with its uncertainty, how it was
+    fine-tuned, and the published HGSR result (``data/published.csv``) beside it."""
     pub = published.row(PUBLISHED_KEY)
     noise = (f"± {best['acc_change_se_points']:.2f} (standard error over {best['seeds']} seeds; one accuracy on "
              f"{best['test_images']:,} test images has a binomial standard error of "
              f"{best['binomial_se_points']:.2f} points)" if best["seeds"] > 1 else "(one seed: no spread)")
     inside = (best["seeds"] > 1 and abs(best["acc_change_points"] + TARGET_DROP_POINTS) < 2 * best["acc_change_se_points"])
+    how = (f"both fine-tuned {best['finetune_epochs']} epochs with the same schedule (the committed long "
+           f"fine-tunes, re-measured here)" if best["source"] == "committed" else
+           f"both fine-tuned {best['finetune_epochs']} epoch(s) with this profile's short schedule (no committed "
+           f"long fine-tune has this removal plan)")
     return (f"**ResNet-20 / CIFAR-10 ({profile} profile):** the winning protocol on the validation split, "
             f"*{best['label']}*, removes {best['params_removed']:.1%} of the parameters and {best['macs_removed']:.1%} "
-            f"of the MACs; after fine-tuning it reaches {100 * best['acc']:.2f}% against {100 * best['acc_dense']:.2f}% "
-            f"for the dense control fine-tuned the same way: {best['acc_change_points']:+.2f} points {noise}. "
+            f"of the MACs; it reaches {100 * best['acc']:.2f}% against {100 * best['acc_dense']:.2f}% "
+            f"for the dense control, {how}: {best['acc_change_points']:+.2f} points {noise}. "
             f"The target (≥ {TARGET_PARAMS_REMOVED:.0%} removed for ≥ −{TARGET_DROP_POINTS:.1f} point) is "
             f"{'met' if best['meets_target'] else 'not met'}"
             + (", but the margin is inside two standard errors: the seeds do not decide it" if inside else "")

@@ -39,13 +39,14 @@ KINDS = ("pruned", "dense")
 
 
 def artifact_name(kind: str, seed: int) -> str:
+    """The committed name of a headline network (:func:`hgsr.study.pruning_starts.pruned_name`, ``dense_name``)."""
+    from ..study import pruning_starts
+
     if kind not in KINDS:
         raise InvalidArgument(f"kind={kind!r}; known: {', '.join(KINDS)}")
-    return f"resnet20_cifar10_{'hgsr_pruned' if kind == 'pruned' else 'dense_finetuned'}_seed{seed}"
+    return pruning_starts.pruned_name(seed) if kind == "pruned" else pruning_starts.dense_name(seed)
 
 
-VAL_IMAGES = 5000      # the validation split of notebook 06 (the HGSR start's held-out images)
-DENSE_START = "resnet20_cifar10"
 
 
 def dense_inputs() -> dict:
@@ -53,10 +54,11 @@ def dense_inputs() -> dict:
     the full test split), the model's builder arguments and input shape."""
     from .. import data as hdata
     from .. import pretrained
+    from ..study.pruning_starts import DENSE, HOLDOUT
 
-    card = pretrained.card(DENSE_START)
-    ds, _ = hdata.load(card["dataset"]).holdout(VAL_IMAGES)
-    return {"dense": pretrained.load(DENSE_START), "dense_name": DENSE_START, "train": ds,
+    card = pretrained.card(DENSE)
+    ds, _ = hdata.load(card["dataset"]).holdout(HOLDOUT)
+    return {"dense": pretrained.load(DENSE), "dense_name": DENSE, "train": ds, "val_images": HOLDOUT,
             "builder": {"name": card["model"], **card.get("model_kw", {})},
             "input_shape": (ds.in_channels, ds.image_size, ds.image_size)}
 
@@ -98,7 +100,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
         "start": inputs["start_name"] if pruned else inputs["dense_name"],
         "params": measure.count_params(model), "macs": measure.count_macs(model, shape),
         "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ds.train_y)),
-        "val_images": VAL_IMAGES, "recipe": recipe, "epochs": recipe["epochs"],
+        "val_images": inputs["val_images"], "recipe": recipe, "epochs": recipe["epochs"],
         "wall_seconds": round(float(history["seconds"].sum()), 1),
         "history": [{"epoch": int(r.epoch), "test_acc": float(r.test_acc), "train_loss": float(r.train_loss),
                      "seconds": float(r.seconds)} for r in history.itertuples()],

@@ -33,6 +33,7 @@ from .. import groups, pretrained, regularizers, train
 from ..errors import InvalidArgument, check_int
 from ..io import atomic_save, atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from ..study.pruning_starts import HGSR_PENALTY
 from .dense_start import _git_commit, runs_folder
 
 SMALL = 0.01   # a channel is "small" when its L2 norm is below 1 % of its layer's largest
@@ -41,7 +42,7 @@ RECIPES: dict[str, dict] = {
     "resnet20_cifar10_hgsr": dict(
         start="resnet20_cifar10", dataset="cifar10", val_images=5000, epochs=15, batch_size=128, lr=0.01,
         momentum=0.9, weight_decay=5e-4, schedule=("step", 5, 0.2), augment="crop4+flip",
-        regularizer={"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"}),
+        regularizer=dict(HGSR_PENALTY)),
 }
 
 

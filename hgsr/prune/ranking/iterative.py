@@ -35,14 +35,14 @@ from ..removal.surgery import prune
 def rescore_and_select(model: nn.Module, ds, input_shape, fraction: float, scorer: str = "loss",
                        scope: str = "global", groups: Iterable[str] | None = None,
                        removed: dict[str, list[int]] | None = None, scores: pd.DataFrame | None = None,
-                       score_kw: dict | None = None) -> dict[str, list[int]]:
+                       score_kw: dict | None = None, min_keep: float = 0.0) -> dict[str, list[int]]:
     """One step of iterative pruning: the plan that removes ``fraction`` of the candidate channels
     (``groups``; None = every prunable group) with the lowest ``scorer`` scores on ``model``, the channels
     of ``removed`` ranked first (already gone); no group is emptied (``select(..., on_empty="keep")``).
 
     The criterion scores only the candidate channels not in ``removed`` where it can (``channels=``, e.g.
     ``loss``); ``scores``: their table if already known (then nothing is scored). The plan includes
-    ``removed``: plans are cumulative."""
+    ``removed``: plans are cumulative. ``min_keep``: the floor per group of :func:`hgsr.prune.select`."""
     removed = removed or {}
     if scores is None:
         kw = dict(score_kw or {})
@@ -62,18 +62,20 @@ def rescore_and_select(model: nn.Module, ds, input_shape, fraction: float, score
                          "channel": pd.Series([c for _, c in pairs], dtype="int64"),
                          "score": pd.Series([-math.inf] * len(pairs), dtype="float64")})
     table = pd.concat([done, fresh[["group", "channel", "score"]]], ignore_index=True) if pairs else fresh
-    return select(table, fraction=fraction, scope=scope, on_empty="keep")
+    return select(table, fraction=fraction, scope=scope, on_empty="keep", min_keep=min_keep)
 
 
 def iterative_plans(model: nn.Module, ds, input_shape, fractions: Sequence[float], scorer: str = "loss",
                     groups: Iterable[str] | None = None, first: pd.DataFrame | None = None,
-                    scope: str = "global", score_kw: dict | None = None) -> dict[float, dict[str, list[int]]]:
+                    scope: str = "global", score_kw: dict | None = None,
+                    min_keep: float = 0.0) -> dict[float, dict[str, list[int]]]:
     """``{fraction: plan}``, cumulative, for each of ``fractions`` (ascending) of the candidate channels
     (``groups``; None = every prunable group), re-scored between chunks: the channels chosen so far are
     silenced in a copy of ``model`` (:func:`hgsr.prune.silence`), the remaining candidates re-scored by
     ``scorer`` (``score_kw``: its options, e.g. ``n_samples``), and the lowest added until the fraction
     is reached (:func:`rescore_and_select`). ``first``: the score table of the unsilenced model, if already
-    known (the first chunk then costs no scoring). ``model`` is left untouched."""
+    known (the first chunk then costs no scoring). ``min_keep``: the floor per group of
+    :func:`hgsr.prune.select`. ``model`` is left untouched."""
     check_module("model", model)
     shape = check_shape("input_shape", input_shape, 3)
     check_type("fractions", fractions, (list, tuple), "a list of fractions in [0, 1]")
@@ -95,7 +97,7 @@ def iterative_plans(model: nn.Module, ds, input_shape, fractions: Sequence[float
     out = {}
     for k, f in enumerate(sorted(fractions)):
         known = first if k == 0 else None
-        plan = rescore_and_select(work, ds, shape, f, scorer, scope, groups, plan, known, score_kw)
+        plan = rescore_and_select(work, ds, shape, f, scorer, scope, groups, plan, known, score_kw, min_keep)
         with torch.no_grad():
             for g, chans in plan.items():
                 silence(work, gs[g], chans)

@@ -1,0 +1,211 @@
+"""The committed networks behind notebook 06: the two starts and the long fine-tunes of the headline.
+
+- **Starts** (:data:`DENSE`, :data:`HGSR`): the dense ResNet-20 and the HGSR-trained one
+  (:mod:`hgsr.suite.regularized_start`: the dense start continued with the reference code's penalty on the
+  training images minus :data:`HOLDOUT` held-out images). :func:`premise_table` and :func:`plot_premise` show
+  what the penalty did to the channels: the fraction of filters (and of input channels, the groups of the
+  feature-wise penalty) whose L2 norm is below ``ρ`` times the largest of their layer, for both starts;
+  :func:`channel_history` reads the per-epoch record from the HGSR start's card.
+- **Steps** (:func:`steps_table`): the regularization and fine-tuning of this study beside the reference
+  recipe's: epochs, optimizer steps, learning rates, and ``Σ_steps lr·λ`` (how far the penalty could move a
+  weight, in the units of its subgradient).
+- **Headline networks** (:mod:`hgsr.suite.finetuned_start`): for each seed, the winner's compact network and
+  the dense control, fine-tuned with the same long schedule. :func:`committed_headline` finds those whose
+  removal plan is the one the study chose, re-measures each on the test split, and :func:`budget_curve`
+  reads their per-epoch accuracy (accuracy change against fine-tuning epochs).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import groups, pretrained, train
+from ..viz import style
+
+DENSE = "resnet20_cifar10"
+HGSR = "resnet20_cifar10_hgsr"
+HOLDOUT = 5000            # training images the HGSR start never trained on (its card: val_images)
+RHOS = (0.01, 0.1)        # "small": below 1 % / 10 % of the largest norm of the layer
+HGSR_PENALTY = {"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"}   # the reference code's
+REFERENCE = {"epochs": 100, "steps_per_epoch": 391, "lr": 0.01, "schedule": ("step", 33, 0.2), "lam": 1e-3}
+
+
+def available(name: str) -> bool:
+    """Whether the committed network ``name`` (weights and card) is in ``data/pretrained/``."""
+    return name in pretrained.available()
+
+
+def relative_norms(model: nn.Module) -> pd.DataFrame:
+    """One row per channel of every target conv: layer, kind ("filter": ``‖W[o]‖₂``, "input": ``‖W[:, i]‖₂``),
+    index, norm, and ``relative`` = norm / the largest norm of that kind in the layer."""
+    rows = []
+    with torch.no_grad():
+        for name, conv in groups.target_convs(model):
+            W = conv.weight.detach().float()
+            for kind, norms in (("filter", groups.filter_l2(W)), ("input", groups.channel_l2(W))):
+                top = float(norms.max())
+                rows += [{"layer": name, "kind": kind, "index": i, "norm": float(v),
+                          "relative": float(v) / top if top > 0 else 0.0} for i, v in enumerate(norms)]
+    return pd.DataFrame(rows)
+
+
+def premise_table(models: dict[str, nn.Module], rhos=RHOS) -> pd.DataFrame:
+    """Per start (``{label: model}``) and kind: the fraction of channels whose norm is below ``ρ`` of their
+    layer's largest, over all target convs, for each ``ρ`` in ``rhos``; plus the median relative norm."""
+    rows = []
+    for label, m in models.items():
+        t = relative_norms(m)
+        for kind, d in t.groupby("kind", sort=False):
+            rows.append({"start": label, "kind": kind, "channels": len(d),
+                         **{f"below_{rho:g}": float((d["relative"] < rho).mean()) for rho in rhos},
+                         "median_relative_norm": float(d["relative"].median())})
+    return pd.DataFrame(rows)
+
+
+def plot_premise(models: dict[str, nn.Module], kind: str = "filter"):
+    """Histogram of the relative channel norms (norm / the layer's largest, log scale) of each start: the
+    channels a pruning criterion would remove first sit at the left. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    style.ensure()
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    st = style.series_styles(list(models))
+    bins = np.logspace(-6, 0, 49)
+    for label, m in models.items():
+        r = relative_norms(m)
+        r = r[r["kind"] == kind]["relative"].clip(lower=1e-6)
+        ax.hist(r, bins=bins, histtype="step", lw=1.6, color=st[label]["color"], label=label)
+    ax.set_xscale("log")
+    for rho in RHOS:
+        ax.axvline(rho, color="0.4", ls=":", lw=1)
+    ax.set_xlabel(f"{kind} L2 norm / largest in its layer")
+    ax.set_ylabel("channels")
+    ax.set_title(f"Relative {kind} norms of the two starts (dotted: 1 % and 10 %)")
+    style.legend(ax)
+    return fig
+
+
+def channel_history(name: str = HGSR) -> pd.DataFrame:
+    """The HGSR start's per-epoch record (its card): epoch, test accuracy, and for filters and input
+    channels the mean over target convs of the fraction below 1 % of the layer's largest norm, and the
+    largest such fraction of one layer."""
+    card = pretrained.card(name)
+    small = card.get("small", 0.01)
+    rows = []
+    for r in card["channel_history"]:
+        ch = r["channels"]
+        rows.append({"epoch": r["epoch"], "test_acc": r.get("test_acc"),
+                     **{f"{k}_below_{small:g}_mean": float(np.mean([v[k] for v in ch.values()]))
+                        for k in ("filters", "inputs")},
+                     **{f"{k}_below_{small:g}_max": float(np.max([v[k] for v in ch.values()]))
+                        for k in ("filters", "inputs")}})
+    return pd.DataFrame(rows)
+
+
+def _lr_sum(epochs: int, steps: int, lr: float, schedule) -> float:
+    """``Σ_steps lr_t`` of ``epochs`` epochs of ``steps`` steps under ``schedule`` (("step", every, γ) or
+    "cosine": per epoch, as :func:`hgsr.train.make_schedule` steps it)."""
+    total = 0.0
+    for e in range(epochs):
+        if schedule == "cosine":
+            f = 0.5 * (1 + math.cos(math.pi * e / epochs))
+        else:
+            f = schedule[2] ** (e // schedule[1])
+        total += steps * lr * f
+    return total
+
+
+def steps_table(finetune_recipe: dict, short: dict, short_images: int) -> pd.DataFrame:
+    """The phases of the study beside the reference recipe: epochs, steps, first learning rate, schedule,
+    λ, and ``Σ lr·λ`` (the distance a subgradient of size 1 moves a weight) for the penalty phases.
+    ``finetune_recipe``: the long fine-tuning's recipe; ``short``: the choice fine-tunes' budget."""
+    card = pretrained.card(HGSR)
+    rec = card["recipe"]
+    steps = math.ceil(card["train_images"] / rec["batch_size"])
+    lam = rec["regularizer"]["lam"]
+    ref = REFERENCE
+    rows = [
+        {"phase": "reference recipe (HGSR code): penalty from scratch", "epochs": ref["epochs"],
+         "steps": ref["epochs"] * ref["steps_per_epoch"], "lr": ref["lr"], "schedule": "×0.2 every 33 epochs",
+         "lam": ref["lam"],
+         "lr_lam_sum": ref["lam"] * _lr_sum(ref["epochs"], ref["steps_per_epoch"], ref["lr"], ref["schedule"])},
+        {"phase": "this study: penalty continuing the dense start", "epochs": rec["epochs"],
+         "steps": rec["epochs"] * steps, "lr": rec["lr"],
+         "schedule": f"×{rec['schedule'][2]:g} every {rec['schedule'][1]} epochs", "lam": lam,
+         "lr_lam_sum": lam * _lr_sum(rec["epochs"], steps, rec["lr"], tuple(rec["schedule"]))},
+        {"phase": "choice of the protocol: short fine-tune of each", "epochs": short["finetune_epochs"],
+         "steps": short["finetune_epochs"] * math.ceil(short_images / 128), "lr": short["finetune_lr"],
+         "schedule": "cosine", "lam": 0.0, "lr_lam_sum": 0.0},
+        {"phase": "headline: long fine-tune of the winner and the dense control", "epochs": finetune_recipe["epochs"],
+         "steps": finetune_recipe["epochs"] * steps, "lr": finetune_recipe["lr"], "schedule": "cosine",
+         "lam": 0.0, "lr_lam_sum": 0.0},
+    ]
+    return pd.DataFrame(rows)
+
+
+def committed_headline(plan_sha1: str, ds, max_seeds: int = 10) -> dict:
+    """The committed long fine-tunes whose removal plan is ``plan_sha1`` and the dense controls of the same
+    seeds, re-measured on ``ds``'s test split: ``{"rows": DataFrame (protocol, seed, params, macs, test_acc,
+    card_test_acc, test_images), "cards": {name: card}, "other_plans": [protocols of committed pruned
+    networks made for another plan]}``."""
+    rows, cards, other = [], {}, []
+    for seed in range(max_seeds):
+        pname, dname = pruned_name(seed), dense_name(seed)
+        if not (available(pname) and available(dname)):
+            continue
+        pc, dc = pretrained.card(pname), pretrained.card(dname)
+        if pc.get("plan_sha1") != plan_sha1:
+            other.append(pc.get("protocol"))
+            continue
+        for name, card in ((pname, pc), (dname, dc)):
+            model = pretrained.load(name)
+            rows.append({"protocol": card["protocol"] if card["kind"] == "pruned" else "dense control",
+                         "seed": seed, "params": card["params"], "macs": card["macs"],
+                         "test_acc": train.evaluate(model, ds)["accuracy"], "card_test_acc": card["test_accuracy"],
+                         "test_images": len(ds.test_y), "epochs": card["epochs"]})
+            cards[name] = card
+    return {"rows": pd.DataFrame(rows), "cards": cards, "other_plans": sorted(set(filter(None, other)))}
+
+
+def pruned_name(seed: int) -> str:
+    return f"{HGSR}_pruned_seed{seed}"
+
+
+def dense_name(seed: int) -> str:
+    return f"{DENSE}_dense_finetuned_seed{seed}"
+
+
+def budget_curve(cards: dict) -> pd.DataFrame:
+    """From the committed cards' per-epoch histories: for each fine-tuning epoch, the mean test accuracy of
+    the pruned networks and of the dense controls over seeds, and the change in points."""
+    per = {"pruned": {}, "dense": {}}
+    for card in cards.values():
+        for r in card["history"]:
+            per[card["kind"]].setdefault(r["epoch"], []).append(r["test_acc"])
+    epochs = sorted(set(per["pruned"]) & set(per["dense"]))
+    return pd.DataFrame([{"epoch": e, "acc": float(np.mean(per["pruned"][e])),
+                          "acc_dense": float(np.mean(per["dense"][e])),
+                          "acc_change_points": 100 * (np.mean(per["pruned"][e]) - np.mean(per["dense"][e])),
+                          "seeds": len(per["pruned"][e])} for e in epochs])
+
+
+def plot_budget_curve(curve: pd.DataFrame, drop_target: float):
+    """Accuracy change (points, winner − dense control) against fine-tuning epochs, with the target line."""
+    import matplotlib.pyplot as plt
+
+    style.ensure()
+    fig, ax = plt.subplots(figsize=(6.0, 3.4), layout="constrained")
+    ax.plot(curve["epoch"], curve["acc_change_points"], marker="o", color=style.PALETTE[0],
+            label="pruned − dense control")
+    ax.axhline(-drop_target, color=style.PALETTE[3], ls="--", lw=1, label=f"target: −{drop_target:g} point")
+    ax.axhline(0, color="0.5", lw=0.6)
+    ax.set_xlabel("fine-tuning epochs")
+    ax.set_ylabel("accuracy change (points)")
+    ax.set_title(f"Accuracy change against fine-tuning epochs (mean of {int(curve['seeds'].min())} seeds)")
+    style.integer_ticks(ax, "x")
+    style.legend(ax)
+    return fig
