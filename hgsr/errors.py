@@ -17,7 +17,8 @@ raises :class:`CorruptFile` naming its path and what to do.
 Errors defined beside their modules join the hierarchy too: ``hgsr.data.DatasetNotFound``
 (``FileNotFoundError``), ``hgsr.data.CorruptArchive`` (a :class:`CorruptFile`),
 ``hgsr.train.NonFiniteLoss`` (``FloatingPointError``), ``hgsr.prune.ArchitectureMismatch``,
-``hgsr.prune.EmptyLayerError`` and ``hgsr.prune.UnsupportedModel`` (``ValueError``).
+``hgsr.prune.EmptyLayerError`` and ``hgsr.prune.UnsupportedModel`` (``ValueError``),
+``hgsr.prune.UnknownGroup`` (a ``KeyError`` and an :class:`InvalidArgument`).
 
 Each ``check_*`` helper returns the value (as the type it promises) or raises; ``None`` is allowed
 only where ``optional=True``.

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, InvalidType
 from .models import is_shortcut
 
 EPS = 1e-12
@@ -56,6 +56,21 @@ def iter_weights(model: nn.Module, predicate: Predicate | None = None) -> Iterat
         yield m.weight
 
 
+def check_conv_weight(W, name: str = "W") -> torch.Tensor:
+    """``W`` unchanged if it is a conv weight (O, I, kh, kw) or a stack of same-shape conv weights
+    (L, O, I, kh, kw); :class:`~hgsr.errors.InvalidType` unless it is a tensor,
+    :class:`~hgsr.errors.InvalidArgument` naming ``name`` and its shape otherwise (e.g. a linear weight
+    (O, I): reshape it to (O, I, 1, 1), as :func:`layer_filter_norms` does)."""
+    if not isinstance(W, torch.Tensor):
+        raise InvalidType(f"{name} must be a conv weight tensor (O, I, kh, kw) or a stack (L, O, I, kh, kw), "
+                          f"got {type(W).__name__}")
+    if W.dim() not in (4, 5):
+        raise InvalidArgument(f"{name} must be a conv weight (O, I, kh, kw) or a stack of them (L, O, I, kh, kw), "
+                              f"got shape {tuple(W.shape)} ({W.dim()}-D); a linear weight (O, I) is "
+                              f"W.reshape(O, I, 1, 1)")
+    return W
+
+
 def _l2(x: torch.Tensor, dims, eps: float) -> torch.Tensor:
     s = x.pow(2).sum(dim=dims)
     return (s + eps).sqrt() if eps > 0 else s.sqrt()
@@ -63,17 +78,17 @@ def _l2(x: torch.Tensor, dims, eps: float) -> torch.Tensor:
 
 def kernel_l1(W: torch.Tensor) -> torch.Tensor:
     """``A[o,i] = ||W[o,i,:,:]||_1``, shape (O, I)."""
-    return W.abs().sum(dim=(-2, -1))
+    return check_conv_weight(W).abs().sum(dim=(-2, -1))
 
 
 def kernel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``N[o,i] = ||W[o,i,:,:]||_2``, shape (O, I)."""
-    return _l2(W, (-2, -1), eps)
+    return _l2(check_conv_weight(W), (-2, -1), eps)
 
 
 def filter_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||F[o]||_2 = ||W[o]||_2``, shape (O,)."""
-    return _l2(W, (-3, -2, -1), eps)
+    return _l2(check_conv_weight(W), (-3, -2, -1), eps)
 
 
 def layer_filter_norms(layer: nn.Module) -> torch.Tensor:
@@ -90,17 +105,17 @@ def input_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
 
 def channel_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||C[i]||_2 = ||W[:, i]||_2``, shape (I,)."""
-    return _l2(W, (-4, -2, -1), eps)
+    return _l2(check_conv_weight(W), (-4, -2, -1), eps)
 
 
 def shape_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """SSL shape columns ``||W[:, i, a, b]||_2``, shape (I, kh, kw)."""
-    return _l2(W, (-4,), eps)
+    return _l2(check_conv_weight(W), (-4,), eps)
 
 
 def layer_l2(W: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """``||W||_2`` of the whole layer, a scalar."""
-    return _l2(W, (-4, -3, -2, -1), eps)
+    return _l2(check_conv_weight(W), (-4, -3, -2, -1), eps)
 
 
 GROUP_NORMS = {"filter": filter_l2, "channel": channel_l2, "kernel": kernel_l2,
@@ -110,15 +125,16 @@ GROUP_NORMS = {"filter": filter_l2, "channel": channel_l2, "kernel": kernel_l2,
 def group_norms(W: torch.Tensor, kind: str, eps: float = 0.0) -> torch.Tensor:
     """L2 norms of every group of one ``kind`` in {filter, channel, kernel, shape, layer}."""
     if kind not in GROUP_NORMS:
-        raise ValueError(f"unknown group kind {kind!r}; known: {', '.join(GROUP_NORMS)}")
+        raise InvalidArgument(f"unknown group kind {kind!r}; valid: {', '.join(GROUP_NORMS)}")
     return GROUP_NORMS[kind](W, eps)
 
 
 def group_size(W: torch.Tensor, kind: str) -> int:
-    """Number of weights in one group of ``kind`` (for the sqrt(|g|) weighting)."""
-    O, I, kh, kw = W.shape[-4:]
+    """Number of weights in one group of ``kind`` (for the sqrt(|g|) weighting); ``W`` is a conv weight
+    (O, I, kh, kw) or a stack of them (L, O, I, kh, kw)."""
+    O, I, kh, kw = check_conv_weight(W).shape[-4:]
     sizes = {"filter": I * kh * kw, "channel": O * kh * kw, "kernel": kh * kw, "shape": O,
              "layer": O * I * kh * kw}
     if kind not in sizes:
-        raise ValueError(f"unknown group kind {kind!r}; known: {', '.join(sizes)}")
+        raise InvalidArgument(f"unknown group kind {kind!r}; valid: {', '.join(sizes)}")
     return sizes[kind]

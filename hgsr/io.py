@@ -28,6 +28,23 @@ def file_digest(path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
+def state_digest(state) -> str:
+    """SHA-256 hex digest of a state dict: each entry's name, dtype, shape and bytes, in sorted key order
+    (a non-tensor entry by its ``repr``). Two state dicts have the same digest exactly when they hold the
+    same tensors; stored beside a cached result's metrics, it ties them to the weights they measured."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        value = state[name]
+        h.update(str(name).encode() + b"\0")
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}\0".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+        else:
+            h.update(repr(value).encode() + b"\0")
+    return h.hexdigest()
+
+
 def _atomic(path, write):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +88,7 @@ def verified_load(path, what: str = "file", remedy: str = "delete it and run aga
         with zipfile.ZipFile(path) as z:
             bad = z.testzip()
         if bad is not None:
-            raise ValueError(f"record {bad} fails its CRC-32 check")
+            raise CorruptFile(f"record {bad} fails its CRC-32 check", path)
         return torch.load(path, **kw)
     except Exception as e:
         reason = "not a torch archive" if isinstance(e, zipfile.BadZipFile) else f"{type(e).__name__}: {e}"

@@ -19,6 +19,8 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
+from .errors import InvalidArgument
+
 SCHEMA_VERSION = 3   # part of every cached compact result's key: a change of the schema recomputes
 
 COLUMNS = ("label", "source", "rule", "widths_dense", "widths", "filters_left", "params_dense", "params",
@@ -44,7 +46,7 @@ def _error(x: float | None, name: str) -> float | None:
     if math.isnan(x):
         return None
     if not 0.0 <= x <= 1.0:
-        raise ValueError(f"{name}={x!r}: an error is a fraction in [0, 1]")
+        raise InvalidArgument(f"{name}={x!r} is not an error: an error is a fraction in [0, 1] (1 - accuracy)")
     return x
 
 
@@ -70,7 +72,7 @@ class CompactResult:
         for name in ("widths_dense", "widths"):
             w = getattr(self, name)
             if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in w):
-                raise ValueError(f"{name}={w!r}: widths are positive integers")
+                raise InvalidArgument(f"{name}={w!r}: widths must be positive integers (one per conv)")
             object.__setattr__(self, name, tuple(int(v) for v in w))
         for name in ("error_dense", "error_pruned", "error_finetuned"):
             object.__setattr__(self, name, _error(getattr(self, name), name))
@@ -115,9 +117,9 @@ class Results(list):
         ``error_finetuned`` by default, or ``error_pruned`` / ``error_dense``) is ``<= error_at_most``;
         ties go to the lower error. None when no result qualifies."""
         if error not in ("error_dense", "error_pruned", "error_finetuned"):
-            raise ValueError(f"error={error!r}; use 'error_dense', 'error_pruned' or 'error_finetuned'")
+            raise InvalidArgument(f"unknown error {error!r}; valid: error_dense, error_pruned, error_finetuned")
         if not 0 <= error_at_most <= 1:
-            raise ValueError(f"error_at_most={error_at_most!r}: an error bound is a fraction in [0, 1]")
+            raise InvalidArgument(f"error_at_most={error_at_most!r} is not an error bound: it must be a fraction in [0, 1]")
         ok = [r for r in self if (source is None or r.source == source)
               and getattr(r, error) is not None and getattr(r, error) <= error_at_most]
         return min(ok, key=lambda r: (r.filters_left, getattr(r, error)), default=None)

@@ -338,8 +338,8 @@ def execute(task: Task, runs: str | os.PathLike | None = None) -> dict:
         status = "cached" if result_ready(task.config) else "trained"
         out = task.fn(task.config)
     if not isinstance(out, dict):
-        raise TypeError(f"the task function {getattr(task.fn, '__name__', task.fn)!r} must return a dict, "
-                        f"got {type(out).__name__}")
+        raise InvalidType(f"the task function {getattr(task.fn, '__name__', task.fn)!r} must return a dict, "
+                          f"got {type(out).__name__}")
     seconds = time.monotonic() - t0
     row = {"hash": task.hash, "status": status, "description": task.describe(), **task.tags, **out}
     row.update(hash=task.hash, status=status, task_s=seconds, wait_s=waited)   # the engine's columns win

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from . import measure, prune
+from .errors import InvalidArgument
 
 
 def _cpuinfo(keys: Sequence[str]) -> dict[str, str]:
@@ -76,11 +77,11 @@ def latency_table(models: Mapping[str, nn.Module], input_shape, reference: str =
     (speedup / mac_ratio: 1 when latency falls exactly as the MACs do). ``attrs``: machine_info.
     """
     if reference not in models:
-        raise ValueError(f"reference {reference!r} is not among the models: {', '.join(models)}")
+        raise InvalidArgument(f"reference {reference!r} is not among the models: {', '.join(models)}")
     if repeats < rounds or rounds < 1:
-        raise ValueError(f"need repeats >= rounds >= 1, got repeats={repeats}, rounds={rounds}")
+        raise InvalidArgument(f"repeats and rounds need repeats >= rounds >= 1, got repeats={repeats}, rounds={rounds}")
     if not batches or any(int(b) < 1 for b in batches):
-        raise ValueError(f"batches must be positive integers, got {list(batches)}")
+        raise InvalidArgument(f"batches must be a non-empty list of positive integers, got {list(batches)}")
     fused = {k: prune.fuse_bn(m.cpu()) for k, m in models.items()}
     rows = {k: {"model": k, "params": measure.count_params(m), "macs": measure.count_macs(m.cpu(), input_shape)}
             for k, m in models.items()}

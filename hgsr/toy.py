@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .errors import InvalidArgument, check_nonneg, check_positive, check_positive_int, check_range
 from .prox import soft_threshold, tl1_penalty
 
 PENALTIES_2D = {
@@ -37,11 +38,9 @@ def penalty_2d(name: str, w1, w2, a: float = 1.0, alpha: float = 0.5, c_g: float
       kernels hold one weight each (so ``A = |w|``).
     """
     if name not in PENALTIES_2D:
-        raise ValueError(f"unknown 2-D penalty {name!r}; known: {', '.join(PENALTIES_2D)}")
-    if a <= 0:
-        raise ValueError(f"TL1 parameter a must be > 0, got a={a}")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"L1 − αL2 needs 0 < alpha <= 1, got alpha={alpha}")
+        raise InvalidArgument(f"unknown 2-D penalty {name!r}; known: {', '.join(PENALTIES_2D)}")
+    check_positive("a", a)                                   # the TL1 parameter
+    check_range("alpha", alpha, 0.0, 1.0, low_open=True)     # L1 − αL2
     x, y = np.abs(np.asarray(w1, dtype=float)), np.abs(np.asarray(w2, dtype=float))
     l1, l2 = x + y, np.hypot(x, y)
     if name == "l1":
@@ -75,8 +74,9 @@ def toy_paths(y: float = 0.5, lam: float = 1.0, lr: float = 0.3, steps: int = 30
     objective_prox; ``attrs`` hold y, lam, lr, the minimizer and ``prox_zero_from`` (first step from
     which every proximal iterate is exactly 0, or None).
     """
-    if lr <= 0 or lam < 0 or steps < 1:
-        raise ValueError(f"need lr > 0, lam >= 0, steps >= 1; got lr={lr}, lam={lam}, steps={steps}")
+    check_positive("lr", lr)
+    check_nonneg("lam", lam)
+    check_positive_int("steps", steps)
     sub = torch.tensor(float(x0), dtype=torch.float64)
     prox = sub.clone()
     rows = []
@@ -108,10 +108,11 @@ def scale_curves(w: torch.Tensor | None = None, scales=None, seed: int = 0) -> p
         w = torch.randn(64, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     w = torch.as_tensor(w).detach().flatten().to(torch.float64)
     if not bool((w != 0).any()):
-        raise ValueError("scale_curves needs a tensor with at least one nonzero entry")
+        raise InvalidArgument(f"w must have at least one nonzero entry (its scale is what is varied), got "
+                              f"{w.numel()} zeros")
     scales = np.logspace(-2, 2, 41) if scales is None else np.asarray(scales, dtype=float)
     if (scales <= 0).any():
-        raise ValueError(f"scales must be > 0, got {scales[scales <= 0][:5]}")
+        raise InvalidArgument(f"scales must all be > 0, got {scales[scales <= 0][:5]} among them")
     scaled = [c * w for c in scales]
     df = pd.DataFrame({"scale": scales, "l1": [float(v.abs().sum()) for v in scaled],
                        "l2": [float(v.pow(2).sum().sqrt()) for v in scaled]})

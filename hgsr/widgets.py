@@ -67,10 +67,11 @@ class Explorer(widgets.VBox):
         return {k: w.value for k, w in self.controls.items()}
 
     def update(self, **values) -> "Explorer":
-        """Set several controls at once (unknown names raise ``ValueError``), then redraw once."""
+        """Set several controls at once (unknown names raise :class:`~hgsr.errors.InvalidArgument`, a
+        ``ValueError``), then redraw once."""
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; controls: {list(self.controls)}")
+            raise InvalidArgument(f"unknown control(s) {unknown}; controls: {list(self.controls)}")
         self._hold = True
         try:
             for k, v in values.items():

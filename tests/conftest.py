@@ -63,7 +63,7 @@ def zero_filter_run():
 
     def make(n_zero=(5, 20)):
         cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
-                                 lr=0.05, profile="test")
+                                 lr=0.05, profile="smoke")
         r = experiments.run(cfg, progress=False)
         convs = [m for m in r.model.modules() if isinstance(m, torch.nn.Conv2d)]
         with torch.no_grad():

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from hgsr import data as hdata
-from hgsr import errors, experiments, measure, models, prox, train, widgets
+from hgsr import errors, experiments, groups, measure, models, prox, train, widgets
 from hgsr import prune as P
 from hgsr import regularizers as R
 from hgsr.errors import CheckpointMismatch, CorruptFile, HgsrError, InvalidArgument, InvalidType
@@ -78,7 +78,7 @@ def empty_ds() -> hdata.Dataset:
 
 def tiny_config(**kw) -> experiments.Config:
     base = dict(dataset="synthetic", model="lenet5", model_kw={"widths": WIDTHS}, train_subset=64,
-                test_subset=32, epochs=1, batch_size=32, lr=0.05, profile="test")
+                test_subset=32, epochs=1, batch_size=32, lr=0.05, profile="smoke")
     return experiments.Config(**{**base, **kw})
 
 
@@ -210,6 +210,16 @@ rows("from_spec", lambda **kw: R.from_spec(**kw), "spec", [(5, IT), ([], IA), ({
 one("Combined-negative-weight", lambda: R.Combined([(-1.0, R.Regularizer())]), IA, "weight")
 one("Combined-not-a-pair", lambda: R.Combined([(1.0, "l1")]), IT, "parts")
 
+# ---- groups (a conv weight is (O, I, kh, kw), or a stack (L, O, I, kh, kw))
+for fname in ("kernel_l1", "kernel_l2", "filter_l2", "channel_l2", "shape_l2", "layer_l2"):
+    one(f"groups.{fname}-linear-weight", functools.partial(getattr(groups, fname), torch.ones(4, 8)), IA,
+        r"W must be a conv weight \(O, I, kh, kw\).*got shape \(4, 8\)")
+one("groups.group_size-linear-weight", lambda: groups.group_size(torch.ones(4, 8), "filter"), IA,
+    r"W must be a conv weight \(O, I, kh, kw\).*got shape \(4, 8\)")
+one("groups.group_size-not-a-tensor", lambda: groups.group_size([[1.0]], "filter"), IT, r"W must be a conv weight")
+one("groups.group_norms-unknown-kind", lambda: groups.group_norms(torch.ones(2, 2, 3, 3), "row"), IA,
+    r"unknown group kind 'row'; valid: filter")
+
 # ---- prox
 Y = torch.linspace(-2, 2, 9)
 rows("prox.soft_threshold", lambda **kw: prox.soft_threshold(**{"y": Y, **kw}), "t", bad_nonneg(),
@@ -281,6 +291,7 @@ rows("Config", tiny_config, "seed", [(-1, IA), (0.5, IT)])
 rows("Config", tiny_config, "regularizer", [({"key": "l1", "lam": -1.0}, IA), ({"key": "l1", "lam": "1e-3"}, IT)],
      pattern="lam")
 rows("Config", tiny_config, "init_from", [("parent", IT)])
+rows("Config", tiny_config, "profile", [("fast", IA), ("Smoke", IA), ("", IA), (5, IT), (None, IT)])
 rows("experiments.profile", lambda **kw: experiments.profile(**kw), "name", [("nope", IA), (None, IA)],
      pattern="profile")
 rows("experiments.recipe", lambda **kw: experiments.recipe(**kw), "task", [("nope", IA), (None, IA)])
@@ -322,6 +333,11 @@ rows("prune.zero_plan", lambda **kw: P.zero_plan(**{"model": net(), "input_shape
      bad_nonneg())
 rows("prune.zero_plan", lambda **kw: P.zero_plan(**{"model": net(), "input_shape": SHAPE, **kw}), "rel",
      bad_nonneg(optional=True))
+rows("prune.masks_from_zero", lambda **kw: P.masks_from_zero(**{"model": net(), **kw}), "tol", bad_nonneg())
+rows("prune.masks_from_zero", lambda **kw: P.masks_from_zero(**{"model": net(), **kw}), "kinds",
+     [(("column",), IA), ("filter", IT), (None, IT)])
+rows("prune.masks_from_zero", lambda **kw: P.masks_from_zero(**{"model": net(), **kw}), "affine", [("yes", IT)])
+rows("prune.masks_from_zero", lambda **kw: P.masks_from_zero(**kw), "model", [("lenet5", IT)])
 rows("prune.zero_structure", lambda **kw: P.zero_structure(**{"model": net(), "input_shape": SHAPE, **kw}), "tol",
      [(NAN, IA), (-0.5, IA)])
 rows("prune.save_compact", lambda **kw: P.save_compact(**{"model": net(), "path": "/nonexistent/x.pt",
@@ -345,6 +361,9 @@ rows("prune.loss_increase_scores", lambda **kw: P.loss_increase_scores(**{"model
      "batch_size", [(0, IA)])
 rows("prune.loss_increase_scores", lambda **kw: P.loss_increase_scores(**{"model": net(), "ds": ds(), **kw}),
      "channels", [({"features.0": [1.7]}, IT), ("features.0", IT)])
+rows("prune.loss_increase_scores", lambda **kw: P.loss_increase_scores(**{"model": net(), "ds": ds(), **kw}),
+     "channels", [({"nope": [0]}, P.UnknownGroup), (["nope"], P.UnknownGroup)],
+     pattern=r"unknown group 'nope'; prunable groups: features\.0, features\.2")
 
 # ---- measure
 rows("measure.count_params", lambda **kw: measure.count_params(**kw), "model", [("lenet5", IT)])
@@ -404,6 +423,7 @@ def test_the_table_is_large_enough():
     (hdata.DatasetNotFound, FileNotFoundError), (hdata.CorruptArchive, ValueError),
     (train.NonFiniteLoss, FloatingPointError), (P.ArchitectureMismatch, ValueError),
     (P.EmptyLayerError, ValueError), (P.UnsupportedModel, ValueError), (CheckpointMismatch, ValueError),
+    (P.UnknownGroup, KeyError), (P.UnknownGroup, ValueError),
     (CorruptFile, ValueError), (IA, ValueError), (IT, TypeError)])
 def test_every_named_error_is_an_hgsr_error_and_keeps_its_builtin_base(cls, builtin):
     assert issubclass(cls, HgsrError) and issubclass(cls, builtin)
@@ -775,6 +795,142 @@ def test_no_silent_coercion_of_plans():
         ds().subset(train=2.5)
     with pytest.raises(IA, match="image_size=28"):
         models.build("lenet5", 4, 1, 28)(torch.zeros(1, 1, 16, 16))
+
+
+# --------------------------------------------------------------------------- the last bad inputs (issue 26, item 7)
+def test_group_functions_name_a_weight_that_is_not_a_conv_weight():
+    linear = nn.Linear(8, 4).weight.detach()
+    with pytest.raises(IA, match=r"W must be a conv weight \(O, I, kh, kw\) or a stack of them \(L, O, I, kh, kw\), "
+                                 r"got shape \(4, 8\) \(2-D\)"):
+        groups.group_size(linear, "filter")
+    with pytest.raises(IA, match=r"W must be a conv weight .*got shape \(4, 8\)"):
+        groups.filter_l2(linear)
+    with pytest.raises(IA, match=r"got shape \(2, 3, 4, 5, 6, 7\) \(6-D\)"):
+        groups.filter_l2(torch.ones(2, 3, 4, 5, 6, 7))
+    # a conv weight, a stack of conv weights (the regularizers' fused path) and a linear layer's rows still work
+    W = torch.randn(2, 5, 3, 3, 3)
+    assert torch.equal(groups.filter_l2(W)[1], groups.filter_l2(W[1]))
+    assert groups.group_size(W, "filter") == groups.group_size(W[0], "filter") == 27
+    lin = nn.Linear(8, 4)
+    assert torch.allclose(groups.layer_filter_norms(lin), lin.weight.detach().norm(dim=1))
+
+
+def test_configs_with_dict_fields_are_set_members_and_dict_keys():
+    a, b = tiny_config(regularizer={"key": "l1", "lam": 1e-3}), tiny_config(regularizer={"lam": 1e-3, "key": "l1"})
+    assert a == b and a is not b and isinstance(a.model_kw, dict)
+    assert hash(a) == hash(b) and {a, b} == {a} and {a: 1}[b] == 1
+    other = tiny_config(regularizer={"key": "l1", "lam": 1e-2})
+    assert other != a and len({a, b, other}) == 2
+    child = tiny_config(init_from=a, lr=0.01)
+    assert hash(child) == hash(tiny_config(init_from=b, lr=0.01)) and child in {child}
+    one_, one_f = tiny_config(lr=1), tiny_config(lr=1.0)      # equal configs hash equal, whatever their types
+    assert one_ == one_f and hash(one_) == hash(one_f)
+
+
+def test_an_unknown_profile_is_refused_with_the_known_ones():
+    with pytest.raises(IA, match=r"unknown profile 'fast'; valid: smoke, default, paper"):
+        tiny_config(profile="fast")
+    for name in experiments.PROFILES:
+        assert tiny_config(profile=name).profile == name
+
+
+def test_masks_from_zero_checks_tol_as_zero_plan_does():
+    for tol in (-1, -1e-3, NAN, INF):
+        with pytest.raises(IA) as masks_error:
+            P.masks_from_zero(net(), tol=tol)
+        with pytest.raises(IA) as plan_error:
+            P.zero_plan(net(), SHAPE, tol=tol)
+        assert str(masks_error.value) == str(plan_error.value) and "tol" in str(masks_error.value)
+    with pytest.raises(IT, match="tol"):
+        P.masks_from_zero(net(), tol="1e-3")
+    assert set(P.masks_from_zero(net(), tol=0)) == {"features.0.weight", "features.0.bias", "features.2.weight",
+                                                    "features.2.bias"}
+
+
+@pytest.mark.parametrize("key", ["shapes", "state_dict", "builder"])
+def test_a_compact_file_missing_a_part_names_it(tmp_path, key):
+    path = P.save_compact(lenet(), tmp_path / "c.pt", BUILDER)
+    blob = torch.load(path, weights_only=False)
+    del blob[key]
+    torch.save(blob, path)
+    with pytest.raises(CorruptFile, match=re.escape(str(path)) + f".*lacks '{key}'.*save the model again"):
+        P.load_compact(path)
+    if key == "builder":                                    # the caller can supply it
+        assert isinstance(P.load_compact(path, builder=BUILDER), nn.Module)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_loading_onto_a_missing_cuda_device_names_the_cause(tmp_path):
+    path = P.save_compact(lenet(), tmp_path / "c.pt", BUILDER)
+    for location in ("cuda", "cuda:0", torch.device("cuda")):
+        with pytest.raises(IA, match=r"map_location=.*cuda.* no CUDA device.*use map_location='cpu'") as info:
+            P.load_compact(path, map_location=location)
+        assert not isinstance(info.value, CorruptFile) and "corrupt" not in str(info.value)
+    with pytest.raises(IA, match=r"map_location='gpu0' is not a device"):
+        P.load_compact(path, map_location="gpu0")
+    assert isinstance(P.load_compact(path, map_location="cpu"), nn.Module)
+
+
+def test_a_compact_file_with_a_nan_statistic_is_refused(tmp_path):
+    spec = {**BUILDER, "batchnorm": True}
+    path = P.save_compact(lenet(batchnorm=True), tmp_path / "c.pt", spec)
+    blob = torch.load(path, weights_only=False)
+    blob["state_dict"]["features.1.running_var"][2] = NAN
+    torch.save(blob, path)
+    with pytest.raises(CorruptFile, match=re.escape(str(path)) + r".*'features\.1\.running_var' holds 1 non-finite"):
+        P.load_compact(path)
+    blob["state_dict"]["features.1.running_var"][2] = 1.0
+    blob["state_dict"]["classifier.3.bias"][0] = -INF
+    torch.save(blob, path)
+    with pytest.raises(CorruptFile, match=r"'classifier\.3\.bias' holds 1 non-finite"):
+        P.load_compact(path)
+
+
+def _edit_result(path, edit) -> dict:
+    blob = torch.load(path, weights_only=False)
+    edit(blob)
+    torch.save(blob, path)                               # a valid archive: only the digest can tell
+    return blob
+
+
+def test_weights_edited_in_a_cached_run_are_not_returned_with_its_metrics():
+    cfg = tiny_config()
+    clean = experiments.run(cfg, progress=False)
+    path = clean.path / "result.pt"
+    key = "features.0.weight"
+
+    def nudge(blob):
+        blob["model"][key][0, 0, 0, 0] += 0.5
+    edited = _edit_result(path, nudge)["model"][key]
+    assert not torch.equal(edited, clean.model.state_dict()[key])
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*do not match the digest"):
+        again = experiments.run(cfg, progress=False)
+    for k, v in clean.model.state_dict().items():           # recomputed: the trained weights, not the edited ones
+        assert torch.equal(again.model.state_dict()[k], v), k
+    assert again.metrics == clean.metrics == experiments.summarize(again.model, experiments.dataset_for(cfg))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # rewritten with a matching digest: loads cleanly
+        assert experiments.run(cfg, progress=False).metrics == clean.metrics
+
+
+def test_a_cached_run_without_a_weights_digest_is_trusted_only_if_its_weights_reproduce_its_metrics():
+    cfg = tiny_config()
+    clean = experiments.run(cfg, progress=False)
+    path = clean.path / "result.pt"
+    _edit_result(path, lambda blob: blob.pop(experiments.WEIGHTS_DIGEST))      # an entry of older code
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert experiments.run(cfg, progress=False).metrics == clean.metrics     # its weights reproduce them
+    assert experiments.WEIGHTS_DIGEST in torch.load(path, weights_only=False)  # and the digest is added
+
+    def zero_first_conv(blob):
+        blob.pop(experiments.WEIGHTS_DIGEST)
+        blob["model"]["features.0.weight"].zero_()
+    _edit_result(path, zero_first_conv)
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*stores no digest.*do not reproduce"):
+        again = experiments.run(cfg, progress=False)
+    assert torch.equal(again.model.features[0].weight, clean.model.features[0].weight)
+    assert again.metrics == clean.metrics
 
 
 # --------------------------------------------------------------------------- helpers

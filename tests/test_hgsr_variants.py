@@ -23,7 +23,7 @@ def test_config_uses_the_variant_subset_and_spec():
 def test_summary_counts_channels_left_and_picks_the_fewest_within_the_drop():
     from hgsr import experiments
     cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
-                             lr=0.05, profile="test")
+                             lr=0.05, profile="smoke")
     base = experiments.run(cfg, progress=False)
     sparse = experiments.run(cfg.replace(regularizer=hgsr_variants.spec("hsr_gl/output", 1e-4)), progress=False)
     with torch.no_grad():

@@ -42,7 +42,7 @@ def config(name):
     bn = name in ("none_bn", "slimming")
     return experiments.Config(dataset="mnist", model="lenet5", model_kw={"batchnorm": bn},
                               train_subset=4000, test_subset=500, regularizer=spec, epochs=2, lr=0.03,
-                              schedule=("step", 1, 0.1), batch_size=128, seed=0, profile="test")
+                              schedule=("step", 1, 0.1), batch_size=128, seed=0, profile="smoke")
 
 
 def small_gammas(bns) -> int:

@@ -12,7 +12,7 @@ from hgsr import compact, experiments
 from hgsr.suite import manifest
 
 A = experiments.Config(dataset="synthetic", model="lenet5", model_kw={"widths": (4, 8, 16)}, train_subset=128,
-                       test_subset=64, epochs=2, batch_size=32, lr=0.05, profile="repro",
+                       test_subset=64, epochs=2, batch_size=32, lr=0.05, profile="smoke",
                        regularizer={"key": "hsr_gl", "lam": 1e-3, "grouping": "output"})
 OTHER = A.replace(regularizer={"key": "l1", "lam": 1e-3}, seed=3)
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .. import groups
+from ..errors import InvalidArgument
 from .base import Regularizer
 from .common import (ConvRegularizer, check_bool, check_choice, check_nonneg, check_positive, check_predicate,
                      fused_penalty, group_norms_keepdim, linear_group_penalty)
@@ -169,8 +170,9 @@ class Slimming(Regularizer):
         found = [m.weight for n, m in model.named_modules()
                  if isinstance(m, nn.BatchNorm2d) and m.weight is not None and pred(n, m)]
         if not found:
-            raise ValueError(f"slimming needs BatchNorm2d layers with a learnable scale; "
-                             f"{type(model).__name__} has none (for this predicate)")
+            raise InvalidArgument(f"model {type(model).__name__} has no BatchNorm2d layer with a learnable scale "
+                                  f"(for this predicate); slimming needs at least one (e.g. build LeNet-5 "
+                                  f"with batchnorm=True)")
         return found
 
     def penalty(self, model):

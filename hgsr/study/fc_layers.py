@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .. import compact, experiments, measure
+from ..errors import InvalidArgument
 from ..results import widths_text
 from . import dead_channels, families
 
@@ -57,7 +58,8 @@ def comparison(runs: Mapping[str, experiments.Run], finetune_epochs: int) -> pd.
     """:func:`compact_row` for both families of every pair of :data:`PAIRS` (``runs``: name → run)."""
     missing = [n for pair in PAIRS.items() for n in pair if n not in runs]
     if missing:
-        raise ValueError(f"runs lacks the families {missing}; give a run for each of {list(PAIRS.items())}")
+        raise InvalidArgument(f"runs lacks the families {missing} (it has {sorted(runs)}); give a run for each of "
+                              f"{list(PAIRS.items())}")
     return pd.DataFrame([compact_row(n, runs[n], finetune_epochs) for pair in PAIRS.items() for n in pair])
 
 

@@ -35,6 +35,7 @@ from typing import Callable
 from torch import nn
 
 from .. import compact, experiments, train
+from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import Task
 from ..sweep import main as sweep_main
@@ -141,7 +142,7 @@ GRIDS: dict[str, Callable[[str], list[Task]]] = {"lenet_families": lenet_familie
 def grid(name: str, profile: str = "default") -> list[Task]:
     """The tasks of a named grid at a profile's budget."""
     if name not in GRIDS:
-        raise ValueError(f"unknown grid {name!r}; known: {', '.join(GRIDS)}")
+        raise InvalidArgument(f"unknown grid {name!r}; known: {', '.join(GRIDS)}")
     experiments.profile(profile)   # an unknown profile names the known ones
     return GRIDS[name](profile)
 

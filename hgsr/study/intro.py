@@ -1,6 +1,7 @@
 """Notebook 00: where a CNN's parameters and MACs are, and what zeroing weights buys against removing filters.
 
 - :func:`model_costs`: per-layer parameters and MACs of the study's models.
+- :func:`cost_totals`, :func:`dataset_table`: the totals of those tables; the datasets' sizes.
 - :func:`structured_vs_unstructured`: dense vs element-wise zeroed vs filter-removed, measured latency.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 import torch
 
 from .. import measure, models, timing
+from ..errors import InvalidArgument
 
 
 def model_costs(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> dict[str, pd.DataFrame]:
@@ -20,6 +22,23 @@ def model_costs(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> dic
         m = models.build(name, 10, shape[0], shape[1], **kw)
         out[label] = measure.macs_by_layer(m, shape)
     return out
+
+
+def cost_totals(costs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per model of :func:`model_costs`: total parameters and MACs, and the share of each that
+    the convolutions hold."""
+    return pd.DataFrame([{"model": k, "params": int(v.params.sum()), "MACs": int(v.macs.sum()),
+                          "conv share of params": v[v.type == "Conv2d"].params.sum() / v.params.sum(),
+                          "conv share of MACs": v[v.type == "Conv2d"].macs.sum() / v.macs.sum()}
+                         for k, v in costs.items()])
+
+
+def dataset_table(sets) -> pd.DataFrame:
+    """One row per dataset of ``{name: hgsr.data.Dataset}``: training and test images, image shape
+    (``CxHxW``) and classes."""
+    return pd.DataFrame([{"dataset": n, "train": len(d.train_y), "test": len(d.test_y),
+                          "image": "x".join(map(str, d.train_x.shape[1:])), "classes": d.num_classes}
+                         for n, d in sets.items()])
 
 
 @torch.no_grad()
@@ -67,7 +86,7 @@ def conv_share_verdict(totals: pd.DataFrame, lenet: str = "LeNet-5 (MNIST)") -> 
     table of notebook 00 (columns ``model``, ``conv share of params``, ``conv share of MACs``)."""
     t = totals.set_index("model")
     if lenet not in t.index:
-        raise ValueError(f"{lenet!r} is not a row of the totals table: {', '.join(t.index)}")
+        raise InvalidArgument(f"lenet={lenet!r} is not a row of the totals table: {', '.join(t.index)}")
     p, m = t.loc[lenet, "conv share of params"], t.loc[lenet, "conv share of MACs"]
     text = (f"In LeNet-5, the convolutions hold {p:.0%} of the parameters and {m:.0%} of the MACs")
     others = t.drop(index=lenet)
@@ -88,7 +107,8 @@ def speed_verdict(speed: pd.DataFrame, noise: float = 0.1) -> str:
     :func:`structured_vs_unstructured`'s table (rows dense, element-wise, structured). A speed-up within
     ``noise`` of 1 counts as no change."""
     if len(speed) != 3:
-        raise ValueError(f"expected the three rows of structured_vs_unstructured, got {len(speed)}")
+        raise InvalidArgument(f"speed must be structured_vs_unstructured's table of three rows (dense, element-wise, "
+                              f"structured), got {len(speed)} rows")
     dense, elem, struct = (speed.iloc[i] for i in range(3))
 
     def how(s):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import measure, models
+from ..errors import CorruptFile, InvalidArgument
 from ..results import CompactResult, Results
 
 PUBLISHED_CSV = Path(__file__).resolve().parents[2] / "data" / "published.csv"
@@ -30,7 +31,7 @@ def table(model: str | None = None, dataset: str | None = None, path: Path = PUB
         raise FileNotFoundError(f"{path} cannot be read ({e}); restore it with `git checkout -- {path}`") from e
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise ValueError(f"{path} lacks columns {missing}; restore it with `git checkout -- {path}`")
+        raise CorruptFile(f"{path} lacks columns {missing}; restore it with `git checkout -- {path}`", path)
     if model is not None:
         df = df[df["model"].str.startswith(model)]
     if dataset is not None:
@@ -43,7 +44,7 @@ def row(key: str, path: Path = PUBLISHED_CSV) -> dict:
     df = table(path=path)
     hit = df[df["key"] == key]
     if hit.empty:
-        raise ValueError(f"key={key!r} is not in {path}; known: {', '.join(df['key'])}")
+        raise InvalidArgument(f"key={key!r} is not in {path}; known: {', '.join(df['key'])}")
     return hit.iloc[0].to_dict()
 
 

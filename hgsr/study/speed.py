@@ -3,15 +3,22 @@
 Tables come from the one timing protocol, :func:`hgsr.timing.latency_table` (BatchNorm folded,
 interleaved rounds, ratios measured side by side); this module reads them:
 
+- :func:`lenet_latency`, :func:`latency_summary`: the latency tables of notebook 08 (LeNet-5 families,
+  then ResNet-20);
 - :func:`efficiency_summary`: per network, the most reduced model and the median speed-up / MAC ratio;
 - :func:`timing_note`, :func:`verdict`: the sentences notebook 08 shows, computed from the tables.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
+from torch import nn
 
+from .. import timing
+from . import families
+
+from ..errors import InvalidArgument
 
 
 def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by: str = "network",
@@ -23,7 +30,8 @@ def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by
     need = [by, "label", "mac_ratio"] + [f"speedup_b{b}" for b in batches] + [f"efficiency_b{b}" for b in batches]
     missing = [c for c in need if c not in table.columns]
     if missing:
-        raise ValueError(f"latency table lacks columns {missing}; has {list(table.columns)}")
+        raise InvalidArgument(f"table lacks the latency columns {missing}; it has {list(table.columns)} "
+                              f"(hgsr.timing.latency_table writes them)")
     rows = []
     for key, d in table.groupby(by, sort=False):
         top = d.loc[d["mac_ratio"].idxmax()]
@@ -34,6 +42,34 @@ def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by
                     for b in batches})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# The columns of notebook 08's latency table, in order (those a table has).
+LATENCY_COLUMNS = ["network", "label", "widths", "params", "macs", "latency_b1_ms", "latency_b64_ms", "speedup_b1",
+                   "speedup_b64", "mac_ratio", "efficiency_b1", "efficiency_b64"]
+
+
+def lenet_latency(compacted: Mapping[str, dict], dense: nn.Module, batches: Sequence[int] = (1, 64),
+                  threads: int | None = 1, **timing_kw) -> pd.DataFrame:
+    """:func:`hgsr.timing.latency_table` of the dense LeNet-5 (``dense``) and the compact networks of
+    ``{family: compact result}`` (:func:`hgsr.compact.compact_from_zeros`), with each family's label,
+    widths and accuracy after fine-tuning; ``network`` = "LeNet-5"; the dense row is the "dense
+    reference" of widths 20-50. ``timing_kw``: repeats, warm-up passes and rounds."""
+    models = {"dense": dense, **{n: out["model"] for n, out in compacted.items()}}
+    info = pd.DataFrame([{"model": n, "label": families.FAMILIES[n].label, "widths": out["summary"]["widths"],
+                          "acc_finetuned": out["summary"]["acc_finetuned"]} for n, out in compacted.items()])
+    speed = timing.latency_table(models, (1, 28, 28), batches=batches, threads=threads, **timing_kw)
+    table = info.merge(speed, on="model", how="right").assign(network="LeNet-5")
+    table.loc[table.model == "dense", ["label", "widths"]] = ["dense reference", "20-50"]
+    return table
+
+
+def latency_summary(lenet: pd.DataFrame, resnet: pd.DataFrame) -> pd.DataFrame:
+    """The LeNet-5 table of :func:`lenet_latency` and a ResNet-20 :func:`hgsr.timing.latency_table`
+    (labelled by model name) in one table, the columns of :data:`LATENCY_COLUMNS` that it has."""
+    resnet = resnet.assign(network="ResNet-20", label=resnet["model"], widths="")
+    table = pd.concat([lenet, resnet], ignore_index=True)
+    return table[[c for c in LATENCY_COLUMNS if c in table.columns]]
 
 
 # ----------------------------------------------------------------------------- verdicts (notebook 08)

@@ -1,5 +1,6 @@
 """Numerical checks of the theory the notebooks teach (docs/methods.md sections 4 and 5).
 
+- :func:`threshold_table`: the threshold of each proximal operator (below it, prox gives exactly 0);
 - :func:`prox_optimality_table`: every closed-form proximal operator of :mod:`hgsr.prox` against a
   brute-force grid minimization of its objective ``t·R(x) + ½||x − y||²``;
 - :func:`scale_invariance_table`: a regularizer's penalty at ``c·W`` for several scales ``c`` and
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from .. import groups, prox
+from ..errors import InvalidArgument
 
 D = torch.float64
 
@@ -77,6 +79,17 @@ def _grid_min(objective, y: torch.Tensor, n1: int, n2: int):
     return x[i], float(f[i]), h
 
 
+def threshold_table(lam: float = 1.0, alpha: float = 0.5, tl1_as: Sequence[float] = (0.1, 1.0, 10.0)) -> pd.DataFrame:
+    """The threshold τ of each proximal operator at λ = t = ``lam`` (prox(y) = 0 exactly when |y| ≤ τ):
+    soft (L1) λ, hard (L0) √(2λ), TL1 for each ``a`` of ``tl1_as`` (:func:`hgsr.prox.tl1_threshold`),
+    L1 − αL2 in 1-D (1 − α)λ, group (on the norm) λ."""
+    return pd.DataFrame(
+        [{"operator": "soft (L1)", "threshold τ": lam}, {"operator": "hard (L0)", "threshold τ": (2 * lam) ** 0.5}]
+        + [{"operator": f"TL1, a = {a:g}", "threshold τ": prox.tl1_threshold(lam, a)} for a in tl1_as]
+        + [{"operator": f"L1 − αL2, α = {alpha:g} (1-D)", "threshold τ": (1 - alpha) * lam},
+           {"operator": "group (on the norm)", "threshold τ": lam}])
+
+
 def prox_optimality_table(cases=None, n1: int = 100_001, n2: int = 1_001) -> pd.DataFrame:
     """Each closed-form ``x = prox_{tR}(y)`` beside the brute-force argmin of
     ``F(x) = t·R(x) + ½||x − y||²`` on a grid (``n1`` points in 1-D, ``n2²`` in 2-D), float64.
@@ -90,7 +103,7 @@ def prox_optimality_table(cases=None, n1: int = 100_001, n2: int = 1_001) -> pd.
     rows = []
     for name, t, kw, points in (DEFAULT_CASES if cases is None else cases):
         if name not in OPERATORS:
-            raise ValueError(f"unknown operator {name!r}; known: {', '.join(OPERATORS)}")
+            raise InvalidArgument(f"cases has an unknown operator {name!r}; known: {', '.join(OPERATORS)}")
         op, penalty = OPERATORS[name]
         for pt in points:
             y = torch.tensor(pt, dtype=D)
@@ -123,9 +136,9 @@ def scale_invariance_table(regularizers: Mapping[str, object], model: nn.Module,
     ``R(cW) = c^k R(W)`` — 0 for L1/L2 (scale invariant, gradient orthogonal to W), 1 for L1.
     """
     if 1.0 not in [float(c) for c in scales]:
-        raise ValueError(f"scales must contain 1.0 (the reference), got {list(scales)}")
+        raise InvalidArgument(f"scales must contain 1.0 (the reference), got {list(scales)}")
     if any(not c > 0 for c in scales):
-        raise ValueError(f"scales must be > 0, got {list(scales)}")
+        raise InvalidArgument(f"scales must all be > 0, got {list(scales)}")
     rows = []
     for name, reg in regularizers.items():
         for c in scales:

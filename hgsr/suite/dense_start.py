@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from .. import data as hdata
 from .. import models, train
+from ..errors import InvalidArgument, InvalidType, is_int
 from ..io import atomic_save, atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
 from ..train import default_device
@@ -66,12 +67,14 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
              runs: Path | None = None, progress: bool = True, data_root=None) -> dict:
     """Train ``RECIPES[name]`` from scratch (resuming a checkpoint), write weights + card; return the card."""
     if name not in RECIPES:
-        raise ValueError(f"name={name!r} is not a pretrain recipe; known: {', '.join(RECIPES)}")
+        raise InvalidArgument(f"name={name!r} is not a pretrain recipe; known: {', '.join(RECIPES)}")
     recipe = dict(RECIPES[name])
     if epochs is not None:
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"epochs={epochs!r} must be a positive integer")
-        recipe["epochs"] = epochs
+        if not is_int(epochs):
+            raise InvalidType(f"epochs={epochs!r} must be a positive integer, not a {type(epochs).__name__}")
+        if epochs < 1:
+            raise InvalidArgument(f"epochs={epochs!r} must be a positive integer")
+        recipe["epochs"] = int(epochs)
     device = torch.device(device) if device is not None else default_device()
     ds = hdata.load(recipe["dataset"], root=data_root)
     torch.manual_seed(seed)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .. import groups
+from ..errors import InvalidArgument
 from .theme import ensure, label_cycle, series_styles  # noqa: F401  (re-exported for the plotting modules)
 from .vocabulary import fmt_count, layer_names  # noqa: F401  (re-exported for the plotting modules)
 
@@ -28,7 +29,7 @@ def grid(n: int, ncols: int | None = None, panel=(3.2, 3.0), **kw):
     Returns ``(fig, axes)`` with ``axes`` a flat list of the ``n`` used axes.
     """
     if n < 1:
-        raise ValueError("nothing to plot: zero panels requested")
+        raise InvalidArgument(f"nothing to plot: n must be a positive number of panels, got {n!r}")
     ensure()
     ncols = ncols or min(n, 4)
     nrows = int(np.ceil(n / ncols))
@@ -46,7 +47,8 @@ def layer_weight(model_or_W, layer=None, predicate=None) -> tuple[str, torch.Ten
     returned is the short one. A 4-D tensor passes through as ``("W", W)``."""
     if isinstance(model_or_W, torch.Tensor):
         if model_or_W.dim() != 4:
-            raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(model_or_W.shape)}")
+            raise InvalidArgument(f"model_or_W must be a model or a conv weight (O, I, kh, kw), got a tensor of "
+                                  f"shape {tuple(model_or_W.shape)}")
         return "W", model_or_W.detach()
     convs = target_convs(model_or_W, predicate)
     names = [n for n, _ in convs]
@@ -55,13 +57,14 @@ def layer_weight(model_or_W, layer=None, predicate=None) -> tuple[str, torch.Ten
         layer = 0
     if isinstance(layer, (int, np.integer)):
         if not -len(convs) <= layer < len(convs):
-            raise ValueError(f"layer index {layer} out of range: {len(convs)} target convs {names}")
+            raise InvalidArgument(f"layer index {layer} out of range: valid -{len(convs)} to {len(convs) - 1} "
+                                  f"({len(convs)} target convs {names})")
         name, conv = convs[layer]
         return short.get(name, name), conv.weight.detach()
     by_short = {short.get(n, n): n for n in names}
     if layer not in names and layer not in by_short:
-        raise ValueError(f"unknown layer {layer!r}; target convs: {', '.join(names)} "
-                         f"({', '.join(by_short)})")
+        raise InvalidArgument(f"unknown layer {layer!r}; target convs: {', '.join(names)} "
+                              f"({', '.join(by_short)})")
     module = layer if layer in names else by_short[layer]
     return short.get(module, module), dict(convs)[module].weight.detach()
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import prox, toy
+from ..errors import InvalidArgument, check_positive
 from . import style
 from ._common import grid, new_axes
 
@@ -27,8 +28,7 @@ def threshold_curves(lam: float = 1.0, a: float = 1.0, alpha: float = 0.5, a_val
     ``(1−α)λ``) and ``y2`` (default ``1.5λ``: the threshold on ``y`` then depends on the other
     coordinate); ``group``: ``r`` and ``||group_soft((r cos θ, r sin θ), λ)||_2 = max(0, r − λ)``.
     """
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam!r}")
+    lam = check_positive("lam", lam)
     a_list = sorted({float(v) for v in a_values} | {float(a)})
     y2 = 1.5 * lam if y2 is None else float(y2)
     reach = max(lam, np.sqrt(2 * lam), *(prox.tl1_threshold(lam, v) for v in a_list))
@@ -136,7 +136,7 @@ def penalty_contours(names=("l1", "l2", "l1_over_l2", "tl1", "l1_l2", "l0", "gro
     names = list(names)
     for nm in names:
         if nm not in toy.PENALTIES_2D:
-            raise ValueError(f"unknown 2-D penalty {nm!r}; known: {', '.join(toy.PENALTIES_2D)}")
+            raise InvalidArgument(f"names has an unknown 2-D penalty {nm!r}; known: {', '.join(toy.PENALTIES_2D)}")
     g = np.linspace(-lim, lim, n)
     W1, W2 = np.meshgrid(g, g)
     fig, axes = grid(len(names), ncols=min(ncols, len(names)), panel=(3.0, 3.0))

@@ -15,15 +15,17 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib import ticker
 
+from ..errors import InvalidArgument
 from . import style
 from ._common import fmt_count, grid, new_axes, series_styles
 
 
 def require(df: pd.DataFrame, cols: Sequence[str], what: str = "table") -> None:
-    """Raise ``ValueError`` naming the missing columns and the available ones."""
+    """Raise :class:`~hgsr.errors.InvalidArgument` (a ``ValueError``) naming the missing columns and the
+    available ones."""
     missing = [c for c in cols if c is not None and c not in df.columns]
     if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; available: {list(df.columns)}")
+        raise InvalidArgument(f"{what} lacks column(s) {missing}; available: {list(df.columns)}")
 
 
 def params_macs_by_layer(df: pd.DataFrame, title: str | None = None, axes=None):
@@ -62,7 +64,7 @@ def filters_per_layer(tables: Mapping[str, pd.DataFrame], col: str = "filters_le
     :func:`hgsr.measure.sparsity_table`), over a grey bar of the layer's original filter count.
     The ``total`` row is left out; the title states the tolerance(s) the tables used."""
     if not tables:
-        raise ValueError("filters_per_layer needs at least one table")
+        raise InvalidArgument(f"tables must hold at least one {{name: sparsity table}}, got {tables!r}")
     layers: list[str] = []
     renamed = {}
     for name, t in tables.items():
@@ -98,12 +100,12 @@ def training_curves(histories: Mapping[str, pd.DataFrame], cols=("test_acc", "ze
     """One panel per history column (``cols``), one line per run (``{name: fit() history}``).
     A run without a column is skipped in that panel; a column no run has raises ``ValueError``."""
     if not histories:
-        raise ValueError("training_curves needs at least one history")
+        raise InvalidArgument(f"histories must hold at least one {{name: fit() history}}, got {histories!r}")
     cols = [cols] if isinstance(cols, str) else list(cols)
     for c in cols:
         if not any(c in h.columns for h in histories.values()):
             avail = sorted(set().union(*(h.columns for h in histories.values())))
-            raise ValueError(f"no history has column {c!r}; available: {avail}")
+            raise InvalidArgument(f"cols: no history has column {c!r}; available: {avail}")
     fig, axes = grid(len(cols), ncols=len(cols), panel=(3.6, 3.0))
     styles = series_styles(list(histories))
     for ax, c in zip(axes, cols):
@@ -204,7 +206,8 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
     require(df, [*xs, y, label] + ([yerr] if yerr else []), "results table")
     unknown = sorted(set(lab for labs in panels.values() for lab in labs) - set(df[label]))
     if unknown:
-        raise ValueError(f"panels name labels absent from the table: {unknown}")
+        raise InvalidArgument(f"panels name labels absent from the table: {unknown}; the table's {label!r} "
+                              f"column has {sorted(set(df[label]))[:10]}")
     style.ensure()
     fig, axes = plt.subplots(len(xs), len(panels), figsize=(3.6 * len(panels), 3.3 * len(xs)), squeeze=False,
                              sharey=True, layout="constrained")

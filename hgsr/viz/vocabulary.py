@@ -112,7 +112,11 @@ QUANTITIES: dict[str, Quantity] = {
     "cos": Quantity("cos(∇R, W)"), "degree": Quantity("homogeneity degree"),
     "relative": Quantity("penalty / penalty at scale 1"), "grad_dot_w": Quantity("⟨∇R, W⟩"),
     "objective_gap": Quantity("objective gap"), "grid_argmin": Quantity("grid argmin"),
-    "grid_step": Quantity("grid step"),
+    "grid_step": Quantity("grid step"), "distance": Quantity("‖prox − grid argmin‖∞"),
+    # filter-norm histograms: the widest empty band (hgsr.study.dead_channels.filter_norm_gaps)
+    "below_tol": _count("filters with norm ≤ tol"), "gap_low": Quantity("widest gap, lower edge"),
+    "gap_high": Quantity("widest gap, upper edge"), "gap_decades": Quantity("widest gap", "decades", 1.0, 1),
+    "tol_in_gap": Quantity("tol inside the gap"),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.

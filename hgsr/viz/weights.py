@@ -14,6 +14,7 @@ from matplotlib import ticker
 from matplotlib.colors import LogNorm, Normalize
 
 from .. import groups
+from ..errors import InvalidArgument
 from ..measure import TOL
 from . import style
 from ._common import grid, layer_weight, new_axes, series_styles, target_convs
@@ -183,7 +184,7 @@ def compare_sparsity_patterns(runs: dict, tol: float = TOL, predicate=None):
     the first panel of a row names the run above its "filter o" axis label; a run with fewer target
     layers leaves its last panels empty."""
     if not runs:
-        raise ValueError("compare_sparsity_patterns needs at least one run")
+        raise InvalidArgument(f"runs must hold at least one {{label: model}}, got {runs!r}")
     style.ensure()
     per_run = {lab: target_convs(m, predicate) for lab, m in runs.items()}
     short = {lab: style.layer_names(m) for lab, m in runs.items()}

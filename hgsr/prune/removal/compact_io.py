@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from ... import models
@@ -83,16 +84,72 @@ def _resized(name: str, old: nn.Module, spec: dict) -> nn.Module:
     return type(old)(spec["in"], old.eps, old.momentum, old.affine, old.track_running_stats)
 
 
+def _check_map_location(map_location) -> None:
+    """InvalidArgument naming ``map_location`` when it names a device this machine lacks (a CUDA device
+    without CUDA, or a CUDA index past the last GPU), so that loading does not fail as if the file were
+    corrupt; a dict's target devices are checked too, a callable is left to torch."""
+    if map_location is None or callable(map_location):
+        return
+    targets = list(map_location.values()) if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if not isinstance(target, (str, torch.device)):
+            raise InvalidType(f"map_location must be None, a device (e.g. 'cpu'), a dict or a callable, got "
+                              f"{map_location!r} ({type(map_location).__name__})")
+        try:
+            device = torch.device(target)
+        except RuntimeError as e:
+            raise InvalidArgument(f"map_location={map_location!r} is not a device torch knows ({e}); use "
+                                  f"map_location='cpu'") from None
+        if device.type != "cuda":
+            continue
+        if not torch.cuda.is_available():
+            raise InvalidArgument(f"map_location={map_location!r} names a CUDA device, but this machine has no "
+                                  f"CUDA device (torch.cuda.is_available() is False); use map_location='cpu'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InvalidArgument(f"map_location={map_location!r} names CUDA device {device.index}, but this "
+                                  f"machine has {torch.cuda.device_count()}; use map_location='cuda:0' or 'cpu'")
+
+
+def _check_contents(blob: dict, path: Path, need_builder: bool) -> None:
+    """CorruptFile naming ``path`` unless the blob holds the keys :func:`save_compact` writes (with a
+    builder dict that has a ``name`` when ``need_builder``) and every floating tensor of its state dict
+    is finite (a NaN in a BatchNorm's running_var would make every output NaN)."""
+    fix = "save the model again with save_compact"
+    missing = [k for k in (("builder",) if need_builder else ()) + ("shapes", "state_dict") if k not in blob]
+    if missing:
+        raise CorruptFile(f"compact-model file {path} lacks {', '.join(map(repr, missing))} (it has "
+                          f"{', '.join(map(repr, sorted(blob)))}); {fix}", path)
+    if need_builder and not (isinstance(blob["builder"], dict) and "name" in blob["builder"]):
+        raise CorruptFile(f"compact-model file {path} has builder {blob['builder']!r}, not a dict with 'name'; "
+                          f"{fix}, or give builder= to load_compact", path)
+    for key in ("shapes", "state_dict"):
+        if not isinstance(blob[key], dict):
+            raise CorruptFile(f"compact-model file {path}: {key!r} is a {type(blob[key]).__name__}, not a dict; "
+                              f"{fix}", path)
+    for name, t in blob["state_dict"].items():
+        if not isinstance(t, torch.Tensor):
+            raise CorruptFile(f"compact-model file {path}: state_dict[{name!r}] is a {type(t).__name__}, not a "
+                              f"tensor; {fix}", path)
+        if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CorruptFile(f"compact-model file {path}: tensor {name!r} holds {bad} non-finite value(s) "
+                              f"(NaN or inf) of {t.numel()}; the model would output NaN. Save it again from a "
+                              f"model with finite weights and statistics", path)
+
+
 def load_compact(path, builder: dict | None = None, map_location="cpu") -> nn.Module:
     """Rebuild the compact model saved by :func:`save_compact` (``builder`` overrides the stored one).
 
     Raises :class:`ArchitectureMismatch` when the file's layers do not fit the built architecture,
-    :class:`~hgsr.errors.CorruptFile` naming the path when the file is truncated or corrupt (or of a
-    format version this code cannot read), FileNotFoundError when it does not exist.
+    :class:`~hgsr.errors.CorruptFile` naming the path when the file is truncated or corrupt, of a
+    format version this code cannot read, lacks a part ``save_compact`` writes, or holds a non-finite
+    tensor (the message names it), :class:`~hgsr.errors.InvalidArgument` when ``map_location`` names a
+    device this machine lacks (e.g. ``"cuda"`` without a GPU), FileNotFoundError when it does not exist.
     """
     path = check_path("path", path)
     if builder is not None:
         _check_builder(builder)
+    _check_map_location(map_location)
     blob = verified_load(path, "compact-model file", "save the model again with save_compact",
                          map_location=map_location, weights_only=False)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
@@ -101,6 +158,7 @@ def load_compact(path, builder: dict | None = None, map_location="cpu") -> nn.Mo
         raise CorruptFile(f"compact-model file {path} has format version {blob.get('version')!r}; this hgsr "
                           f"reads versions {', '.join(map(str, READABLE))}: update hgsr, or save the model "
                           f"again with this version's save_compact", path)
+    _check_contents(blob, path, need_builder=builder is None)
     spec = dict(builder if builder is not None else blob["builder"])
     name = spec.pop("name")
     model = models.build(name, **spec)

@@ -18,6 +18,7 @@ from torch import nn
 from ... import data as hdata
 from ... import groups as hgroups
 from ... import measure, train
+from ...errors import InvalidArgument, InvalidType, check_bool, check_module, check_nonneg, check_predicate
 from ...regularizers.base import Regularizer
 from . import graph
 
@@ -33,11 +34,19 @@ def masks_from_zero(model: nn.Module, tol: float = measure.TOL, kinds=("filter",
                     affine: bool = True, predicate=None) -> dict[str, torch.Tensor]:
     """``{parameter name: 0/1 mask}`` of every conv weight (``predicate`` picks layers; default all).
 
-    A weight is masked (0) when it lies in a group of one of ``kinds`` whose norm is ``<= tol``.
+    A weight is masked (0) when it lies in a group of one of ``kinds`` whose norm is ``<= tol``
+    (``tol`` a finite number >= 0, checked as :func:`hgsr.prune.zero_plan` checks it).
     """
+    check_module("model", model)
+    tol = check_nonneg("tol", tol)
+    if isinstance(kinds, (str, bytes)) or not isinstance(kinds, (tuple, list, set, frozenset)):
+        raise InvalidType(f"kinds must be a tuple of group kinds (of {', '.join(KINDS)}), got {kinds!r} "
+                          f"({type(kinds).__name__}); e.g. kinds=('filter',)")
     bad = [k for k in kinds if k not in KINDS]
     if bad:
-        raise ValueError(f"unknown group kinds {bad}; known: {', '.join(KINDS)}")
+        raise InvalidArgument(f"kinds has unknown group kinds {bad}; valid: {', '.join(KINDS)}")
+    check_bool("affine", affine)
+    check_predicate(predicate)
     after = graph.following_bn(graph.trace(model)) if affine else {}
     masks = {}
     for name, conv in hgroups.target_convs(model, predicate or _all_convs):
@@ -72,11 +81,13 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     params = dict(model.named_parameters())
     missing = [n for n in masks if n not in params]
     if missing:
-        raise KeyError(f"masks name parameters the model lacks: {missing[:5]}")
+        raise InvalidArgument(f"masks name parameters the model lacks: {missing[:5]}; the model's parameters "
+                              f"include {list(params)[:5]}")
     for name, m in masks.items():
         p = params[name]
         if p.shape != m.shape:
-            raise ValueError(f"mask for {name!r} has shape {tuple(m.shape)}, parameter {tuple(p.shape)}")
+            raise InvalidArgument(f"masks[{name!r}] has shape {tuple(m.shape)}, but parameter {name!r} has shape "
+                                  f"{tuple(p.shape)}; a mask must have its parameter's shape")
         p.mul_(m.to(p.device, p.dtype))
 
 
@@ -119,7 +130,8 @@ def finetune(compact_model: nn.Module, ds: hdata.Dataset, epochs: int = 1, masks
     """
     if masks is not None:
         if "regularizer" in fit_kw:
-            raise ValueError("give either masks= or regularizer=, not both")
+            raise InvalidArgument(f"give either masks= or regularizer=, not both (got regularizer="
+                                  f"{fit_kw['regularizer']!r}); MaskedFinetune(masks) is the regularizer")
         fit_kw["regularizer"] = MaskedFinetune(masks, compact_model)
     fit_kw.setdefault("augment", hdata.default_augment(ds.name))
     return train.fit(compact_model, ds, epochs=epochs, **fit_kw)

@@ -14,6 +14,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ...errors import InvalidArgument
 from .structure import Group
 
 
@@ -36,7 +37,9 @@ def zero_affine(model: nn.Module, group: Group, channels: Iterable[int]) -> None
     for name in group.bns:
         bn = model.get_submodule(name)
         if bn.weight is None:
-            raise ValueError(f"BatchNorm {name!r} has no affine parameters; cannot silence its channels")
+            raise InvalidArgument(f"group {group.name!r}: BatchNorm {name!r} has no affine parameters (affine=False); "
+                                  f"its channels {idx[:5]} cannot be silenced by zeroing gamma and beta (silencing "
+                                  f"needs affine BatchNorms)")
         bn.weight[idx] = 0
         bn.bias[idx] = 0
     for name in group.convs:

@@ -28,6 +28,13 @@ class EmptyLayerError(InvalidArgument):
     """A pruning plan would remove every channel of a layer."""
 
 
+class UnknownGroup(KeyError, InvalidArgument):
+    """A group name the model does not have (the message lists the valid ones); a ``KeyError`` too."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
 
 @dataclass(frozen=True)
 class Group:
@@ -173,11 +180,11 @@ def prunable_groups(model: nn.Module, example_input, include_linear: bool = Fals
 
 
 def find_group(groups: list[Group], name: str) -> Group:
-    """The group called ``name``, or a ``KeyError`` listing the valid names."""
+    """The group called ``name``, or :class:`UnknownGroup` (a ``KeyError``) listing the valid names."""
     for g in groups:
         if g.name == name:
             return g
-    raise KeyError(f"unknown group {name!r}; prunable groups: {', '.join(g.name for g in groups)}")
+    raise UnknownGroup(f"unknown group {name!r}; prunable groups: {', '.join(g.name for g in groups)}")
 
 
 def widths(model: nn.Module, example_input, include_linear: bool = False) -> dict[str, int]:

@@ -40,16 +40,10 @@ from ...errors import InvalidArgument, InvalidType, check_choice, check_module, 
 from ...regularizers.common import BUFFER_PREFIX
 from . import graph
 from .silence import zero_affine, zero_filters
-from .structure import EmptyLayerError, Group, dependency_graph, find_group, groups_from_graph, input_shape as shape_of
+from .structure import (EmptyLayerError, Group, UnknownGroup, dependency_graph, find_group, groups_from_graph,  # noqa: F401
+                        input_shape as shape_of)
 
 FOLDS = ("exact", "zero", "approx")
-
-
-class UnknownGroup(KeyError, InvalidArgument):
-    """A plan names a group the model does not have (the message lists the valid ones)."""
-
-    def __str__(self):
-        return str(self.args[0]) if self.args else ""
 
 
 def _plan_channels(name: str, chans, arg: str = "plan") -> list[int]:
