@@ -1,5 +1,7 @@
 # make test     install into .venv if needed, then run the test suite
 # make figures  install into .venv if needed, then run every notebook headless (PROFILE=default)
+# make dense-start / hgsr-start / finetuned   the committed ResNet-20 artifacts of notebook 06 (data/pretrained/, each
+#                    with a card; resumable per epoch under runs/pretrain/; a GPU is used when present)
 # make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py):
 #                    installs Playwright into .venv, and Chromium with apt-get when it is missing and we are root
 PYTHON  ?= python3
@@ -11,7 +13,7 @@ CHROMIUM ?= /usr/bin/chromium
 BIN     := $(VENV)/bin
 SHELL   := /bin/bash
 
-.PHONY: install test test-browser figures bench clean
+.PHONY: install test test-browser figures bench clean dense-start hgsr-start finetuned
 
 install: $(VENV)/.installed
 
@@ -49,3 +51,12 @@ bench: install
 
 clean:
 	rm -rf build runs
+
+dense-start: install
+	$(BIN)/python -m hgsr.suite.dense_start resnet20_cifar10
+
+hgsr-start: install
+	$(BIN)/python -m hgsr.suite.regularized_start resnet20_cifar10_hgsr
+
+finetuned: install
+	$(BIN)/python -m hgsr.suite.finetuned_start --seeds 0 1 2

@@ -53,7 +53,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import compact, experiments, measure, prune, results, train
+from .. import compact, experiments, measure, prune, results, train, viz
 from .. import pretrained as hpretrained
 from ..errors import InvalidArgument
 from ..viz import style
@@ -339,6 +339,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     done = {p.name: curve(runs["hgsr"], p, scores, B["prune_fractions"], n, B["calibration_images"])
             for p in protocols}
     curves = pd.concat([d["table"] for d in done.values()], ignore_index=True)
+    curves["ablation"] = curves["protocol"].map({p.name: p.ablation for p in protocols})
     points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
         f = target_fraction(done[p.name]["table"])
@@ -566,3 +567,44 @@ def finetune_verdict(finetuned: pd.DataFrame, winner: Protocol, val_images: int)
                     f"the choice between them is decided by noise." if gap < 2 * se else
                     f" (standard error of the difference ±{se:.2f} points): the choice is outside the noise."))
     return text + " The headline below uses the chosen protocol."
+
+
+def plot_curves(curves: pd.DataFrame, start_acc: float):
+    """Accuracy before fine-tuning against the parameters removed, one line per protocol: top row with the
+    stale BatchNorm statistics, bottom row recalibrated; left the loss-increase protocols, right the others
+    (ablations dashed). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    style.ensure()
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.6), layout="constrained", sharex=True, sharey=True)
+    st = style.series_styles(list(dict.fromkeys(curves["label"])))
+    loss_like = curves["protocol"].str.startswith("loss")
+    for row, y in enumerate(("test_acc", "test_acc_recalibrated")):
+        for col, part in enumerate((curves[loss_like], curves[~loss_like])):
+            ax = axes[row][col]
+            for label, d in part.groupby("label", sort=False):
+                d = d.sort_values("params_removed")
+                ablation = bool(d["ablation"].iloc[0])
+                ax.plot(d["params_removed"], d[y], marker=st[label]["marker"], color=st[label]["color"],
+                        ls="--" if ablation else "-", label=label + (" (ablation)" if ablation else ""))
+            ax.axhline(start_acc, color="k", ls=":", lw=1, label="unpruned start")
+            ax.axhline(0.1, color="0.6", ls="-.", lw=0.8, label="chance (10 classes)")
+            style.format_axis(ax, "x", "params_removed")
+            style.format_axis(ax, "y", y)
+            ax.set_title(("loss increase: candidates and iteration" if col == 0 else "other criteria, per layer")
+                         + (" — stale BatchNorm" if row == 0 else " — BatchNorm recalibrated"))
+            style.legend(ax)
+    return fig
+
+
+def plot_finetuned(curves: pd.DataFrame, finetuned: pd.DataFrame):
+    """The recalibrated curves (lines, before fine-tuning) with each protocol's short fine-tune (star, after).
+    Returns the Figure."""
+    fig = viz.pruning_curve(curves, x="params_removed", y="test_acc_recalibrated", hue="label")
+    ax = fig.axes[0]
+    colour = {line.get_label(): line.get_color() for line in ax.lines}
+    for _, r in finetuned.iterrows():
+        ax.scatter(r["params_removed"], r["test_acc"], marker="*", s=150, edgecolors="k",
+                   color=colour.get(r["label"], "k"), zorder=5)
+    ax.set_title("ResNet-20 / CIFAR-10 — lines: before fine-tuning (BN recalibrated); stars: after")
+    return fig

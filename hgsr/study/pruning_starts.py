@@ -31,6 +31,9 @@ HGSR = "resnet20_cifar10_hgsr"
 HOLDOUT = 5000            # training images the HGSR start never trained on (its card: val_images)
 RHOS = (0.01, 0.1)        # "small": below 1 % / 10 % of the largest norm of the layer
 HGSR_PENALTY = {"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"}   # the reference code's
+# the long fine-tuning of the headline networks (hgsr.suite.finetuned_start): the winner and the dense control alike
+LONG_FINETUNE = dict(epochs=15, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="cosine", batch_size=128,
+                     augment="crop4+flip")
 REFERENCE = {"epochs": 100, "steps_per_epoch": 391, "lr": 0.01, "schedule": ("step", 33, 0.2), "lam": 1e-3}
 
 
@@ -119,10 +122,11 @@ def _lr_sum(epochs: int, steps: int, lr: float, schedule) -> float:
     return total
 
 
-def steps_table(finetune_recipe: dict, short: dict, short_images: int) -> pd.DataFrame:
+def steps_table(short: dict, finetune_recipe: dict = LONG_FINETUNE) -> pd.DataFrame:
     """The phases of the study beside the reference recipe: epochs, steps, first learning rate, schedule,
     λ, and ``Σ lr·λ`` (the distance a subgradient of size 1 moves a weight) for the penalty phases.
-    ``finetune_recipe``: the long fine-tuning's recipe; ``short``: the choice fine-tunes' budget."""
+    ``short``: the choice fine-tunes' budget (:func:`hgsr.study.filter_pruning.budget`); ``finetune_recipe``: the
+    long fine-tuning's recipe."""
     card = pretrained.card(HGSR)
     rec = card["recipe"]
     steps = math.ceil(card["train_images"] / rec["batch_size"])
@@ -138,7 +142,7 @@ def steps_table(finetune_recipe: dict, short: dict, short_images: int) -> pd.Dat
          "schedule": f"×{rec['schedule'][2]:g} every {rec['schedule'][1]} epochs", "lam": lam,
          "lr_lam_sum": lam * _lr_sum(rec["epochs"], steps, rec["lr"], tuple(rec["schedule"]))},
         {"phase": "choice of the protocol: short fine-tune of each", "epochs": short["finetune_epochs"],
-         "steps": short["finetune_epochs"] * math.ceil(short_images / 128), "lr": short["finetune_lr"],
+         "steps": short["finetune_epochs"] * math.ceil(short["finetune_train"] / 128), "lr": short["finetune_lr"],
          "schedule": "cosine", "lam": 0.0, "lr_lam_sum": 0.0},
         {"phase": "headline: long fine-tune of the winner and the dense control", "epochs": finetune_recipe["epochs"],
          "steps": finetune_recipe["epochs"] * steps, "lr": finetune_recipe["lr"], "schedule": "cosine",
@@ -209,3 +213,52 @@ def plot_budget_curve(curve: pd.DataFrame, drop_target: float):
     style.integer_ticks(ax, "x")
     style.legend(ax)
     return fig
+
+
+def describe(profile: str, knobs: dict) -> str:
+    """One paragraph (Markdown) naming the two starts from their cards and this profile's budget."""
+    d, h = pretrained.card(DENSE), pretrained.card(HGSR)
+    rec = h["recipe"]
+    return (f"**Starts.** Dense: `{DENSE}`, {d['epochs']} epochs on {d['train_images']:,} images (every training "
+            f"image), {100 * d['test_accuracy']:.2f}% on {d['test_images']:,} test images, trained on "
+            f"{d['machine']['device']}. HGSR: `{HGSR}`, the dense start continued {h['epochs']} epochs with the "
+            f"penalty `{rec['regularizer']}` at lr {rec['lr']:g} ({rec['schedule'][0]} ×{rec['schedule'][2]:g} every "
+            f"{rec['schedule'][1]} epochs) on {h['train_images']:,} images, {100 * h['test_accuracy']:.2f}% on "
+            f"{h['test_images']:,} test images, trained on {h['machine']['device']} in {h['wall_seconds'] / 60:.0f} min. "
+            f"**Profile `{profile}`:** {knobs['score_samples']:,} scoring images, fractions "
+            f"{', '.join(f'{f:g}' for f in knobs['prune_fractions'])} of the candidate channels, BatchNorm "
+            f"recalibrated on {knobs['calibration_images']:,} images, short fine-tunes of {knobs['finetune_epochs']} "
+            f"epoch(s) on {knobs['finetune_train']:,} images at lr {knobs['finetune_lr']:g}, the choice on "
+            f"{knobs['val_images']:,} of the {h['val_images']:,} held-out images.")
+
+
+def premise_verdict(table: pd.DataFrame, rho: float = RHOS[0]) -> str:
+    """Markdown: the fraction of filters and of input channels below ``rho`` of their layer's largest norm in
+    each start (from :func:`premise_table`), and whether the penalty made more of them small."""
+    col = f"below_{rho:g}"
+    t = table.set_index(["start", "kind"])[col]
+    starts = list(dict.fromkeys(table["start"]))
+    parts = [f"in the {s}, {t[(s, 'filter')]:.1%} of the filters and {t[(s, 'input')]:.1%} of the input channels"
+             for s in starts]
+    a, b = starts[0], starts[-1]
+    more = t[(b, "input")] > t[(a, "input")] or t[(b, "filter")] > t[(a, "filter")]
+    return (f"Below {rho:.0%} of the largest norm of their layer: " + "; ".join(parts) + ". "
+            + (f"The penalty made channels small that the {a} had not: the premise of HGSR filter pruning holds "
+               f"on this start." if more else
+               f"The penalty made no more channels small than the {a} had: on this start the premise of HGSR "
+               f"filter pruning does not hold, and the criteria below rank channels of similar size."))
+
+
+def budget_verdict(curve: pd.DataFrame, drop_target: float) -> str:
+    """Markdown: the accuracy change after the last fine-tuning epoch, where it first came within the target,
+    and how much the last two epochs moved it (whether a longer fine-tuning would still help)."""
+    if curve.empty:
+        return "No committed long fine-tune has the chosen removal plan: there is no budget curve."
+    last = curve.iloc[-1]
+    ok = curve[curve["acc_change_points"] >= -drop_target]
+    moved = (curve["acc_change_points"].iloc[-1] - curve["acc_change_points"].iloc[-3]) if len(curve) >= 3 else float("nan")
+    return (f"After {int(last['epoch'])} fine-tuning epochs the pruned network is {last['acc_change_points']:+.2f} "
+            f"points from the dense control (mean of {int(last['seeds'])} seed(s)); "
+            + (f"it first came within −{drop_target:g} point after epoch {int(ok.iloc[0]['epoch'])}" if len(ok)
+               else f"it never came within −{drop_target:g} point")
+            + (f"; the last two epochs moved it by {moved:+.2f} points." if math.isfinite(moved) else "."))

@@ -4,7 +4,7 @@
 Notebook 06 compares pruning protocols on the HGSR-trained ResNet-20 (:mod:`hgsr.suite.regularized_start`)
 with short fine-tunes, chosen on validation images that start never trained on. What two CPU cores cannot
 redo inside the notebook is the **long fine-tuning of the headline**: the winning protocol's compact network
-and the dense control, each with the same schedule (:data:`RECIPE`: SGD, cosine from ``lr`` to 0 over
+and the dense control, each with the same schedule (:data:`hgsr.study.pruning_starts.LONG_FINETUNE`: SGD, cosine from ``lr`` to 0 over
 ``epochs`` epochs, crop + flip, the training images minus the validation split), for every seed. Each one is
 a file in ``data/pretrained/`` with a card (recipe, device, wall time, the protocol and the SHA-1 of its
 removal plan, the per-epoch full-test-set accuracy: the budget curve of 06, the SHA-256 of the file).
@@ -31,10 +31,9 @@ from .. import measure, prune, train
 from ..errors import InvalidArgument
 from ..io import atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from ..study.pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
 from .dense_start import _git_commit, runs_folder
 
-RECIPE = dict(epochs=15, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="cosine", batch_size=128,
-              augment="crop4+flip")
 KINDS = ("pruned", "dense")
 
 
