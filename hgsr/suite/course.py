@@ -59,9 +59,11 @@ LESSONS: tuple[Lesson, ...] = (
            "scale invariance, the relative-threshold sweep, L1/L2 against L1 and weight decay",
            "1 LeNet-5 run", reuses=("02",)),
     Lesson("06_filter_pruning", "Filter pruning",
-           "HGSR filter pruning of a pretrained ResNet-20 on CIFAR-10: four criteria, two candidate sets, one-shot against iterative ΔL, a fair dense control, seeds and standard errors",
-           "continues the committed dense ResNet-20 with HGSR and with an equal dense control; channel scores, "
-           "pruning curves, fine-tuning"),
+           "HGSR filter pruning of a ResNet-20 on CIFAR-10: whether the penalty made channels small, four criteria "
+           "ranked fairly (per layer where scores are scale-dependent), two candidate sets, one-shot against "
+           "iterative ΔL, BatchNorm recalibration, an equal dense control, seeds, standard errors and a budget curve",
+           "nothing long (reads the committed dense and HGSR-trained starts and long fine-tunes); channel scores, "
+           "pruning curves, short fine-tunes to choose"),
     Lesson("07_comparison", "Comparison",
            "every family on one budget: a λ sweep per family on Dask, accuracy-vs-size fronts, λ chosen on "
            "validation, seeds where it is close, published numbers beside ours",
