@@ -67,3 +67,35 @@ def test_save_figure_tidies_and_writes(tmp_path):
     path = report.save_figure(fig, "99_demo", tmp_path)
     assert path.exists() and path.stat().st_size > 0 and getattr(fig, "_hgsr_tidy", False)
     plt.close(fig)
+
+
+def _shown(styler) -> tuple[list[str], list[list[str]]]:
+    """Headers and cell texts of a displayed table, read back from its HTML."""
+    import re
+
+    html = styler.to_html()
+    heads = re.findall(r'<th id="[^"]*" class="col_heading[^"]*" >(.*?)</th>', html)
+    cells = re.findall(r'<td id="[^"]*row(\d+)_col\d+" class="data[^"]*" >(.*?)</td>', html)
+    rows: dict[str, list[str]] = {}
+    for r, text in cells:
+        rows.setdefault(r, []).append(text)
+    return heads, list(rows.values())
+
+
+def test_show_formats_a_table_from_the_vocabulary():
+    df = pd.DataFrame({"model": ["a<b", "c"], "error_finetuned": [0.0092, np.nan], "zero_kernels": [0.5, 0.25],
+                       "params": [431080, 95929], "spread": [1.23456789, np.nan], "ok": [True, False]})
+    styler = report.show(df)
+    heads, rows = _shown(styler)
+    assert heads == ["model", "error after fine-tuning (%)", "zero kernels (%)", "parameters", "spread", "ok"]
+    assert rows[0] == ["a&lt;b", "0.92", "50", "431,080", "1.235", "yes"]    # % with the column's decimals
+    assert rows[1] == ["c", "—", "25", "95,929", "—", "no"]                   # NaN as "—"
+    assert styler.data is df and "row_heading" not in styler.to_html()      # data untouched, RangeIndex hidden
+    heads, rows = _shown(report.show(pd.DataFrame({"params": ["t=1"]}), headers={"params": "operator parameters"}))
+    assert heads == ["operator parameters"] and rows == [["t=1"]]
+
+
+def test_show_keeps_a_meaningful_index_and_formats_it():
+    pivot = pd.DataFrame({"rho": [0.05, 0.5], "filters_left": [12, 7]}).set_index("rho")
+    html = report.show(pivot).to_html()
+    assert ">0.05</th>" in html and ">0.5</th>" in html and ">filters left</th>" in html

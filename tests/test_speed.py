@@ -39,3 +39,17 @@ def test_efficiency_summary_picks_the_most_reduced_model_per_network():
     assert s.loc["b", "reduced"] == 0 and s.loc["b", "median_efficiency_b1"] != s.loc["b", "median_efficiency_b1"]
     with pytest.raises(ValueError, match="speedup_b64"):
         speed.efficiency_summary(t, batches=(1, 64))
+
+
+def test_latency_summary_stacks_lenet_and_resnet_in_the_notebook_columns():
+    import pandas as pd
+
+    lenet = pd.DataFrame({"model": ["dense", "l1"], "label": ["dense reference", "L1"], "widths": ["20-50", "5-12"],
+                          "acc_finetuned": [0.99, 0.98], "params": [431080, 9000], "mac_ratio": [1.0, 4.0],
+                          "speedup_b1": [1.0, 2.0], "network": "LeNet-5"})
+    resnet = pd.DataFrame({"model": ["dense", "ΔL 30%"], "params": [270000, 190000], "mac_ratio": [1.0, 1.4],
+                           "speedup_b1": [1.0, 1.2]})
+    t = speed.latency_summary(lenet, resnet)
+    assert list(t.columns) == ["network", "label", "widths", "params", "speedup_b1", "mac_ratio"]
+    assert t["network"].tolist() == ["LeNet-5"] * 2 + ["ResNet-20"] * 2
+    assert t["label"].tolist() == ["dense reference", "L1", "dense", "ΔL 30%"] and t["widths"].iloc[2] == ""

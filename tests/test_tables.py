@@ -60,3 +60,11 @@ def test_conv_names_relabels_layers_in_order_and_keeps_attrs():
     out = cr.conv_names(t)
     assert out["layer"].tolist() == ["conv1", "conv2", "total"] and out.attrs["tol"] == 0.01
     assert t["layer"][1] == "features.3"
+
+
+def test_filters_left_puts_one_family_per_row_and_one_layer_per_column():
+    a = pd.DataFrame({"layer": ["conv1", "conv2", "total"], "filters_left": [5, 12, 17]})
+    b = pd.DataFrame({"layer": ["conv1", "conv2", "total"], "filters_left": [20, 50, 70]})
+    left = cr.filters_left({"L1": a, "none": b})
+    assert left.index.tolist() == ["L1", "none"] and left.columns.tolist() == ["conv1", "conv2", "total"]
+    assert left.loc["L1", "conv2"] == 12 and left.loc["none", "total"] == 70

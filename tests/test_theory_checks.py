@@ -45,3 +45,14 @@ def test_l1_over_l2_is_scale_invariant_and_l1_is_degree_one():
     assert torch.equal(m.features[0].weight, before)          # scaled copies, the model is untouched
     with pytest.raises(ValueError, match="1.0"):
         theory_checks.scale_invariance_table(regs, m, scales=(0.5, 2.0))
+
+
+def test_threshold_table_gives_each_operators_zero_threshold():
+    from hgsr import prox
+
+    t = theory_checks.threshold_table(2.0, alpha=0.25, tl1_as=(1.0,)).set_index("operator")["threshold τ"]
+    assert t["soft (L1)"] == 2.0 and t["hard (L0)"] == pytest.approx(2.0) and t["group (on the norm)"] == 2.0
+    assert t["TL1, a = 1"] == prox.tl1_threshold(2.0, 1.0) and t["L1 − αL2, α = 0.25 (1-D)"] == 1.5
+    y = torch.tensor([t["soft (L1)"] * 0.999, t["soft (L1)"] * 1.001], dtype=torch.float64)
+    x = prox.soft_threshold(y, 2.0)
+    assert x[0] == 0 and x[1] != 0

@@ -2,13 +2,18 @@
 
 - :data:`FAMILIES`, :func:`family_config`, :func:`family_run`: every regularizer family as the
   LeNet-5/MNIST study runs it (one place, so notebooks share cached runs).
+- :func:`budget_text`, :func:`accuracy_table`, :func:`training_table`, :func:`spec_table`,
+  :func:`zero_filter_table`: what the notebooks print and show about the families and their runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
+
+import pandas as pd
 
 from .. import experiments
+from ..errors import InvalidArgument
 
 
 # ----------------------------------------------------------------------------- the LeNet-5 study plan
@@ -79,7 +84,7 @@ FAMILIES: dict[str, Family] = {
 
 def family(name: str) -> Family:
     if name not in FAMILIES:
-        raise ValueError(f"unknown family {name!r}; known: {', '.join(FAMILIES)}")
+        raise InvalidArgument(f"unknown family {name!r}; known: {', '.join(FAMILIES)}")
     return FAMILIES[name]
 
 
@@ -111,6 +116,47 @@ def family_config(name: str, profile: str = "default", **overrides) -> experimen
 def family_run(name: str, profile: str = "default", progress: bool = True, **overrides) -> experiments.Run:
     """Train (or load from the cache) a family's LeNet-5 run."""
     return experiments.run(family_config(name, profile, **overrides), progress=progress)
+
+
+def budget_text(profile: str = "default") -> str:
+    """One line: the LeNet-5/MNIST budget of a profile (training images, epochs, optimizer, fine-tuning)."""
+    cfg = family_config("none", profile)
+    finetune = experiments.profile(profile)["lenet_finetune_epochs"]
+    return (f"profile {profile!r}: LeNet-5, MNIST train images: {cfg.train_subset or 60000}, epochs: {cfg.epochs}, "
+            f"SGD lr {cfg.lr} (cosine), batch {cfg.batch_size}, weight decay {cfg.weight_decay}; "
+            f"fine-tuning: {finetune} epochs")
+
+
+def accuracy_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:
+    """One row per family run of ``{family name: run}``: label, key, regularizer spec, BatchNorm, test
+    accuracy and error."""
+    return pd.DataFrame([{"family": family(n).label, "key": n, "regularizer": family(n).spec_text,
+                          "BatchNorm": bool(family(n).model_kw.get("batchnorm")),
+                          "test_acc": r.metrics["test_acc"], "test_error": 1 - r.metrics["test_acc"]}
+                         for n, r in runs.items()])
+
+
+def training_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:
+    """One row per family run of ``{family name: run}``: label, regularizer spec, epochs, training images
+    and test accuracy."""
+    return pd.DataFrame([{"family": family(n).label, "regularizer": family(n).spec_text, "epochs": r.config.epochs,
+                          "train images": r.config.train_subset or 60000, "test_acc": r.metrics["test_acc"]}
+                         for n, r in runs.items()])
+
+
+def spec_table(names) -> pd.DataFrame:
+    """One row per family of ``names``: name, label and the fields of its regularizer spec, empty where a
+    family's spec lacks a field (for display)."""
+    specs = pd.DataFrame([{"family": n, "label": family(n).label, **family(n).regularizer} for n in names])
+    return specs.astype(object).where(specs.notna(), "")
+
+
+def zero_filter_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:
+    """One row per family run of ``{family name: run}``: label, test accuracy, filters with norm at most
+    the run's tolerance (the column names it) and filters."""
+    return pd.DataFrame([{"family": n, "label": family(n).label, "test_acc": r.metrics["test_acc"],
+                          f"zero filters (norm ≤ {r.metrics['tol']:g})": r.metrics["zero_filters"],
+                          "filters": r.metrics["filters"]} for n, r in runs.items()])
 
 
 def families(notebook: str | None = None) -> list[str]:

@@ -5,14 +5,19 @@ For each ``ρ``, the filters with ``||F[o]||_2 <= ρ · max_o' ||F[o']||_2`` of 
 surgery (:func:`hgsr.prune.prune`, exact constant folding), and the compact network is evaluated as
 it is. Cheaper than one :func:`hgsr.compact.compact_from_zeros` per ``ρ``: the dense accuracy is
 computed once. Cached by the run's config hash and the grid (:func:`hgsr.experiments.cached`).
+
+Notebook 05 also calls :func:`rule_comparison` (relative against absolute rule, fine-tuned),
+:func:`scale_check` (the penalty at scaled weights) and :func:`spec_text`.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
-from .. import compact, experiments, measure, prune, results, train
+from .. import compact, experiments, measure, models, prune, regularizers, results, train
+from ..errors import InvalidArgument, check_range
+from . import theory_checks
 
 DEFAULT_RHOS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 
@@ -24,7 +29,7 @@ def relative_threshold_sweep(run: experiments.Run, rhos: Sequence[float] = DEFAU
     """
     rhos = [float(r) for r in rhos]
     if not rhos or any(not 0 <= r < 1 for r in rhos):
-        raise ValueError(f"rhos must be a non-empty list of values in [0, 1), got {rhos}")
+        raise InvalidArgument(f"rhos must be a non-empty list of values in [0, 1), got {rhos}")
     cfg = run.config
 
     def compute():
@@ -48,16 +53,63 @@ def relative_threshold_sweep(run: experiments.Run, rhos: Sequence[float] = DEFAU
     return df
 
 
+def sweep_table(sweeps: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The sweeps of :func:`relative_threshold_sweep` (``{family label: sweep}``) as one table with a
+    ``family`` column (last)."""
+    return pd.concat([d.assign(family=label) for label, d in sweeps.items()], ignore_index=True)
+
+
 def choose_rho(sweep: pd.DataFrame, max_drop: float = 0.01) -> float:
     """The largest ``ρ`` of ``sweep`` such that it and every smaller ``ρ`` of the grid lose at most
     ``max_drop`` accuracy before fine-tuning (a fraction: 0.01 = one point); the smallest ``ρ`` of
     the grid when even that one loses more."""
-    if not 0 <= max_drop < 1:
-        raise ValueError(f"max_drop must be in [0, 1), got {max_drop!r}")
+    check_range("max_drop", max_drop, 0.0, 1.0, high_open=True)
     d = sweep.sort_values("rho")
     bad = (d["acc_drop"] > max_drop).to_numpy().cumsum() > 0
     ok = d["rho"][~bad]
     return float(ok.iloc[-1]) if len(ok) else float(d["rho"].iloc[0])
+
+
+# The columns of notebook 05's summary table, in order (:func:`rule_comparison` has them and more).
+SUMMARY_COLUMNS = ["family", "rule", "widths_dense", "widths", "acc_dense", "acc_pruned", "acc_finetuned",
+                   "error_finetuned", "params", "params_removed", "macs", "macs_removed"]
+
+
+def rule_comparison(runs: Mapping[str, experiments.Run], labels: Mapping[str, str], rho: Mapping[str, float],
+                    tol: float = measure.TOL, finetune_epochs: int = 0) -> pd.DataFrame:
+    """Each run of ``{family: run}`` compacted twice (:func:`hgsr.compact.compact_from_zeros`, cached, then
+    fine-tuned ``finetune_epochs``): by the relative rule ``||F[o]|| <= ρ·max`` with its ``rho[family]``,
+    and by the absolute rule ``||F[o]|| <= tol``. One row per family and rule: ``family`` (its
+    ``labels[family]``), ``rule`` (as text), the compact summary's fields and ``error_finetuned``."""
+    rows = []
+    for n, run in runs.items():
+        for rule, kw in ((f"relative ρ = {rho[n]:g}", {"rel": rho[n]}), (f"absolute tol = {tol:g}", {"tol": tol})):
+            s = compact.compact_from_zeros(run, finetune_epochs=finetune_epochs, **kw)["summary"]
+            rows.append({"family": labels[n], "rule": rule, **s})
+    summary = pd.DataFrame(rows)
+    summary["error_finetuned"] = 1 - summary["acc_finetuned"]
+    return summary
+
+
+def scale_check(lam: float, l1_spec, levels: Sequence[str] = ("filter", "per_filter", "per_kernel"),
+                seed: int = 0) -> pd.DataFrame:
+    """:func:`hgsr.study.theory_checks.scale_invariance_table` of L1/L2 at each ``level`` (λ = ``lam``)
+    and of L1 (``l1_spec``, a registry spec) on a fresh LeNet-5 drawn after seeding everything with
+    ``seed`` (the same random network whatever ran before)."""
+    train.seed_everything(seed)
+    fresh = models.build("lenet5", 10, 1, 28)
+    regs = {f"L1/L2, level={lv}": regularizers.build("l1_over_l2", lam=lam, level=lv) for lv in levels}
+    regs["L1"] = regularizers.from_spec(l1_spec)
+    return theory_checks.scale_invariance_table(regs, fresh)
+
+
+def spec_text(spec, reg) -> str:
+    """Three lines: the registry spec of the L1/L2 family, the regularizer it builds and that
+    regularizer's signature."""
+    import inspect
+
+    return (f"registry spec: {spec}\nregularizer:   {reg}\nsignature:     hgsr.regularizers.build('l1_over_l2', ...) "
+            f"-> {type(reg).__name__}{inspect.signature(type(reg))}")
 
 
 # ----------------------------------------------------------------------------- verdicts (notebook 05)
@@ -98,7 +150,8 @@ def verdict(summary: pd.DataFrame, ratio_label: str, l1_label: str, baseline_lab
     def pick(family, rule):
         d = summary[(summary["family"] == family) & summary["rule"].str.startswith(rule)]
         if d.empty:
-            raise ValueError(f"no {rule} row for {family!r} in the summary")
+            raise InvalidArgument(f"summary has no {rule!r} row for family {family!r}; its families are "
+                                  f"{sorted(set(summary['family']))}")
         return d.iloc[0]
     a, b = pick(ratio_label, "relative"), pick(l1_label, "relative")
     ft = f" after {finetune_epochs} fine-tuning epoch(s)" if finetune_epochs is not None else " after fine-tuning"

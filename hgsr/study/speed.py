@@ -16,9 +16,8 @@ import pandas as pd
 from torch import nn
 
 from .. import timing
-from . import families
-
 from ..errors import InvalidArgument
+from . import families
 
 
 def efficiency_summary(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by: str = "network",

@@ -12,6 +12,8 @@ This module only *inspects* that scheme (the algorithm itself lives in the regul
 - :func:`splitting_toy`: the iteration on one layer with a quadratic stand-in for the data loss;
 - :func:`w_vs_v_layers`, :func:`v_model`: per-layer sparsity of ``W`` (``|w| < 1e-5``) against ``V``
   (exact zeros), and a copy of a model whose weights are ``V`` (to plot V like a model);
+- :func:`w_vs_v_table`, :func:`final_w_vs_v`, :func:`w_and_v`, :func:`w_v_views`: the same for several
+  runs, their last epochs, and the models to plot side by side;
 - :func:`zero_kinds`: exact zeros against near-zeros (``|w| <= tol``) of several models;
 """
 from __future__ import annotations
@@ -24,7 +26,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import groups, measure, prox
+from .. import compact, groups, measure, prox
+from ..errors import InvalidArgument, check_range
 from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
 W_TOL = 1e-5   # docs/methods.md section 4: sparsity of W is |w| < 1e-5; filter activity mean|W[o]| > 1e-5
@@ -34,7 +37,7 @@ def r_value(V: torch.Tensor, R: str, a: float = 1.0, alpha: float = 1.0) -> floa
     """``R(V)`` on the whole tensor: ``l1`` Σ|v|; ``l0`` #{v ≠ 0}; ``tl1`` Σ (a+1)|v|/(a+|v|);
     ``l1_l2`` ||v||_1 − α||v||_2 (the layer flattened as one vector)."""
     if R not in R_CHOICES:
-        raise ValueError(f"unknown R {R!r}; known: {', '.join(R_CHOICES)}")
+        raise InvalidArgument(f"unknown R {R!r}; known: {', '.join(R_CHOICES)}")
     v = V.detach().abs().double()
     if R == "l1":
         return float(v.sum())
@@ -60,7 +63,7 @@ def split_terms(W: torch.Tensor, lam: float, beta: float, R: str = "l1", a: floa
     |w| < 1e-5}`` (per-sample units, no division by n_train).
     """
     if W.dim() != 4:
-        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W.shape)}")
+        raise InvalidArgument(f"W must be a conv weight (O, I, kh, kw), got shape {tuple(W.shape)}")
     W = W.detach()
     V = _reg(lam, beta, R, a, alpha).prox_of(W)
     return {"R": R, "V": V, "t": lam / beta, "R_term": lam * r_value(V, R, a, alpha),
@@ -92,7 +95,7 @@ def splitting_toy(W0: torch.Tensor, lam: float, beta: float, R: str = "l1", epoc
     objective including λR(V)).
     """
     if W0.dim() != 4:
-        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
+        raise InvalidArgument(f"W0 must be a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
     conv = nn.Conv2d(W0.shape[1], W0.shape[0], tuple(W0.shape[2:]), bias=False)
     target = W0.detach().clone()
     with torch.no_grad():
@@ -130,15 +133,15 @@ def toy_scale(W0: torch.Tensor, kill: float = 0.5, zero: float = 0.5, rho: float
     ``kill``-quantile of the filter norms: about that fraction of filters can die) and ``β = λ / q_zero(|w0|)`` (so the prox threshold ``λ/β`` starts at the
     ``zero``-quantile of the weight magnitudes). Returns ``{"lam": λ, "beta": β}``."""
     if W0.dim() != 4:
-        raise ValueError(f"expected a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
+        raise InvalidArgument(f"W0 must be a conv weight (O, I, kh, kw), got shape {tuple(W0.shape)}")
     for name, q in (("kill", kill), ("zero", zero)):
-        if not 0 < q < 1:
-            raise ValueError(f"{name} must be in (0, 1), got {q!r}")
+        check_range(name, q, 0.0, 1.0, low_open=True, high_open=True)
     W0 = W0.detach().double()
     lam = rho * float(torch.quantile(groups.filter_l2(W0), kill)) / math.sqrt(W0[0].numel())
     t = float(torch.quantile(W0.abs().flatten(), zero))
     if not (lam > 0 and t > 0):
-        raise ValueError("W0 is (nearly) all zero: no scale to set the toy parameters from")
+        raise InvalidArgument(f"W0 is (nearly) all zero (max |w| = {float(W0.abs().max()):.3g}): no scale to set "
+                              f"the toy parameters from")
     return {"lam": lam, "beta": lam / t, "rho": rho}
 
 
@@ -180,8 +183,38 @@ def v_model(model: nn.Module) -> nn.Module:
             mod.weight.copy_(V)
             found = True
     if not found:
-        raise ValueError(f"model has no {BUFFER!r} buffer (not trained with nonconvex_sgl)")
+        raise InvalidArgument(f"model {type(model).__name__} has no {BUFFER!r} buffer (it was not trained with "
+                              f"nonconvex_sgl)")
     return m
+
+
+def w_and_v(models: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+    """``{"<name>: W": model, "<name>: V": v_model(model)}`` for each of ``{name: model}``, in order."""
+    out = {}
+    for n, m in models.items():
+        out[f"{n}: W"] = m
+        out[f"{n}: V"] = v_model(m)
+    return out
+
+
+def w_v_views(model: nn.Module) -> dict[str, nn.Module]:
+    """The three views of a nonconvex SGL model: ``W``, ``V`` (:func:`v_model`) and ``W·[V≠0]``
+    (:func:`hgsr.compact.masked_by_support`, what the compact network starts from)."""
+    return {"W": model, "V": v_model(model), "W·[V≠0]": compact.masked_by_support(model)}
+
+
+def w_vs_v_table(models: Mapping[str, nn.Module], tol: float = measure.TOL) -> pd.DataFrame:
+    """:func:`w_vs_v_layers` of each of ``{family: model}``, one table with a ``family`` column first."""
+    layers = pd.concat([w_vs_v_layers(m, tol=tol).assign(family=n) for n, m in models.items()], ignore_index=True)
+    return layers[["family", "layer", "weights", "w_zero", "v_zero", "filters", "w_active", "v_filters",
+                   "masked_filters"]]
+
+
+def final_w_vs_v(histories: Mapping[str, pd.DataFrame],
+                 cols: Sequence[str] = ("w_sparsity", "v_sparsity", "filter_activity", "test_acc", "masked_acc",
+                                        "beta")) -> pd.DataFrame:
+    """One row per family of ``{family: training history}``: the columns ``cols`` at its last epoch."""
+    return pd.DataFrame([{"family": n, **h.iloc[-1][list(cols)].to_dict()} for n, h in histories.items()])
 
 
 @torch.no_grad()
@@ -194,7 +227,7 @@ def zero_kinds(models: Mapping[str, nn.Module], tols: Sequence[float] = (1e-5, 1
     for label, m in models.items():
         ws = [conv.weight.detach() for _, conv in groups.target_convs(m, predicate)]
         if not ws:
-            raise ValueError(f"model {label!r} has no target conv")
+            raise InvalidArgument(f"models[{label!r}] has no target conv")
         flat = torch.cat([w.flatten() for w in ws]).abs()
         row = {"model": label, "exact": float((flat == 0).float().mean())}
         row.update({f"|w|<={t:g}": float((flat <= t).float().mean()) for t in tols})

@@ -11,6 +11,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from ..errors import InvalidArgument
 from ..results import CompactResult, Results, widths_text
 from . import published
 from .published import lenet_results
@@ -51,6 +52,12 @@ def conv_names(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def filters_left(layer_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per-layer tables (``{family: table}`` with ``layer`` and ``filters_left`` columns, e.g. renamed by
+    :func:`conv_names`) as one table: a row per family (the index), a column per layer and ``total``."""
+    return pd.DataFrame({name: t.set_index("layer")["filters_left"] for name, t in layer_tables.items()}).T
+
+
 def verdict_against_published(results: Results, ssl_label: str, baseline_error: float, budget: str,
                               target_key: str = "ssl_lenet_3_12") -> str:
     """Markdown: the published SSL point (``data/published.csv``), our SSL row ``ssl_label`` and our
@@ -59,7 +66,7 @@ def verdict_against_published(results: Results, ssl_label: str, baseline_error: 
     pub_row = published.row(target_key)
     ours = {r.label: r for r in results if r.source == "ours"}
     if ssl_label not in ours:
-        raise ValueError(f"ssl_label={ssl_label!r} is not one of our results: {', '.join(ours)}")
+        raise InvalidArgument(f"ssl_label={ssl_label!r} is not one of our results: {', '.join(ours)}")
     ssl = ours[ssl_label]
     lines = [f"**Published (not ours):** {pub.source}: {widths_text(pub.widths)} filters at "
              f"{pub.error_finetuned:.2%} error (dense {pub.error_dense:.2%}); setting: {pub.setting}. "

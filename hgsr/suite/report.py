@@ -5,7 +5,8 @@ Figures are saved in the suite's style (:mod:`hgsr.viz.style`) after a finishing
 (:func:`hgsr.viz.style.tidy`: legends off the data, labels off one another). Tables keep machine
 column names and fractions in [0, 1] in the CSV; the Markdown is for people: readable headers with
 units (:data:`HEADERS`), fractions in %, thousands separators, "—" for missing values, and cells
-escaped so that a ``|`` cannot break the table.
+escaped so that a ``|`` cannot break the table. :func:`show` displays a table in a notebook with the same
+words and number formats.
 """
 from __future__ import annotations
 
@@ -112,6 +113,30 @@ def markdown_table(df: pd.DataFrame, headers: Mapping[str, str] | None = None) -
         return "*(empty table)*\n"
     text = out.to_markdown(index=False, tablefmt="pipe", disable_numparse=True, colalign=align)
     return text + "\n"
+
+
+def show(df: pd.DataFrame, headers: Mapping[str, str] | None = None):
+    """``df`` formatted for display in a notebook as :func:`markdown_table` formats it, from the one
+    vocabulary (:data:`HEADERS`): readable headers with units (``headers`` overrides some), fractions
+    in % with their decimals, counts with thousands separators, booleans yes/no, "—" for missing values,
+    columns the vocabulary does not know under their own name with 4 significant digits
+    (:func:`format_cell`). Returns a :class:`pandas.io.formats.style.Styler`: the data stay as they
+    are, only their display changes; a default ``RangeIndex`` is hidden, as in the saved Markdown."""
+    headers = dict(headers or {})
+    names, formats = {}, {}
+    for k, col in enumerate(df.columns):
+        q = _column_quantity(col, df.iloc[:, k])
+        names.setdefault(col, headers.get(col) or (q.header if q is not None else str(col)))
+        formats.setdefault(col, lambda v, q=q: format_cell(v, q))
+    styler = df.style.format(formats, escape="html")
+    styler = styler.format_index(lambda c: names.get(c, str(c)), axis=1, escape="html")
+    index = df.index
+    if isinstance(index, pd.RangeIndex) and index.name is None and index.start == 0 and index.step == 1:
+        return styler.hide(axis="index")
+    for level, name in enumerate(index.names):
+        q = style.quantity(str(name)) if name is not None else None
+        styler = styler.format_index(lambda v, q=q: format_cell(v, q), axis=0, level=level, escape="html")
+    return styler
 
 
 def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path = "../figures",
