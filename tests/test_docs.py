@@ -238,3 +238,46 @@ def test_the_sweep_sizes_stated_in_the_course_and_readme_are_the_grids():
     assert f"the λ sweep: {n} LeNet-5 runs" in lesson.trains
     readme_text = (ROOT / "README.md").read_text()
     assert f"seed 0: {n} runs" in readme_text and f"three seeds: {full} runs" in readme_text
+
+
+# ----------------------------------------------------------------------------- notebooks only call
+MAX_CODE_LINES = 8
+
+
+def code_cells(path: Path) -> list[tuple[int, list[str], str]]:
+    """``(index, tags, source)`` of every code cell of a notebook."""
+    nb = json.loads(path.read_text())
+    return [(k, c.get("metadata", {}).get("tags", []), "".join(c["source"]))
+            for k, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+
+
+def calling_rules(cells) -> list[str]:
+    """What breaks "notebooks only call": a code cell over MAX_CODE_LINES lines (the parameters cell
+    excepted), an inline ``.style.format(`` dict (use ``report.show``), a tolerance typed as a literal
+    (``TOL = 1e-2``: use ``measure.TOL``), a module imported under another name."""
+    out = []
+    for k, tags, src in cells:
+        n = len(src.strip().splitlines())
+        if n > MAX_CODE_LINES and "parameters" not in tags:
+            out.append(f"cell {k}: {n} lines of code")
+        if ".style.format(" in src:
+            out.append(f"cell {k}: .style.format( (use report.show)")
+        if re.search(r"^\s*TOL\s*=\s*[0-9.]", src, re.M):
+            out.append(f"cell {k}: TOL typed as a literal (use measure.TOL)")
+        if re.search(r"^from hgsr[\w.]* import .*\b\w+ as \w+", src, re.M):
+            out.append(f"cell {k}: a module imported under another name")
+    return out
+
+
+def test_the_calling_rules_can_fail():
+    cells = [(0, [], "\n".join(["x = 1"] * 9)), (1, ["parameters"], "\n".join(["x = 1"] * 9)),
+             (2, [], "t.style.format({'a': '{:.1%}'})"), (3, [], "TOL = 1e-2"),
+             (4, [], "from hgsr.study import families as study")]
+    assert calling_rules(cells) == ["cell 0: 9 lines of code", "cell 2: .style.format( (use report.show)",
+                                    "cell 3: TOL typed as a literal (use measure.TOL)",
+                                    "cell 4: a module imported under another name"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_only_call(path):
+    assert not calling_rules(code_cells(path)), f"{path.name}: {calling_rules(code_cells(path))}"
