@@ -40,8 +40,8 @@ def test_split_terms_match_prox_and_definitions(R):
     assert s["coupling"] == pytest.approx(0.5 * beta * float((W - V).pow(2).sum()), rel=1e-6)
     g = W[0].numel()
     assert s["group_term"] == pytest.approx(lam * math.sqrt(g) * sum(float(W[o].norm()) for o in range(6)), rel=1e-5)
-    assert s["v_zeros"] == pytest.approx(float((V == 0).float().mean()))
-    assert s["v_zeros"] > 0   # t = 0.04 against weights of scale 0.1: some entries die
+    assert s["v_sparsity"] == pytest.approx(float((V == 0).float().mean()))
+    assert s["v_sparsity"] > 0   # t = 0.04 against weights of scale 0.1: some entries die
 
 
 def test_split_terms_zero_filter_counted():
@@ -93,7 +93,7 @@ def test_w_vs_v_layers_and_v_model():
     assert list(df["layer"]) == ["0", "2"]
     row = df.set_index("layer").loc["2"]
     V = m[2].hgsr_V
-    assert row["v_zero"] == pytest.approx(float((V == 0).float().mean()))
+    assert row["v_sparsity"] == pytest.approx(float((V == 0).float().mean()))
     assert row["w_active"] == 3              # filters 1 and 3 have mean|w| <= 1e-5
     assert row["v_filters"] == int((V.flatten(1) != 0).any(1).sum())
     assert row["v_filters"] <= 3

@@ -122,7 +122,7 @@ def test_reference_mix_note():
 
 # ----------------------------------------------------------------------------- 04
 def test_one_layer_verdict_reports_zero_filters_only_when_there_are():
-    t = pd.DataFrame({"R": ["l1", "l0", "tl1", "l1_l2"], "v_zeros": [0.02, 0.77, 0.04, 0.02],
+    t = pd.DataFrame({"R": ["l1", "l0", "tl1", "l1_l2"], "v_sparsity": [0.02, 0.77, 0.04, 0.02],
                       "v_zero_filters": [0, 0, 0, 0]})
     assert "No filter of V is zero" in splitting.one_layer_verdict(t, 8e-4, 1.0)
     t.loc[1, "v_zero_filters"] = 3

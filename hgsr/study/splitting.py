@@ -58,8 +58,8 @@ def split_terms(W: torch.Tensor, lam: float, beta: float, R: str = "l1", a: floa
     """One step (2) of the iteration on one conv weight ``W`` (O, I, kh, kw), and the terms.
 
     Returns ``{"V": prox_{(λ/β)R}(W), "t": λ/β, "R_term": λ·R(V), "group_term":
-    λ·sqrt(|g|)·Σ_o ||W[o]||_2 (|g| = I·kh·kw), "coupling": (β/2)·||W − V||², "v_zeros": fraction
-    of exact zeros of V, "v_zero_filters": filters of V that are all zero, "w_small": fraction of
+    λ·sqrt(|g|)·Σ_o ||W[o]||_2 (|g| = I·kh·kw), "coupling": (β/2)·||W − V||², "v_sparsity": fraction
+    of exact zeros of V, "v_zero_filters": filters of V that are all zero, "w_sparsity": fraction of
     |w| < 1e-5}`` (per-sample units, no division by n_train).
     """
     if W.dim() != 4:
@@ -69,9 +69,9 @@ def split_terms(W: torch.Tensor, lam: float, beta: float, R: str = "l1", a: floa
     return {"R": R, "V": V, "t": lam / beta, "R_term": lam * r_value(V, R, a, alpha),
             "group_term": lam * math.sqrt(W[0].numel()) * float(groups.filter_l2(W).sum()),
             "coupling": 0.5 * beta * float((W - V).pow(2).sum()),
-            "v_zeros": float((V == 0).float().mean()),
+            "v_sparsity": float((V == 0).float().mean()),
             "v_zero_filters": int((V.flatten(1) == 0).all(1).sum()),
-            "w_small": float((W.abs() < W_TOL).float().mean())}
+            "w_sparsity": float((W.abs() < W_TOL).float().mean())}
 
 
 def split_table(W: torch.Tensor, lam: float, beta: float, Rs: Sequence[str] = R_CHOICES,
@@ -151,7 +151,7 @@ def _v_of(conv: nn.Module) -> torch.Tensor | None:
 
 @torch.no_grad()
 def w_vs_v_layers(model: nn.Module, tol: float = measure.TOL, predicate=None) -> pd.DataFrame:
-    """Per target conv: weights; ``w_zero`` (|w| < 1e-5) and ``v_zero`` (V == 0, exact; NaN when
+    """Per target conv: weights; ``w_sparsity`` (|w| < 1e-5) and ``v_sparsity`` (V == 0, exact; NaN when
     the layer has no V); filters; ``w_active`` (mean|W[o]| > 1e-5, the reference code's filter
     activity); ``v_filters`` (filters of V with a nonzero entry); ``masked_filters`` (filters of
     ``W·[V ≠ 0]`` with L2 norm > ``tol``, what :func:`hgsr.compact.compact_from_zeros` keeps)."""
@@ -160,8 +160,8 @@ def w_vs_v_layers(model: nn.Module, tol: float = measure.TOL, predicate=None) ->
         W, V = conv.weight.detach(), _v_of(conv)
         masked = W * (V != 0) if V is not None else W
         rows.append({"layer": name, "weights": W.numel(),
-                     "w_zero": float((W.abs() < W_TOL).float().mean()),
-                     "v_zero": float((V == 0).float().mean()) if V is not None else float("nan"),
+                     "w_sparsity": float((W.abs() < W_TOL).float().mean()),
+                     "v_sparsity": float((V == 0).float().mean()) if V is not None else float("nan"),
                      "filters": W.shape[0],
                      "w_active": int((W.abs().mean(dim=(1, 2, 3)) > W_TOL).sum()),
                      "v_filters": int((V.flatten(1) != 0).any(1).sum()) if V is not None else W.shape[0],
@@ -206,7 +206,7 @@ def w_v_views(model: nn.Module) -> dict[str, nn.Module]:
 def w_vs_v_table(models: Mapping[str, nn.Module], tol: float = measure.TOL) -> pd.DataFrame:
     """:func:`w_vs_v_layers` of each of ``{family: model}``, one table with a ``family`` column first."""
     layers = pd.concat([w_vs_v_layers(m, tol=tol).assign(family=n) for n, m in models.items()], ignore_index=True)
-    return layers[["family", "layer", "weights", "w_zero", "v_zero", "filters", "w_active", "v_filters",
+    return layers[["family", "layer", "weights", "w_sparsity", "v_sparsity", "filters", "w_active", "v_filters",
                    "masked_filters"]]
 
 
@@ -258,9 +258,9 @@ def one_layer_verdict(terms: pd.DataFrame, lam: float, beta: float) -> str:
     """Markdown: what one prox step of each R did to a layer, from :func:`split_table`."""
     row = terms.set_index("R")
     t = lam / beta
-    text = (f"At t = {t:.2g}, the L1 prox zeroes {row.loc['l1', 'v_zeros']:.1%} of this layer's weights, the hard "
-            f"threshold (L0, threshold √(2t) = {(2 * t) ** 0.5:.3g}) {row.loc['l0', 'v_zeros']:.1%}, TL1 "
-            f"{row.loc['tl1', 'v_zeros']:.1%} and L1 − L2 {row.loc['l1_l2', 'v_zeros']:.1%}.")
+    text = (f"At t = {t:.2g}, the L1 prox zeroes {row.loc['l1', 'v_sparsity']:.1%} of this layer's weights, the hard "
+            f"threshold (L0, threshold √(2t) = {(2 * t) ** 0.5:.3g}) {row.loc['l0', 'v_sparsity']:.1%}, TL1 "
+            f"{row.loc['tl1', 'v_sparsity']:.1%} and L1 − L2 {row.loc['l1_l2', 'v_sparsity']:.1%}.")
     zf = row["v_zero_filters"]
     if (zf == 0).all():
         text += (" No filter of V is zero after this one step: a filter of V is zero only when every entry falls "

@@ -60,7 +60,7 @@ def prox_panels(W: torch.Tensor, lam: float, beta: float, Rs: Sequence[str] = ("
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
         ax.set_xlabel("weight w of W")
         ax.set_ylabel("v = prox(w)" if k == 0 else "")
-        ax.set_title(f"R = {R}, t = λ/β = {s['t']:.2g}, τ = {tau:.2g}\nV exact zeros {100 * s['v_zeros']:.1f}%, "
+        ax.set_title(f"R = {R}, t = λ/β = {s['t']:.2g}, τ = {tau:.2g}\nV exact zeros {100 * s['v_sparsity']:.1f}%, "
                      f"zero filters {s['v_zero_filters']}/{W.shape[0]}", fontsize=8)
         if tau < lim / 12:                       # too thin to see: zoom on ±4τ in the empty lower right
             zoom = 4 * tau

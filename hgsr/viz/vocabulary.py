@@ -93,8 +93,6 @@ QUANTITIES: dict[str, Quantity] = {
     "filters_sparsity": pct("zero filters"), "channels_sparsity": pct("zero channels"),
     "weights_sparsity": pct("zero weights"), "weight_sparsity": pct("zero weights"),
     "w_sparsity": pct("zero weights of W (|w| < 1e-5)"), "v_sparsity": pct("exact zeros of V"),
-    "w_zero": pct("zero weights of W (|w| < 1e-5)"), "v_zero": pct("exact zeros of V"),
-    "v_zeros": pct("exact zeros of V"), "w_small": pct("weights of W with |w| < 1e-5", 2),
     "filter_activity": pct("active filters of W"), "exact": pct("weights exactly 0"),
     # speed
     "latency_s": Quantity("latency", "s", 1.0, 4), "speedup": Quantity("speed-up", "×", 1.0, 2),
