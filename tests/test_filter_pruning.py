@@ -169,18 +169,23 @@ def test_committed_long_fine_tunes_are_found_by_plan_remeasured_and_give_the_bud
     ds = experiments.dataset_for(run.config)
     plan = out["plan"]
     inputs = {"start": run.model, "start_name": "tiny_hgsr", "plan": plan, "plan_sha1": fp.plan_digest(plan),
-              "protocol": out["winner"].name, "dense": out["runs"]["dense"].model, "dense_name": "tiny_dense",
+              "protocol": out["winner"].name, "fraction": 0.5, "dense": out["runs"]["dense"].model,
+              "dense_name": "tiny_dense",
               "train": ds, "val_images": 100, "input_shape": out["input_shape"],
               "builder": {"name": "resnet20", "num_classes": ds.num_classes, "in_channels": ds.in_channels,
                           "image_size": ds.image_size, "width": 0.25}}
     for kind in ("pruned", "dense"):
         finetuned_start.make(kind, 0, inputs, epochs=2, out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
-    found = pruning_starts.committed_headline(fp.plan_digest(plan), ds)
+    found = pruning_starts.committed_headline(out["winner"].name, 0.5, plan, ds)
     rows = found["rows"]
     assert sorted(rows["protocol"]) == sorted([out["winner"].name, "dense control"])
     assert (rows["test_acc"] == rows["card_test_acc"]).all()       # re-measured: the same network
-    assert pruning_starts.committed_headline("0" * 16, ds)["rows"].empty
-    assert pruning_starts.committed_headline("0" * 16, ds)["other_plans"] == [out["winner"].name]
+    assert found["plan_differences"] == 0
+    g = next(iter(plan))
+    moved = {**plan, g: plan[g][1:]}                                # one channel fewer in one group
+    assert pruning_starts.committed_headline(out["winner"].name, 0.5, moved, ds)["plan_differences"] == 1
+    other = pruning_starts.committed_headline("bn_gamma · internal", 0.5, plan, ds)
+    assert other["rows"].empty and other["other_protocols"] == [out["winner"].name]
     curve = pruning_starts.budget_curve(found["cards"])
     assert curve["epoch"].tolist() == [1, 2] and (curve["seeds"] == 1).all()
     assert curve["acc_change_points"].tolist() == pytest.approx(100 * (curve["acc"] - curve["acc_dense"]))

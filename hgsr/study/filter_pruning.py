@@ -328,7 +328,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one short fine-tune per
     protocol, seed 0), "winner" (Protocol), "plan_sha1" (its plan), "headline" (rows of the winner and the
     dense control for every seed), "headline_source" ("committed" long fine-tunes or "short" fine-tunes),
-    "headline_cards", "other_plans", "models" ({name: fine-tuned network}), "widths", "widths_dense",
+    "headline_cards", "plan_differences", "other_protocols", "models" ({name: fine-tuned network}), "widths", "widths_dense",
     "input_shape", "pretrained_acc", "budget"}``."""
     B = budget(profile)          # read once, passed down
     cfgs = configs(profile, base, B)
@@ -354,8 +354,9 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
                                                                           kind="stable").iloc[0]["protocol"])
     plan_win, f_win = chosen[winner.name]
     sha = plan_digest(plan_win)
-    committed = (pruning_starts.committed_headline(sha, experiments.dataset_for(cfgs["hgsr"])) if base is None
-                 else {"rows": pd.DataFrame(), "cards": {}, "other_plans": []})
+    committed = (pruning_starts.committed_headline(winner.name, f_win, plan_win, experiments.dataset_for(cfgs["hgsr"]))
+                 if base is None else {"rows": pd.DataFrame(), "cards": {}, "plan_differences": 0,
+                                       "other_protocols": []})
     if len(committed["rows"]):
         head, source = committed["rows"].assign(fraction=f_win), "committed"
         dense_model = pretrained_model(pruning_starts.dense_name(int(head["seed"].min())))
@@ -372,7 +373,8 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     models["dense"] = dense_model
     return {"runs": runs, "scores": scores, "curves": curves, "finetuned": finetuned, "winner": winner,
             "plan": plan_win, "plan_sha1": sha, "headline": head, "headline_source": source, "headline_cards": committed["cards"],
-            "other_plans": committed["other_plans"], "models": models, "widths": widths, "input_shape": shape,
+            "plan_differences": committed["plan_differences"], "other_protocols": committed["other_protocols"],
+            "models": models, "widths": widths, "input_shape": shape,
             "widths_dense": prune.widths(runs["dense"].model, shape), "budget": B,
             "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"] if base is None else None}
 
@@ -394,7 +396,8 @@ def headline_inputs(profile: str = "default") -> dict:
     start, the winner's plan, its SHA-1 and protocol name (cached study steps)."""
     out = study(profile)
     return {"start": out["runs"]["hgsr"].model, "start_name": pruning_starts.HGSR, "plan": out["plan"],
-            "plan_sha1": out["plan_sha1"], "protocol": out["winner"].name}
+            "plan_sha1": out["plan_sha1"], "protocol": out["winner"].name,
+            "fraction": float(out["finetuned"].set_index("protocol").loc[out["winner"].name, "fraction"])}
 
 
 def model_key(protocol: Protocol, fraction: float) -> str:
@@ -424,6 +427,7 @@ def headline(out: dict) -> dict:
             "acc": acc, "acc_std": sd, "acc_dense": acc_dense, "acc_dense_std": sd_dense,
             "acc_change_points": change, "acc_change_se_points": se_change, "seeds": k, "test_images": n,
             "binomial_se_points": 100 * binomial_se(acc, n), "source": out.get("headline_source", "short"),
+            "plan_differences": out.get("plan_differences", 0),
             "finetune_epochs": epochs if epochs is not None else out.get("budget", {}).get("finetune_epochs"),
             "meets_target": bool(row["params_removed"] >= TARGET_PARAMS_REMOVED and change >= -TARGET_DROP_POINTS)}
 
@@ -453,7 +457,9 @@ def verdict(best: dict, profile: str) -> str:
              f"{best['binomial_se_points']:.2f} points)" if best["seeds"] > 1 else "(one seed: no spread)")
     inside = (best["seeds"] > 1 and abs(best["acc_change_points"] + TARGET_DROP_POINTS) < 2 * best["acc_change_se_points"])
     how = (f"both fine-tuned {best['finetune_epochs']} epochs with the same schedule (the committed long "
-           f"fine-tunes, re-measured here)" if best["source"] == "committed" else
+           f"fine-tunes, re-measured here"
+           + (f"; their removal plan differs from this run's in {best['plan_differences']} channel(s)"
+              if best.get("plan_differences") else "") + ")" if best["source"] == "committed" else
            f"both fine-tuned {best['finetune_epochs']} epoch(s) with this profile's short schedule (no committed "
            f"long fine-tune has this removal plan)")
     return (f"**ResNet-20 / CIFAR-10 ({profile} profile):** the winning protocol on the validation split, "

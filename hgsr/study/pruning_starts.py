@@ -151,20 +151,23 @@ def steps_table(short: dict, finetune_recipe: dict = LONG_FINETUNE) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def committed_headline(plan_sha1: str, ds, max_seeds: int = 10) -> dict:
-    """The committed long fine-tunes whose removal plan is ``plan_sha1`` and the dense controls of the same
-    seeds, re-measured on ``ds``'s test split: ``{"rows": DataFrame (protocol, seed, params, macs, test_acc,
-    card_test_acc, test_images), "cards": {name: card}, "other_plans": [protocols of committed pruned
-    networks made for another plan]}``."""
-    rows, cards, other = [], {}, []
+def committed_headline(protocol: str, fraction: float, plan: dict, ds, max_seeds: int = 10) -> dict:
+    """The committed long fine-tunes of ``protocol`` at ``fraction`` and the dense controls of the same seeds,
+    re-measured on ``ds``'s test split: ``{"rows": DataFrame (protocol, seed, params, macs, test_acc,
+    card_test_acc, test_images, epochs), "cards": {name: card}, "plan_differences": channels in which a
+    committed network's removal plan differs from ``plan`` (the most over seeds; scores computed on another
+    instruction set can reorder near-ties), "other_protocols": protocols of committed networks made for
+    another choice}``."""
+    rows, cards, other, differ = [], {}, [], 0
     for seed in range(max_seeds):
         pname, dname = pruned_name(seed), dense_name(seed)
         if not (available(pname) and available(dname)):
             continue
         pc, dc = pretrained.card(pname), pretrained.card(dname)
-        if pc.get("plan_sha1") != plan_sha1:
+        if pc.get("protocol") != protocol or pc.get("fraction") != fraction:
             other.append(pc.get("protocol"))
             continue
+        differ = max(differ, plan_difference(pc.get("plan", {}), plan))
         for name, card in ((pname, pc), (dname, dc)):
             model = pretrained.load(name)
             rows.append({"protocol": card["protocol"] if card["kind"] == "pruned" else "dense control",
@@ -172,7 +175,15 @@ def committed_headline(plan_sha1: str, ds, max_seeds: int = 10) -> dict:
                          "test_acc": train.evaluate(model, ds)["accuracy"], "card_test_acc": card["test_accuracy"],
                          "test_images": len(ds.test_y), "epochs": card["epochs"]})
             cards[name] = card
-    return {"rows": pd.DataFrame(rows), "cards": cards, "other_plans": sorted(set(filter(None, other)))}
+    return {"rows": pd.DataFrame(rows), "cards": cards, "plan_differences": differ,
+            "other_protocols": sorted(set(filter(None, other)))}
+
+
+def plan_difference(a: dict, b: dict) -> int:
+    """How many (group, channel) pairs are in one removal plan and not the other."""
+    pa = {(g, int(c)) for g, cs in a.items() for c in cs}
+    pb = {(g, int(c)) for g, cs in b.items() for c in cs}
+    return len(pa ^ pb)
 
 
 def pruned_name(seed: int) -> str:

@@ -67,7 +67,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
     """Fine-tune one headline network (``kind`` "pruned" or "dense", ``seed``) and write it with its card.
 
     ``inputs``: :func:`dense_inputs` for the dense control; for "pruned" also ``start`` (the HGSR-trained
-    model), ``start_name``, ``plan``, ``plan_sha1`` and ``protocol`` (what notebook 06 chose:
+    model), ``start_name``, ``plan``, ``plan_sha1``, ``protocol`` and ``fraction`` (what notebook 06 chose:
     :func:`hgsr.study.filter_pruning.headline_inputs`)."""
     recipe = dict(RECIPE, epochs=epochs or RECIPE["epochs"])
     name = artifact_name(kind, seed)
@@ -96,6 +96,8 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
         "name": name, "format": "compact", "model": inputs["builder"]["name"], "dataset": ds.name,
         "kind": kind, "seed": seed, "protocol": inputs["protocol"] if pruned else None,
         "plan_sha1": inputs["plan_sha1"] if pruned else None,
+        "fraction": inputs["fraction"] if pruned else None,
+        "plan": {g: [int(c) for c in cs] for g, cs in inputs["plan"].items()} if pruned else None,
         "start": inputs["start_name"] if pruned else inputs["dense_name"],
         "params": measure.count_params(model), "macs": measure.count_macs(model, shape),
         "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ds.train_y)),
