@@ -50,6 +50,15 @@ def _git_commit() -> str | None:
         return os.environ.get("HGSR_COMMIT")
 
 
+def machine_record(device: torch.device) -> dict:
+    """What a card records of the machine that made an artifact: the GPU's name or the CPU architecture, the
+    CPU instruction set torch used, torch's intra-op threads, and the torch and Python versions."""
+    return {"device": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                       else platform.processor() or platform.machine()),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
 def runs_folder(runs: Path | None = None) -> Path:
     """``runs`` if given, else ``$HGSR_RUNS``, else ``runs/`` at the repository root."""
     return Path(runs or os.environ.get("HGSR_RUNS", Path(__file__).resolve().parents[2] / "runs"))
@@ -138,9 +147,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
         "test_accuracy": acc, "test_images": int(len(ds.test_y)), "train_images": int(len(ytr)),
         "seed": seed, "recipe": recipe, "epochs": E, "wall_seconds": round(elapsed, 1),
         "history": history,
-        "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-                               or platform.machine()),
-                    "torch": torch.__version__, "python": platform.python_version()},
+        "machine": machine_record(device),
         "commit": _git_commit(), "sha256": file_digest(wpath),
     }
     atomic_write_json(card, card_path(name, out_dir))

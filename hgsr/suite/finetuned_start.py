@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -32,7 +31,7 @@ from ..errors import InvalidArgument
 from ..io import atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
 from ..study.pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
-from .dense_start import _git_commit, runs_folder
+from .dense_start import _git_commit, machine_record, runs_folder
 
 KINDS = ("pruned", "dense")
 
@@ -105,11 +104,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
         "wall_seconds": round(float(history["seconds"].sum()), 1),
         "history": [{"epoch": int(r.epoch), "test_acc": float(r.test_acc), "train_loss": float(r.train_loss),
                      "seconds": float(r.seconds)} for r in history.itertuples()],
-        "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                               else platform.processor() or platform.machine()),
-                    "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                    "threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "python": platform.python_version()},
+        "machine": machine_record(device),
         "commit": _git_commit(), "sha256": file_digest(wpath),
     }
     atomic_write_json(card, card_path(name, out_dir))

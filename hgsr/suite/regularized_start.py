@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from ..errors import InvalidArgument, check_int
 from ..io import atomic_save, atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
 from ..study.pruning_starts import HGSR_PENALTY
-from .dense_start import _git_commit, runs_folder
+from .dense_start import _git_commit, machine_record, runs_folder
 
 SMALL = 0.01   # a channel is "small" when its L2 norm is below 1 % of its layer's largest
 
@@ -105,11 +104,7 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
         "epochs": recipe["epochs"], "small": SMALL,
         "wall_seconds": round(sum(r.get("seconds", 0.0) for r in history), 1),
         "channel_history": history,
-        "machine": {"device": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                               else platform.processor() or platform.machine()),
-                    "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                    "threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "python": platform.python_version()},
+        "machine": machine_record(device),
         "commit": _git_commit(), "sha256": file_digest(wpath),
     }
     atomic_write_json(card, card_path(name, out_dir))

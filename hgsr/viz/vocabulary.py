@@ -115,6 +115,16 @@ QUANTITIES: dict[str, Quantity] = {
     "below_tol": _count("filters with norm ≤ tol"), "gap_low": Quantity("widest gap, lower edge"),
     "gap_high": Quantity("widest gap, upper edge"), "gap_decades": Quantity("widest gap", "decades", 1.0, 1),
     "tol_in_gap": Quantity("tol inside the gap"),
+    # notebook 06: the starts, the protocols and the phases of training
+    "test_acc_recalibrated": _acc("test accuracy, BatchNorm recalibrated"),
+    "card_test_acc": _acc("test accuracy on its card"), "narrowest_layer": Quantity("narrowest layer"),
+    "narrowest_kept": pct("channels kept in the narrowest layer", 0),
+    "below_0.01": pct("below 1% of the layer's largest norm"), "below_0.1": pct("below 10% of the layer's largest norm"),
+    "median_relative_norm": Quantity("median norm / largest of its layer", "", 1.0, 3),
+    "kind": Quantity("channels measured"), "start": Quantity("start"), "phase": Quantity("phase"),
+    "steps": _count("optimizer steps"), "lr": Quantity("first learning rate"),
+    "lr_lam_sum": Quantity("Σ lr·λ", "", 1.0, 4), "schedule": Quantity("learning-rate schedule"),
+    "ablation": Quantity("ablation"),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.
