@@ -30,9 +30,15 @@ def test_paper_configs_use_the_recipes():
     assert (c.optimizer, c.lr, c.batch_size, c.epochs) == ("adam", 1e-3, 100, 200)
     assert c.schedule == ("multistep", (40, 80, 120, 160), 0.1)
     assert c.regularizer["R"] == "l0" and c.regularizer["lam"] == 0.1 and c.regularizer["n_train"] == 60000
-    h = fp.configs("paper")["hgsr"]
-    assert (h.optimizer, h.lr, h.schedule, h.batch_size, h.epochs) == ("sgd", 0.01, ("step", 33, 0.2), 128, 100)
-    assert h.regularizer == {"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"}
+    from hgsr import pretrained
+    from hgsr.study import pruning_starts
+    h = fp.configs("paper")["hgsr"]                     # every profile prunes the committed HGSR start
+    assert h.pretrained == pruning_starts.HGSR and h.epochs == 0
+    rec = pretrained.card(pruning_starts.HGSR)["recipe"]   # trained with the reference code's penalty and step
+    ref = experiments.PAPER_RECIPES["hgsr"]
+    assert rec["regularizer"] == ref["regularizer"] == pruning_starts.HGSR_PENALTY
+    assert (rec["lr"], rec["momentum"], rec["weight_decay"], rec["batch_size"], rec["schedule"][2]) == \
+        (ref["lr"], ref["momentum"], ref["weight_decay"], ref["batch_size"], ref["schedule"][2])
     l1 = families.family_config("l1", "paper")          # no known recipe: our defaults, the paper budget
     assert l1.epochs == experiments.profile("paper")["lenet_epochs"] and l1.optimizer == "sgd"
 
