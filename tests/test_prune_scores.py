@@ -46,20 +46,83 @@ def test_fast_equals_naive_on_lenet_with_linear_units():
     assert (fast["delta_loss"] - naive["delta_loss"]).abs().max() <= 1e-5
 
 
-def test_fast_equals_naive_on_resnet20_both_paths():
+@pytest.mark.parametrize("batch_size, max_rows, fused", [(8, 128, True), (12, 12, True), (8, 8, False)])
+def test_fast_equals_naive_on_resnet20_all_paths(monkeypatch, batch_size, max_rows, fused):
+    # K = 16, 1, 1 channel variants per pass; fused=False: the eager fallback of the fused convs
+    if not fused:
+        monkeypatch.setattr(loss, "_FUSED_OK", False)
     m = randomized("resnet20")
     ds = fake_data((3, 32, 32), n=12)
     chans = {"layer1": [0, 15], "layer1.0.conv1": [3], "layer2": [5], "layer2.1.conv1": [0, 31],
              "layer3": [1, 63], "layer3.2.conv1": [10]}
-    fast = P.loss_increase_scores(m, ds, n_samples=12, batch_size=8, channels=chans)
+    fast = P.loss_increase_scores(m, ds, n_samples=12, batch_size=batch_size, max_rows=max_rows, channels=chans)
     naive = P.loss_increase_scores_naive(m, ds, n_samples=12, batch_size=8, channels=chans)
     assert len(fast) == 9
     assert (fast["delta_loss"] - naive["delta_loss"]).abs().max() <= 1e-5
-    # both fast paths are exercised: residual groups restart at their first BN, inner groups use the delta
+    assert fast["delta_loss"].abs().min() > 1e-4
+
+
+def test_fast_path_plan_on_resnet20():
+    m = randomized("resnet20")
     interp = graph.Interpreter(graph.trace(m))
     groups = {g.name: g for g in P.prunable_groups(m, (3, 32, 32))}
-    assert loss._plan(interp, groups["layer2"], [0]).target is None
-    assert loss._plan(interp, groups["layer2.1.conv1"], [0]).target.target == "layer2.1.conv2"
+
+    def modules(step):
+        return [n.target for n in step.chain if n.op == "call_module"]
+
+    # residual group: layer2.0's silenced BNs, its addition and ReLU are masked clean values (that block
+    # is not recomputed); layer2.1.conv1 sees a masked input: a delta; the later silenced BNs are folded
+    # into fused convs that zero the channel
+    steps = loss._plan(interp, groups["layer2"], [0]).steps
+    assert [s.rule for s in steps][:5] == ["masked"] * 4 + ["delta"]
+    assert not any(t.startswith("layer2.0.") for s in steps for t in modules(s))
+    assert [modules(s) for s in steps if s.rule == "delta"] == [["layer2.1.conv1", "layer2.1.bn1"]]
+    assert sorted(t for s in steps if s.zero for t in modules(s) if "bn" in t) == ["layer2.1.bn2", "layer2.2.bn2"]
+    # inner group: a delta through conv2, bn2 and the residual addition, then fused convs
+    steps = loss._plan(interp, groups["layer2.1.conv1"], [0]).steps
+    assert [s.rule for s in steps][:3] == ["masked", "masked", "delta"]
+    assert [modules(s) for s in steps if s.rule == "delta"] == [["layer2.1.conv2", "layer2.1.bn2"]]
+    assert len(steps[2].chain) == 3 and steps[3].inplace  # + the addition; its ReLU in place
+    assert {s.rule for s in steps[4:]} <= {"conv", "dense"}
+
+
+class Odd(torch.nn.Module):
+    """Paths ResNet-20 does not take: a sigmoid between BN and addition, a clean side branch, a conv without
+    BN, a residual MLP (coupled linear layers)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.conv1, self.bn1 = nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.side = nn.Conv2d(3, 8, 1)
+        self.conv3 = nn.Conv2d(8, 6, 3, stride=2, padding=1)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(6 * 16, 12), nn.Linear(12, 12), nn.Linear(12, 10)
+
+    def forward(self, x):
+        a = torch.relu(self.bn1(self.conv1(x)))
+        c = torch.sigmoid(self.bn2(self.conv2(a))) + self.side(x)
+        h = self.fc1(torch.flatten(torch.nn.functional.max_pool2d(torch.relu(self.conv3(c)), 2), 1))
+        h = h + self.fc2(torch.relu(h))
+        return self.fc3(torch.relu(h))
+
+
+@pytest.mark.parametrize("batch_size, max_rows", [(8, 128), (20, 20)])
+def test_fast_equals_naive_on_other_paths(batch_size, max_rows):
+    torch.manual_seed(0)
+    m = randomize_batchnorm(Odd()).eval()
+    ds = fake_data((3, 16, 16), n=20)
+    interp = graph.Interpreter(graph.trace(m))
+    rules = {g.name: loss._plan(interp, g, [0]).rules() for g in P.prunable_groups(m, (3, 16, 16), True)}
+    assert rules["conv1"]["add"] == "broadcast" and rules["conv2"]["add"] == "dense"  # clean / masked side
+    assert rules["conv1"]["bn2"] == "delta" and rules["conv3"]["relu_1"] == "masked"
+    assert rules["fc1"]["fc2"] == "dense_zero" and rules["conv2"]["relu_1"] == "conv"
+    kw = {"n_samples": 20, "include_linear": True}
+    fast = P.loss_increase_scores(m, ds, batch_size=batch_size, max_rows=max_rows, **kw)
+    naive = P.loss_increase_scores_naive(m, ds, batch_size=8, **kw)
+    assert len(fast) == 8 + 8 + 6 + 12
+    assert (fast["delta_loss"] - naive["delta_loss"]).abs().max() <= 1e-6
+    assert fast["delta_loss"].abs().max() > 1e-3
 
 
 def test_subset_is_fixed_and_preprocessed():
