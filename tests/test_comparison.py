@@ -13,11 +13,12 @@ def test_verdict_joins_the_lenet_fronts_and_the_resnet_headline():
     pts = fronts.points(pd.DataFrame([base, row]))
     best = {"name": "loss · all 50%", "label": "loss increase ΔL, all", "params_removed": 0.55, "macs_removed": 0.6,
             "acc": 0.692, "acc_change_points": -0.8, "acc_change_se_points": 0.1, "acc_dense": 0.7, "seeds": 3,
-            "test_images": 10000, "binomial_se_points": 0.46, "meets_target": True}
+            "test_images": 10000, "binomial_se_points": 0.46, "meets_target": True, "source": "committed",
+            "finetune_epochs": 15, "plan_differences": 0}
     text = cmp.verdict(fronts.table(pts), pts, best, "smoke")
     assert text.startswith("**LeNet-5 / MNIST (smoke profile).**")
     assert "Fewest filters at ≤ 1.00% test error: A**, 14.0 filters (4-10)" in text and "is **met**" in text
-    assert "55.0%" in text and "-0.80 points" in text
+    assert "55.0%" in text and "-0.80 points" in text and "fine-tuned 15 epochs with the same schedule" in text
 
 
 def test_published_resnet_rows_come_from_the_csv():
