@@ -331,6 +331,41 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     "headline_cards", "plan_differences", "other_protocols", "models" ({name: fine-tuned network}), "widths", "widths_dense",
     "input_shape", "pretrained_acc", "budget"}``."""
     B = budget(profile)          # read once, passed down
+    chosen_out = choose(profile, protocols, base, progress, B)
+    cfgs, runs, winner = chosen_out["configs"], chosen_out["runs"], chosen_out["winner"]
+    shape, plan_win, f_win = chosen_out["input_shape"], chosen_out["plan"], chosen_out["fraction"]
+    sha = plan_digest(plan_win)
+    committed = (pruning_starts.committed_headline(winner.name, f_win, plan_win, experiments.dataset_for(cfgs["hgsr"]))
+                 if base is None else {"rows": pd.DataFrame(), "cards": {}, "plan_differences": 0,
+                                       "other_protocols": []})
+    if len(committed["rows"]):
+        head, source = committed["rows"].assign(fraction=f_win), "committed"
+        dense_model = pretrained_model(pruning_starts.dense_name(int(head["seed"].min())))
+        for col in ("params_removed", "macs_removed"):
+            head[col] = _removed(head, runs["dense"].model, shape, col)
+    else:
+        rows, source, dense_model = [], "short", None
+        for s in range(B["fp_seeds"]):
+            rows.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, B, s)["row"], "protocol": winner.name})
+            ctrl = finetune(runs["dense"], "dense control", None, 0.0, B, s)
+            rows.append(ctrl["row"])
+            dense_model = ctrl["model"] if dense_model is None else dense_model
+        head = pd.DataFrame(rows)
+    models = {**chosen_out["models"], "dense": dense_model}
+    return {**{k: chosen_out[k] for k in ("runs", "scores", "curves", "finetuned", "winner", "plan", "widths",
+                                          "input_shape")},
+            "plan_sha1": sha, "headline": head, "headline_source": source, "headline_cards": committed["cards"],
+            "plan_differences": committed["plan_differences"], "other_protocols": committed["other_protocols"],
+            "models": models, "widths_dense": prune.widths(runs["dense"].model, shape), "budget": B,
+            "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"] if base is None else None}
+
+
+def choose(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experiments.Config | None = None,
+           progress: bool = False, knobs: dict | None = None) -> dict:
+    """Steps 1-4 of :func:`study`: the starts, the scores, the curves, one short fine-tune per protocol and the
+    winner on the validation images. Returns ``{"configs", "runs", "scores", "curves", "finetuned", "winner",
+    "plan", "fraction" (the winner's), "models", "widths", "input_shape"}``."""
+    B = budget(profile) if knobs is None else knobs
     cfgs = configs(profile, base, B)
     runs = {k: experiments.run(c, progress=progress) for k, c in cfgs.items()}
     shape = _shape(cfgs["hgsr"])
@@ -353,30 +388,9 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     winner = next(p for p in protocols if p.name == eligible.sort_values("val_acc", ascending=False,
                                                                           kind="stable").iloc[0]["protocol"])
     plan_win, f_win = chosen[winner.name]
-    sha = plan_digest(plan_win)
-    committed = (pruning_starts.committed_headline(winner.name, f_win, plan_win, experiments.dataset_for(cfgs["hgsr"]))
-                 if base is None else {"rows": pd.DataFrame(), "cards": {}, "plan_differences": 0,
-                                       "other_protocols": []})
-    if len(committed["rows"]):
-        head, source = committed["rows"].assign(fraction=f_win), "committed"
-        dense_model = pretrained_model(pruning_starts.dense_name(int(head["seed"].min())))
-        for col in ("params_removed", "macs_removed"):
-            head[col] = _removed(head, runs["dense"].model, shape, col)
-    else:
-        rows, source, dense_model = [], "short", None
-        for s in range(B["fp_seeds"]):
-            rows.append({**finetune(runs["hgsr"], winner.name, plan_win, f_win, B, s)["row"], "protocol": winner.name})
-            ctrl = finetune(runs["dense"], "dense control", None, 0.0, B, s)
-            rows.append(ctrl["row"])
-            dense_model = ctrl["model"] if dense_model is None else dense_model
-        head = pd.DataFrame(rows)
-    models["dense"] = dense_model
-    return {"runs": runs, "scores": scores, "curves": curves, "finetuned": finetuned, "winner": winner,
-            "plan": plan_win, "plan_sha1": sha, "headline": head, "headline_source": source, "headline_cards": committed["cards"],
-            "plan_differences": committed["plan_differences"], "other_protocols": committed["other_protocols"],
-            "models": models, "widths": widths, "input_shape": shape,
-            "widths_dense": prune.widths(runs["dense"].model, shape), "budget": B,
-            "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"] if base is None else None}
+    return {"configs": cfgs, "runs": runs, "scores": scores, "curves": curves, "finetuned": finetuned,
+            "winner": winner, "plan": plan_win, "fraction": f_win, "models": models, "widths": widths,
+            "input_shape": shape}
 
 
 def pretrained_model(name: str) -> nn.Module:
@@ -394,10 +408,9 @@ def _removed(head: pd.DataFrame, dense: nn.Module, shape, col: str) -> list[floa
 def headline_inputs(profile: str = "default") -> dict:
     """What :mod:`hgsr.suite.finetuned_start` needs to fine-tune the winner of ``profile``'s choice: the HGSR
     start, the winner's plan, its SHA-1 and protocol name (cached study steps)."""
-    out = study(profile)
+    out = choose(profile)
     return {"start": out["runs"]["hgsr"].model, "start_name": pruning_starts.HGSR, "plan": out["plan"],
-            "plan_sha1": out["plan_sha1"], "protocol": out["winner"].name,
-            "fraction": float(out["finetuned"].set_index("protocol").loc[out["winner"].name, "fraction"])}
+            "plan_sha1": plan_digest(out["plan"]), "protocol": out["winner"].name, "fraction": out["fraction"]}
 
 
 def model_key(protocol: Protocol, fraction: float) -> str:
