@@ -190,3 +190,19 @@ def test_committed_long_fine_tunes_are_found_by_plan_remeasured_and_give_the_bud
     assert curve["epoch"].tolist() == [1, 2] and (curve["seeds"] == 1).all()
     assert curve["acc_change_points"].tolist() == pytest.approx(100 * (curve["acc"] - curve["acc_dense"]))
 
+
+
+def test_breakdown_separates_the_penalty_phase_from_the_removal():
+    from types import SimpleNamespace
+    runs = {"dense": SimpleNamespace(metrics={"test_acc": 0.93}), "hgsr": SimpleNamespace(metrics={"test_acc": 0.66})}
+    curves = pd.DataFrame([{"protocol": "bn_gamma · internal", "fraction": 0.65, "test_acc": 0.34,
+                            "test_acc_recalibrated": 0.63}])
+    best = {"protocol": "bn_gamma · internal", "fraction": 0.65, "finetune_epochs": 15, "acc": 0.88,
+            "acc_dense": 0.925, "acc_change_points": -4.5, "params_removed": 0.63}
+    t = fp.breakdown({"runs": runs, "curves": curves}, best)
+    assert t["test_acc"].tolist() == [0.93, 0.66, 0.34, 0.63, 0.88, 0.925]
+    assert t["change_points"].round(2).tolist()[1:] == [-27.0, -32.0, 29.0, 25.0, -0.5]   # control: from the start
+    text = fp.breakdown_verdict(t, best)
+    assert "(-27.00 points)" in text and "changed it by -3.00 points" in text and "mostly from the penalty phase" in text
+    removal_heavy = t.assign(test_acc=[0.93, 0.92, 0.5, 0.6, 0.88, 0.925])
+    assert "removal of channels the start still used" in fp.breakdown_verdict(removal_heavy, best)

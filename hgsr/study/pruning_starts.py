@@ -42,6 +42,11 @@ def available(name: str) -> bool:
     return name in pretrained.available()
 
 
+def penalty_epochs() -> int:
+    """Epochs of the HGSR start's penalty phase (its card)."""
+    return int(pretrained.card(HGSR)["epochs"])
+
+
 def relative_norms(model: nn.Module) -> pd.DataFrame:
     """One row per channel of every target conv: layer, kind ("filter": ``‖W[o]‖₂``, "input": ``‖W[:, i]‖₂``),
     index, norm, and ``relative`` = norm / the largest norm of that kind in the layer."""

@@ -124,7 +124,8 @@ QUANTITIES: dict[str, Quantity] = {
     "kind": Quantity("channels measured"), "start": Quantity("start"), "phase": Quantity("phase"),
     "steps": _count("optimizer steps"), "lr": Quantity("first learning rate"),
     "lr_lam_sum": Quantity("Σ lr·λ", "", 1.0, 4), "schedule": Quantity("learning-rate schedule"),
-    "ablation": Quantity("ablation"),
+    "ablation": Quantity("ablation"), "step": Quantity("step"),
+    "change_points": Quantity("change from the step before", "points", 1.0, 2),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.
