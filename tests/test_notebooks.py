@@ -66,6 +66,12 @@ def test_manifest_records_provenance_and_hashes(tmp_path):
     assert m["notebooks"]["00_x"]["files"] == {"00_a.png": hashlib.sha256(b"png").hexdigest(),
                                                "tables/00_b.csv": None}
     assert set(m["notebooks"]) == {"00_x", "01_y"}
+    import torch
+    assert m["notebooks"]["00_x"]["machine"].split(", ")[1] == torch.backends.cpu.get_cpu_capability()
+    from hgsr.suite import readme
+    assert f"| `00_x` | 0.0 | `{m['commit'][:7]}` | {m['notebooks']['00_x']['machine']} |" in readme.manifest_markdown(m)
+    older = {**m, "notebooks": {"00_x": {k: v for k, v in m["notebooks"]["00_x"].items() if k != "machine"}}}
+    assert "| not recorded |" in readme.manifest_markdown(older)
     m = json.loads(manifest.update(tmp_path, "default", [{"notebook": "01_y", "seconds": 9.0}], expected).read_text())
     assert set(m["notebooks"]) == {"01_y"}   # another profile starts a new manifest
 

@@ -105,6 +105,12 @@ def differences_from_manifest(figures_dir: Path, profile: str) -> list[str]:
     return machine_differences(old, machine())
 
 
+def notebook_machine(prov: dict) -> str:
+    """The machine one notebook ran on, as the manifest records it per notebook (a manifest can hold notebooks
+    regenerated on different machines): CPU, instruction set torch used, torch threads."""
+    return f"{prov['cpu']}, {prov['cpu_capability']}, {prov['torch_threads']} torch threads"
+
+
 def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[str, list[str]]) -> Path:
     """Merge this run's notebooks (``timings``: dicts with notebook, seconds) into the manifest."""
     path = Path(figures_dir) / "manifest.json"
@@ -120,7 +126,7 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
             f = Path(figures_dir) / rel
             files[rel] = file_digest(f) if f.exists() else None
         notebooks[stem] = {"seconds": row["seconds"], "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "commit": prov["commit"], "files": files}
+                           "commit": prov["commit"], "machine": notebook_machine(prov), "files": files}
     total = round(sum(v["seconds"] for v in notebooks.values()), 1)
     return atomic_write_json({"profile": profile, **prov, "total_seconds": total, "cache": cache_report(),
                               "notebooks": dict(sorted(notebooks.items()))}, path)

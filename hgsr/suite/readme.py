@@ -41,16 +41,16 @@ def _cpu_detail(m: dict) -> str:
 
 
 def manifest_markdown(m: dict) -> str:
-    rows = "\n".join(f"| `{nb}` | {v['seconds'] / 60:.1f} | `{v.get('commit', '')[:7]}` |"
-                     for nb, v in m["notebooks"].items())
+    rows = "\n".join(f"| `{nb}` | {v['seconds'] / 60:.1f} | `{v.get('commit', '')[:7]}` | "
+                     f"{v.get('machine', 'not recorded')} |" for nb, v in m["notebooks"].items())
     pk = m["packages"]
     return (f"Profile `{m['profile']}`, last run at commit `{m['commit'][:10]}`"
             f"{_changes(m)}, "
             f"{m['cpu']} ({_cpu_detail(m)}{m['cpu_count']} cores, {m['torch_threads']} torch threads), "
             f"{m['gpu'] or 'no GPU'}; Python {m['python']}, torch {pk.get('torch')}, "
             f"torchvision {pk.get('torchvision')}, torch-pruning {pk.get('torch-pruning')}.\n\n"
-            f"| notebook | wall time (min) | commit |\n|---|---|---|\n{rows}\n| **total** | "
-            f"**{m['total_seconds'] / 60:.1f}** | |\n")
+            f"| notebook | wall time (min) | commit | machine |\n|---|---|---|---|\n{rows}\n| **total** | "
+            f"**{m['total_seconds'] / 60:.1f}** | | |\n")
 
 
 def fill(text: str, figures_dir: Path) -> str:
