@@ -610,7 +610,7 @@ def plot_curves(curves: pd.DataFrame, start_acc: float):
             ax.axhline(0.1, color="0.6", ls="-.", lw=0.8, label="chance (10 classes)")
             style.format_axis(ax, "x", "params_removed")
             style.format_axis(ax, "y", y)
-            ax.set_title(("loss increase: candidates and iteration" if col == 0 else "other criteria, per layer")
+            ax.set_title(("loss increase: candidates and iteration" if col == 0 else "other criteria")
                          + (" — stale BatchNorm" if row == 0 else " — BatchNorm recalibrated"))
             style.legend(ax)
     return fig
