@@ -59,6 +59,15 @@ def machine_record(device: torch.device) -> dict:
             "torch": torch.__version__, "python": platform.python_version()}
 
 
+def write_card(card: dict, out_dir: Path, started: float) -> dict:
+    """Write ``card`` next to its weights (``<out_dir>/<name>.json``, atomically), say so with the time this
+    call took and the card's test accuracy, and return it."""
+    atomic_write_json(card, card_path(card["name"], out_dir))
+    print(f"{card['name']}: {time.perf_counter() - started:.0f} s in this call, test accuracy "
+          f"{card['test_accuracy']:.4f}")
+    return card
+
+
 def runs_folder(runs: Path | None = None) -> Path:
     """``runs`` if given, else ``$HGSR_RUNS``, else ``runs/`` at the repository root."""
     return Path(runs or os.environ.get("HGSR_RUNS", Path(__file__).resolve().parents[2] / "runs"))

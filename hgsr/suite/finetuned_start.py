@@ -28,10 +28,10 @@ import torch
 
 from .. import measure, prune, train
 from ..errors import InvalidArgument
-from ..io import atomic_write_json, file_digest
-from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from ..io import file_digest
+from ..pretrained import PRETRAINED_DIR, weights_path
 from ..study.pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
-from .dense_start import _git_commit, machine_record, runs_folder
+from .dense_start import _git_commit, machine_record, runs_folder, write_card
 
 KINDS = ("pruned", "dense")
 
@@ -107,9 +107,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
         "machine": machine_record(device),
         "commit": _git_commit(), "sha256": file_digest(wpath),
     }
-    atomic_write_json(card, card_path(name, out_dir))
-    print(f"{name}: {time.perf_counter() - t0:.0f} s in this call, test accuracy {acc:.4f}")
-    return card
+    return write_card(card, out_dir, t0)
 
 
 def main(argv=None) -> int:

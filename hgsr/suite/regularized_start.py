@@ -31,9 +31,9 @@ from .. import data as hdata
 from .. import groups, pretrained, regularizers, train
 from ..errors import InvalidArgument, check_int
 from ..io import atomic_save, atomic_write_json, file_digest
-from ..pretrained import PRETRAINED_DIR, card_path, weights_path
+from ..pretrained import PRETRAINED_DIR, weights_path
 from ..study.pruning_starts import HGSR_PENALTY
-from .dense_start import _git_commit, machine_record, runs_folder
+from .dense_start import _git_commit, machine_record, runs_folder, write_card
 
 SMALL = 0.01   # a channel is "small" when its L2 norm is below 1 % of its layer's largest
 
@@ -107,9 +107,7 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
         "machine": machine_record(device),
         "commit": _git_commit(), "sha256": file_digest(wpath),
     }
-    atomic_write_json(card, card_path(name, out_dir))
-    print(f"{name}: {time.perf_counter() - t0:.0f} s in this call, test accuracy {acc:.4f}")
-    return card
+    return write_card(card, out_dir, t0)
 
 
 def main(argv=None) -> int:
