@@ -129,3 +129,31 @@ def test_a_run_of_zero_epochs_is_its_start_evaluated(tmp_path, monkeypatch):
     from hgsr.errors import InvalidArgument
     with pytest.raises(InvalidArgument, match=r"epochs=0 .* needs a start: give pretrained= or init_from="):
         base.replace(epochs=0)
+
+
+def test_regularized_start_continues_a_committed_start_with_its_penalty_and_records_channels(tmp_path, monkeypatch):
+    """The HGSR-start maker on a tiny LeNet-5 start of the synthetic set: it trains on the training images minus
+    the held-out ones, records the small-channel fractions per epoch (epoch 0 = the start), writes a card that
+    load accepts, and a rerun resumes instead of training again."""
+    from hgsr import data as hdata
+    from hgsr import pretrained, train
+    from hgsr.suite import dense_start, regularized_start
+
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    base = dict(dense_start.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1,
+                batch_size=64, lr=0.05, warmup_epochs=0)
+    monkeypatch.setitem(dense_start.RECIPES, "lenet5_synthetic", base)
+    dense_start.pretrain("lenet5_synthetic", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    recipe = dict(regularized_start.RECIPES["resnet20_cifar10_hgsr"], start="lenet5_synthetic", dataset="synthetic",
+                  val_images=64, epochs=2, batch_size=64, schedule=("step", 1, 0.2))
+    monkeypatch.setitem(regularized_start.RECIPES, "lenet5_synthetic_hgsr", recipe)
+    card = regularized_start.make("lenet5_synthetic_hgsr", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    assert card["train_images"] == len(hdata.load("synthetic").train_y) - 64 and card["val_images"] == 64
+    assert [r["epoch"] for r in card["channel_history"]] == [0, 1, 2]
+    assert set(card["channel_history"][0]["channels"]) == {"features.0", "features.2"}
+    assert all(0 <= v <= 1 for r in card["channel_history"] for c in r["channels"].values() for v in c.values())
+    model = pretrained.load("lenet5_synthetic_hgsr")
+    rest, _ = hdata.load("synthetic").holdout(64)
+    assert train.evaluate(model, rest)["accuracy"] == card["test_accuracy"]
+    again = regularized_start.make("lenet5_synthetic_hgsr", out_dir=tmp_path, runs=tmp_path / "runs", progress=False)
+    assert again["sha256"] == card["sha256"] and again["channel_history"] == card["channel_history"]

@@ -91,6 +91,7 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
                         "penalty": row["penalty"], "seconds": row["seconds"],
                         "channels": small_fractions(model)})
         atomic_write_json(history, stats_path)
+    train.fit(model, rest, **kw)   # the finished checkpoint: restores the last epoch's weights (trains nothing)
     acc = train.evaluate(model, rest, device=device)["accuracy"]
     out_dir = Path(out_dir or PRETRAINED_DIR)
     wpath = weights_path(name, out_dir)
