@@ -53,10 +53,10 @@ clean:
 	rm -rf build runs
 
 dense-start: install
-	$(BIN)/python -m hgsr.suite.dense_start resnet20_cifar10
+	$(BIN)/python -m hgsr.study.dense_start resnet20_cifar10
 
 hgsr-start: install
-	$(BIN)/python -m hgsr.suite.regularized_start resnet20_cifar10_hgsr
+	$(BIN)/python -m hgsr.study.regularized_start resnet20_cifar10_hgsr
 
 finetuned: install
-	$(BIN)/python -m hgsr.suite.finetuned_start --seeds 0 1 2
+	$(BIN)/python -m hgsr.study.finetuned_start --seeds 0 1 2

@@ -20,9 +20,9 @@ The core library is this package's top level and its subpackages ``regularizers`
 - :mod:`hgsr.viz`, :mod:`hgsr.widgets`: plots and the interactive explorers over them.
 - :mod:`hgsr.layers`: the map of the three layers.
 
-``hgsr.study`` (the pipelines, tables and verdicts behind each notebook) and ``hgsr.suite`` (the notebook
-runner, manifest, README filler and the commands that make committed artifacts) build on the core; the core
-never imports them.
+``hgsr.study`` (the pipelines, tables and verdicts behind each notebook, and the commands that make notebook
+06's committed networks) and ``hgsr.suite`` (the notebook runner, manifest and README filler) build on the core;
+the core never imports them.
 """
 from . import data, experiments, groups, measure, models, regularizers, train  # noqa: F401
 

@@ -6,7 +6,7 @@ fingerprint of cached results (:func:`hgsr.experiments.code_fingerprint`) both r
 - **study**: ``hgsr/study/``, the pipelines, tables and verdict sentences behind each notebook. It never
   imports the suite's notebook runner.
 - **suite**: ``hgsr/suite/``, the tooling around the notebooks: the papermill runner, the manifest, the
-  README filler, and the commands that make committed artifacts.
+  README filler.
 
 :data:`CORE` maps each core entry to whether its source can change a trained or derived (cached) result:
 ``True`` entries make up the code fingerprint stored with every cache entry; ``False`` entries present

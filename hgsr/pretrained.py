@@ -3,7 +3,7 @@
 The card records the test accuracy on the full test set, the recipe, the model's input and output
 shape (``model_kw``), the machine, the commit and the SHA-256 of the weights file. :func:`load`
 rebuilds the model, checks the hash against the card and names the file and the fix when it does not
-match. Weights are trained by :mod:`hgsr.suite.dense_start` (dense) and :mod:`hgsr.suite.regularized_start`.
+match. Weights are trained by :mod:`hgsr.study.dense_start` (dense) and :mod:`hgsr.study.regularized_start`.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def card(name: str, folder: Path | None = None) -> dict:
     if not path.exists():
         known = ", ".join(available(folder)) or "none"
         raise PretrainedError(f"name={name!r}: no card {path}; available: {known}. "
-                              f"Train one with `python -m hgsr.suite.dense_start {name}`.")
+                              f"Train one with `python -m hgsr.study.dense_start {name}`.")
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -54,7 +54,7 @@ def load(name: str, device=None, folder: Path | None = None) -> torch.nn.Module:
     c = card(name, folder)
     path = weights_path(name, folder)
     fix = (f"restore it with `git checkout -- {path}` (or `git lfs pull`), or retrain it with "
-           f"`python -m hgsr.suite.dense_start {name}`")
+           f"`python -m hgsr.study.dense_start {name}`")
     if not path.exists():
         raise PretrainedError(f"weights file {path} is missing; {fix}")
     digest = file_digest(path)

@@ -98,7 +98,7 @@ def test_pretrain_writes_weights_and_a_card_that_load_accepts(tmp_path, monkeypa
     resumes from the finished checkpoint instead of training again."""
     from hgsr import data as hdata
     from hgsr import pretrained, train
-    from hgsr.suite import dense_start
+    from hgsr.study import dense_start
 
     recipe = dict(dense_start.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1, batch_size=64,
                   lr=0.05, warmup_epochs=0)
@@ -137,7 +137,7 @@ def test_regularized_start_continues_a_committed_start_with_its_penalty_and_reco
     load accepts, and a rerun resumes instead of training again."""
     from hgsr import data as hdata
     from hgsr import pretrained, train
-    from hgsr.suite import dense_start, regularized_start
+    from hgsr.study import dense_start, regularized_start
 
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
     base = dict(dense_start.RECIPES["resnet20_cifar10"], model="lenet5", dataset="synthetic", epochs=1,

@@ -163,7 +163,7 @@ def test_committed_long_fine_tunes_are_found_by_plan_remeasured_and_give_the_bud
     """The suite's maker writes a pruned network and a dense control with cards; the study finds them by the
     SHA-1 of the plan, re-measures them on the test split and reads the per-epoch budget curve."""
     from hgsr import pretrained
-    from hgsr.suite import finetuned_start
+    from hgsr.study import finetuned_start
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
     run = out["runs"]["hgsr"]
     ds = experiments.dataset_for(run.config)

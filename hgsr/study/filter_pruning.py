@@ -28,7 +28,7 @@ The pipeline:
    held-out **validation** images, which the HGSR start never trained on (the dense start it continued
    did: its card says so, and the notebook too).
 5. **Headline** (:func:`headline`): the winner and the dense control after the long fine-tuning of
-   :mod:`hgsr.suite.finetuned_start` (committed, one pair per seed), re-measured on the test split; when no
+   :mod:`hgsr.study.finetuned_start` (committed, one pair per seed), re-measured on the test split; when no
    committed pair has the chosen plan (another profile, a changed pipeline), the short fine-tunes of
    ``fp_seeds`` seeds stand in and the verdict says so.
 
@@ -406,7 +406,7 @@ def _removed(head: pd.DataFrame, dense: nn.Module, shape, col: str) -> list[floa
 
 
 def headline_inputs(profile: str = "default") -> dict:
-    """What :mod:`hgsr.suite.finetuned_start` needs to fine-tune the winner of ``profile``'s choice: the HGSR
+    """What :mod:`hgsr.study.finetuned_start` needs to fine-tune the winner of ``profile``'s choice: the HGSR
     start, the winner's plan, its SHA-1 and protocol name (cached study steps)."""
     out = choose(profile)
     return {"start": out["runs"]["hgsr"].model, "start_name": pruning_starts.HGSR, "plan": out["plan"],

@@ -1,7 +1,7 @@
 """The committed networks behind notebook 06: the two starts and the long fine-tunes of the headline.
 
 - **Starts** (:data:`DENSE`, :data:`HGSR`): the dense ResNet-20 and the HGSR-trained one
-  (:mod:`hgsr.suite.regularized_start`: the dense start continued with the reference code's penalty on the
+  (:mod:`hgsr.study.regularized_start`: the dense start continued with the reference code's penalty on the
   training images minus :data:`HOLDOUT` held-out images). :func:`premise_table` and :func:`plot_premise` show
   what the penalty did to the channels: the fraction of filters (and of input channels, the groups of the
   feature-wise penalty) whose L2 norm is below ``ρ`` times the largest of their layer, for both starts;
@@ -9,7 +9,7 @@
 - **Steps** (:func:`steps_table`): the regularization and fine-tuning of this study beside the reference
   recipe's: epochs, optimizer steps, learning rates, and ``Σ_steps lr·λ`` (how far the penalty could move a
   weight, in the units of its subgradient).
-- **Headline networks** (:mod:`hgsr.suite.finetuned_start`): for each seed, the winner's compact network and
+- **Headline networks** (:mod:`hgsr.study.finetuned_start`): for each seed, the winner's compact network and
   the dense control, fine-tuned with the same long schedule. :func:`committed_headline` finds those whose
   removal plan is the one the study chose, re-measures each on the test split, and :func:`budget_curve`
   reads their per-epoch accuracy (accuracy change against fine-tuning epochs).
@@ -31,7 +31,7 @@ HGSR = "resnet20_cifar10_hgsr"
 HOLDOUT = 5000            # training images the HGSR start never trained on (its card: val_images)
 RHOS = (0.01, 0.1)        # "small": below 1 % / 10 % of the largest norm of the layer
 HGSR_PENALTY = {"key": "hgsr_ref", "lam": 1e-3, "lam2": 0.5, "grouping": "input"}   # the reference code's
-# the long fine-tuning of the headline networks (hgsr.suite.finetuned_start): the winner and the dense control alike
+# the long fine-tuning of the headline networks (hgsr.study.finetuned_start): the winner and the dense control alike
 LONG_FINETUNE = dict(epochs=15, lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="cosine", batch_size=128,
                      augment="crop4+flip")
 REFERENCE = {"epochs": 100, "steps_per_epoch": 391, "lr": 0.01, "schedule": ("step", 33, 0.2), "lam": 1e-3}

@@ -1,7 +1,7 @@
 """Fine-tune the headline networks of notebook 06 and commit them with cards:
-``python -m hgsr.suite.finetuned_start --seeds 0 1 2``.
+``python -m hgsr.study.finetuned_start --seeds 0 1 2``.
 
-Notebook 06 compares pruning protocols on the HGSR-trained ResNet-20 (:mod:`hgsr.suite.regularized_start`)
+Notebook 06 compares pruning protocols on the HGSR-trained ResNet-20 (:mod:`hgsr.study.regularized_start`)
 with short fine-tunes, chosen on validation images that start never trained on. What two CPU cores cannot
 redo inside the notebook is the **long fine-tuning of the headline**: the winning protocol's compact network
 and the dense control, each with the same schedule (:data:`hgsr.study.pruning_starts.LONG_FINETUNE`: SGD, cosine from ``lr`` to 0 over
@@ -30,7 +30,7 @@ from .. import measure, prune, train
 from ..errors import InvalidArgument
 from ..io import file_digest
 from ..pretrained import PRETRAINED_DIR, weights_path
-from ..study.pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
+from .pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
 from .dense_start import _git_commit, machine_record, runs_folder, write_card
 
 KINDS = ("pruned", "dense")
@@ -38,7 +38,7 @@ KINDS = ("pruned", "dense")
 
 def artifact_name(kind: str, seed: int) -> str:
     """The committed name of a headline network (:func:`hgsr.study.pruning_starts.pruned_name`, ``dense_name``)."""
-    from ..study import pruning_starts
+    from . import pruning_starts
 
     if kind not in KINDS:
         raise InvalidArgument(f"kind={kind!r}; known: {', '.join(KINDS)}")
@@ -52,7 +52,7 @@ def dense_inputs() -> dict:
     the full test split), the model's builder arguments and input shape."""
     from .. import data as hdata
     from .. import pretrained
-    from ..study.pruning_starts import DENSE, HOLDOUT
+    from .pruning_starts import DENSE, HOLDOUT
 
     card = pretrained.card(DENSE)
     ds, _ = hdata.load(card["dataset"]).holdout(HOLDOUT)
@@ -111,7 +111,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hgsr.suite.finetuned_start", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m hgsr.study.finetuned_start", description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     inputs = dense_inputs()
     if "pruned" in a.kinds:
-        from ..study import filter_pruning
+        from . import filter_pruning
 
         inputs.update(filter_pruning.headline_inputs(a.profile))
     for seed in a.seeds:

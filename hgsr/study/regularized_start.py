@@ -1,5 +1,5 @@
 """Continue a committed dense start with a sparsity penalty and commit the result with a card:
-``python -m hgsr.suite.regularized_start resnet20_cifar10_hgsr``.
+``python -m hgsr.study.regularized_start resnet20_cifar10_hgsr``.
 
 The HGSR filter-pruning paper prunes a network that the HGSR penalty has *already* trained: its premise is
 that the penalty drives the channels to be removed toward zero first. On two CPU cores the reference recipe
@@ -32,7 +32,7 @@ from .. import groups, pretrained, regularizers, train
 from ..errors import InvalidArgument, check_int
 from ..io import atomic_save, atomic_write_json, file_digest
 from ..pretrained import PRETRAINED_DIR, weights_path
-from ..study.pruning_starts import HGSR_PENALTY
+from .pruning_starts import HGSR_PENALTY
 from .dense_start import _git_commit, machine_record, runs_folder, write_card
 
 SMALL = 0.01   # a channel is "small" when its L2 norm is below 1 % of its layer's largest
@@ -112,7 +112,7 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hgsr.suite.regularized_start", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m hgsr.study.regularized_start", description=__doc__.splitlines()[0])
     p.add_argument("name", choices=sorted(RECIPES))
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: CUDA when present)")

@@ -1,4 +1,4 @@
-"""Train a dense starting point and commit it with a card: ``python -m hgsr.suite.dense_start resnet20_cifar10``.
+"""Train a dense starting point and commit it with a card: ``python -m hgsr.study.dense_start resnet20_cifar10``.
 
 Evidence header (the recipe is :data:`RECIPES`; the measured figures are in the card,
 ``data/pretrained/<name>.json``, next to the weights):
@@ -164,7 +164,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hgsr.suite.dense_start", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m hgsr.study.dense_start", description=__doc__.splitlines()[0])
     p.add_argument("name", choices=sorted(RECIPES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
