@@ -211,9 +211,9 @@ def _plan(scores: pd.DataFrame, groups: set[str], fraction: float, ranking: str 
                         on_empty="keep", min_keep=MIN_KEEP)
 
 
-def narrowest(plan: dict, model: nn.Module, shape) -> tuple[str, float]:
-    """``(group, fraction kept)`` of the group ``plan`` leaves narrowest, relative to its width."""
-    sizes = {g.name: g.size for g in prune.prunable_groups(model, shape)}
+def narrowest(plan: dict, sizes: dict[str, int]) -> tuple[str, float]:
+    """``(group, fraction kept)`` of the group ``plan`` leaves narrowest, relative to its width (``sizes``:
+    channels per prunable group)."""
     kept = {g: (n - len(plan.get(g, []))) / n for g, n in sizes.items()}
     g = min(kept, key=lambda k: (kept[k], k))
     return g, kept[g]
@@ -241,6 +241,7 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
         else:
             plans = {f: _plan(scores[protocol.criterion], groups, f, protocol.ranking) for f in fractions}
         acc0 = run.metrics["test_acc"]        # the unpruned model on the same test split
+        sizes = {g.name: g.size for g in prune.prunable_groups(run.model, shape)}
         rows = [{"fraction": 0.0, "channels_removed": 0, "params": measure.count_params(run.model),
                  "macs": measure.count_macs(run.model, shape), "params_removed": 0.0, "macs_removed": 0.0,
                  "test_acc": acc0, "test_acc_recalibrated": acc0, "narrowest_layer": None, "narrowest_kept": 1.0}]
@@ -249,7 +250,7 @@ def curve(run: experiments.Run, protocol: Protocol, scores: dict[str, pd.DataFra
                 warnings.simplefilter("ignore")   # dropped constants of padded consumers: expected (surgery)
                 small, m = compact.prune_and_measure(run.model, plan, ds, shape, acc0)
             train.recalibrate_batchnorm(small, ds, calibration_images)
-            g, kept = narrowest(plan, run.model, shape)
+            g, kept = narrowest(plan, sizes)
             rows.append({"fraction": f, "channels_removed": sum(len(v) for v in plan.values()),
                          "params": m["params"], "macs": m["macs"], "params_removed": m["params_removed"],
                          "macs_removed": m["macs_removed"], "test_acc": m["acc_pruned"],
@@ -326,7 +327,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     """The whole pipeline at ``profile``'s budget (every step cached).
 
     Returns ``{"runs", "scores", "curves" (one table, all protocols), "finetuned" (one short fine-tune per
-    protocol, seed 0), "winner" (Protocol), "plan_sha1" (its plan), "headline" (rows of the winner and the
+    protocol, seed 0), "winner" (Protocol), "plan" (its removal plan), "headline" (rows of the winner and the
     dense control for every seed), "headline_source" ("committed" long fine-tunes or "short" fine-tunes),
     "headline_cards", "plan_differences", "other_protocols", "models" ({name: fine-tuned network}), "widths", "widths_dense",
     "input_shape", "pretrained_acc", "budget"}``."""
@@ -334,13 +335,12 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     chosen_out = choose(profile, protocols, base, progress, B)
     cfgs, runs, winner = chosen_out["configs"], chosen_out["runs"], chosen_out["winner"]
     shape, plan_win, f_win = chosen_out["input_shape"], chosen_out["plan"], chosen_out["fraction"]
-    sha = plan_digest(plan_win)
     committed = (pruning_starts.committed_headline(winner.name, f_win, plan_win, experiments.dataset_for(cfgs["hgsr"]))
-                 if base is None else {"rows": pd.DataFrame(), "cards": {}, "plan_differences": 0,
+                 if base is None else {"rows": pd.DataFrame(), "cards": {}, "models": {}, "plan_differences": 0,
                                        "other_protocols": []})
     if len(committed["rows"]):
         head, source = committed["rows"].assign(fraction=f_win), "committed"
-        dense_model = pretrained_model(pruning_starts.dense_name(int(head["seed"].min())))
+        dense_model = committed["models"][pruning_starts.dense_name(int(head["seed"].min()))]
         for col in ("params_removed", "macs_removed"):
             head[col] = _removed(head, runs["dense"].model, shape, col)
     else:
@@ -354,7 +354,7 @@ def study(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experim
     models = {**chosen_out["models"], "dense": dense_model}
     return {**{k: chosen_out[k] for k in ("runs", "scores", "curves", "finetuned", "winner", "plan", "widths",
                                           "input_shape")},
-            "plan_sha1": sha, "headline": head, "headline_source": source, "headline_cards": committed["cards"],
+            "headline": head, "headline_source": source, "headline_cards": committed["cards"],
             "plan_differences": committed["plan_differences"], "other_protocols": committed["other_protocols"],
             "models": models, "widths_dense": prune.widths(runs["dense"].model, shape), "budget": B,
             "pretrained_acc": hpretrained.card(PRETRAINED)["test_accuracy"] if base is None else None}
@@ -393,11 +393,6 @@ def choose(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experi
             "input_shape": shape}
 
 
-def pretrained_model(name: str) -> nn.Module:
-    """A committed network (:func:`hgsr.pretrained.load`)."""
-    return hpretrained.load(name)
-
-
 def _removed(head: pd.DataFrame, dense: nn.Module, shape, col: str) -> list[float]:
     """``params_removed`` / ``macs_removed`` of each headline row against the dense network."""
     total = measure.count_params(dense) if col == "params_removed" else measure.count_macs(dense, shape)
@@ -410,7 +405,7 @@ def headline_inputs(profile: str = "default") -> dict:
     start, the winner's plan, its SHA-1 and protocol name (cached study steps)."""
     out = choose(profile)
     return {"start": out["runs"]["hgsr"].model, "start_name": pruning_starts.HGSR, "plan": out["plan"],
-            "plan_sha1": plan_digest(out["plan"]), "protocol": out["winner"].name, "fraction": out["fraction"]}
+            "protocol": out["winner"].name, "fraction": out["fraction"]}
 
 
 def model_key(protocol: Protocol, fraction: float) -> str:

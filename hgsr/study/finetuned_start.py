@@ -32,6 +32,7 @@ from ..io import file_digest
 from ..pretrained import PRETRAINED_DIR, weights_path
 from .pruning_starts import LONG_FINETUNE as RECIPE   # one home: the study states the schedule
 from .dense_start import _git_commit, machine_record, runs_folder, write_card
+from . import filter_pruning
 
 KINDS = ("pruned", "dense")
 
@@ -66,7 +67,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
     """Fine-tune one headline network (``kind`` "pruned" or "dense", ``seed``) and write it with its card.
 
     ``inputs``: :func:`dense_inputs` for the dense control; for "pruned" also ``start`` (the HGSR-trained
-    model), ``start_name``, ``plan``, ``plan_sha1``, ``protocol`` and ``fraction`` (what notebook 06 chose:
+    model), ``start_name``, ``plan``, ``protocol`` and ``fraction`` (what notebook 06 chose:
     :func:`hgsr.study.filter_pruning.headline_inputs`)."""
     recipe = dict(RECIPE, epochs=epochs or RECIPE["epochs"])
     name = artifact_name(kind, seed)
@@ -94,7 +95,7 @@ def make(kind: str, seed: int, inputs: dict, epochs: int | None = None, device=N
     card = {
         "name": name, "format": "compact", "model": inputs["builder"]["name"], "dataset": ds.name,
         "kind": kind, "seed": seed, "protocol": inputs["protocol"] if pruned else None,
-        "plan_sha1": inputs["plan_sha1"] if pruned else None,
+        "plan_sha1": filter_pruning.plan_digest(inputs["plan"]) if pruned else None,
         "fraction": inputs["fraction"] if pruned else None,
         "plan": {g: [int(c) for c in cs] for g, cs in inputs["plan"].items()} if pruned else None,
         "start": inputs["start_name"] if pruned else inputs["dense_name"],
@@ -121,8 +122,6 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     inputs = dense_inputs()
     if "pruned" in a.kinds:
-        from . import filter_pruning
-
         inputs.update(filter_pruning.headline_inputs(a.profile))
     for seed in a.seeds:
         for kind in a.kinds:

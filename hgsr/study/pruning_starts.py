@@ -159,11 +159,11 @@ def steps_table(short: dict, finetune_recipe: dict = LONG_FINETUNE) -> pd.DataFr
 def committed_headline(protocol: str, fraction: float, plan: dict, ds, max_seeds: int = 10) -> dict:
     """The committed long fine-tunes of ``protocol`` at ``fraction`` and the dense controls of the same seeds,
     re-measured on ``ds``'s test split: ``{"rows": DataFrame (protocol, seed, params, macs, test_acc,
-    card_test_acc, test_images, epochs), "cards": {name: card}, "plan_differences": channels in which a
+    card_test_acc, test_images, epochs), "cards": {name: card}, "models": {name: network}, "plan_differences": channels in which a
     committed network's removal plan differs from ``plan`` (the most over seeds; scores computed on another
     instruction set can reorder near-ties), "other_protocols": protocols of committed networks made for
     another choice}``."""
-    rows, cards, other, differ = [], {}, [], 0
+    rows, cards, models, other, differ = [], {}, {}, [], 0
     for seed in range(max_seeds):
         pname, dname = pruned_name(seed), dense_name(seed)
         if not (available(pname) and available(dname)):
@@ -179,8 +179,8 @@ def committed_headline(protocol: str, fraction: float, plan: dict, ds, max_seeds
                          "seed": seed, "params": card["params"], "macs": card["macs"],
                          "test_acc": train.evaluate(model, ds)["accuracy"], "card_test_acc": card["test_accuracy"],
                          "test_images": len(ds.test_y), "epochs": card["epochs"]})
-            cards[name] = card
-    return {"rows": pd.DataFrame(rows), "cards": cards, "plan_differences": differ,
+            cards[name], models[name] = card, model
+    return {"rows": pd.DataFrame(rows), "cards": cards, "models": models, "plan_differences": differ,
             "other_protocols": sorted(set(filter(None, other)))}
 
 

@@ -83,6 +83,7 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
     if not history:
         history = [{"epoch": 0, "channels": small_fractions(model)}]
     done = len(history) - 1
+    resumed_finished = done >= recipe["epochs"]
     while done < recipe["epochs"]:
         table = train.fit(model, rest, _stop_after=done + 1, **kw)
         done = len(table)
@@ -91,7 +92,8 @@ def make(name: str, epochs: int | None = None, device=None, out_dir: Path | None
                         "penalty": row["penalty"], "seconds": row["seconds"],
                         "channels": small_fractions(model)})
         atomic_write_json(history, stats_path)
-    train.fit(model, rest, **kw)   # the finished checkpoint: restores the last epoch's weights (trains nothing)
+    if resumed_finished:   # nothing trained in this call: the finished checkpoint holds the last epoch's weights
+        train.fit(model, rest, **kw)
     acc = train.evaluate(model, rest, device=device)["accuracy"]
     out_dir = Path(out_dir or PRETRAINED_DIR)
     wpath = weights_path(name, out_dir)
