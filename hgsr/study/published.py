@@ -4,7 +4,7 @@ Columns: ``key``, ``source`` (paper and where in it), ``setting``, ``model``, ``
 ``widths_dense`` / ``widths`` (conv widths as ``"20-50"``, LeNet-5 rows), ``error_dense`` / ``error``
 (fractions), ``params_removed`` (fraction; a lower bound where the paper says "more than"),
 ``acc_change_points``, ``result`` (the paper's own wording), ``verified`` (``no`` = recalled, not
-checked against the paper text; ``abstract`` / ``reference code README`` = where it was read) and
+checked against the paper text; ``abstract`` / ``reference code README`` / ``authors' slides`` = where it was read) and
 ``note``.
 """
 from __future__ import annotations
