@@ -126,6 +126,18 @@ QUANTITIES: dict[str, Quantity] = {
     "lr_lam_sum": Quantity("Σ lr·λ", "", 1.0, 4), "schedule": Quantity("learning-rate schedule"),
     "ablation": Quantity("ablation"), "step": Quantity("step"),
     "change_points": Quantity("change from the step before", "points", 1.0, 2),
+    # notebook 03: outer functions at matched strength, the tolerance trap
+    "inner": Quantity("inner norm"), "outer": Quantity("outer function"), "grouping": Quantity("grouping"),
+    "status": Quantity("status"), "winner": Quantity("fewer channels at the floor"),
+    "count": Quantity("channels counted by"), "channels_left_rel": _count("channels left, scale-free count"),
+    "hsr_fewest": _count("HSR: fewest channels at the floor"), "hsq_fewest": _count("HSQ: fewest channels at the floor"),
+    "hsr_lam_mult": Quantity("HSR: λ / grid λ"), "hsq_lam_mult": Quantity("HSQ: λ / grid λ"),
+    "hsr_test_acc": _acc("HSR: test accuracy"), "hsq_test_acc": _acc("HSQ: test accuracy"),
+    "hsr_bracketed": Quantity("HSR: sweep reached the floor"), "hsq_bracketed": Quantity("HSQ: sweep reached the floor"),
+    "layer": Quantity("layer"), "kernels": _count("kernels"), "kernels_small": _count("kernels with norm ≤ tol"),
+    "filters_all_kernels_small": _count("filters whose every kernel is ≤ tol"),
+    "filters_small": _count("filters with norm ≤ tol"), "bound": Quantity("√I·tol", "", 1.0, 3),
+    "max_norm_all_kernels_small": Quantity("largest norm of those filters", "", 1.0, 3),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.
