@@ -1,5 +1,7 @@
 # make test     install into .venv if needed, then run the test suite
-# make figures  install into .venv if needed, then run every notebook headless (PROFILE=default)
+# make figures  install into .venv if needed, then run every notebook headless (PROFILE=default); ONLY="07" or
+#               ONLY="02 07" runs those alone and keeps the others' manifest entries. Every run and compact network
+#               is cached under runs/ as it finishes, so an interrupted `make figures` resumes where it stopped
 # make dense-start / hgsr-start / finetuned   the committed ResNet-20 artifacts of notebook 06 (data/pretrained/, each
 #                    with a card; resumable per epoch under runs/pretrain/; a GPU is used when present)
 # make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py):
@@ -42,7 +44,7 @@ test-browser: $(VENV)/.browser-installed
 	$(BIN)/python tests/browser/lab_check.py --chromium $(CHROMIUM)
 
 figures: install
-	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(filter default,$(PROFILE)),--readme README.md)
+	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(ONLY),--only $(ONLY)) $(if $(filter default,$(PROFILE)),--readme README.md)
 
 bench: install
 	mkdir -p benchmarks/results

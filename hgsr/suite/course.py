@@ -115,6 +115,14 @@ def _minutes(seconds: float) -> str:
     return "" if seconds != seconds else f"{seconds / 60:.1f}"
 
 
+def _cache_note(written) -> str:
+    """How warm the timed run was: ", warm" (it wrote no cache entry), ", N new" (entries it trained or
+    computed), or nothing where the manifest does not record it."""
+    if written is None or written != written:
+        return ""
+    return ", warm" if int(written) == 0 else f", {int(written)} new"
+
+
 def load_manifest(figures_dir: Path | str = REPO / "figures") -> dict | None:
     f = Path(figures_dir) / "manifest.json"
     return json.loads(f.read_text()) if f.exists() else None
@@ -123,13 +131,16 @@ def load_manifest(figures_dir: Path | str = REPO / "figures") -> dict | None:
 def reading_order(manifest: dict | None = None) -> pd.DataFrame:
     """One row per notebook in reading order: number, title, what it teaches, what it trains from a cold
     cache, which notebooks' runs it reuses, the smoke wall time (s) and, when ``manifest`` is a
-    ``default``-profile manifest, the default wall time (min)."""
-    default = {}
+    ``default``-profile manifest, the default wall time (min) and the ``runs/`` entries that run wrote
+    (None where the manifest predates that record; 0: a rerun from a warm cache)."""
+    default, written = {}, {}
     if manifest and manifest.get("profile") == "default":
         default = {k: v["seconds"] for k, v in manifest.get("notebooks", {}).items()}
+        written = {k: v.get("cache_entries_written") for k, v in manifest.get("notebooks", {}).items()}
     return pd.DataFrame([{"notebook": x.stem, "title": x.title, "teaches": x.teaches, "trains": x.trains,
                           "reuses runs of": ", ".join(x.reuses), "smoke_s": SMOKE_SECONDS.get(x.stem, float("nan")),
-                          "default_min": default.get(x.stem, float("nan")) / 60} for x in LESSONS])
+                          "default_min": default.get(x.stem, float("nan")) / 60,
+                          "cache_entries_written": written.get(x.stem)} for x in LESSONS])
 
 
 def reading_order_markdown(manifest: dict | None = None, link_prefix: str = "notebooks/") -> str:
@@ -141,9 +152,9 @@ def reading_order_markdown(manifest: dict | None = None, link_prefix: str = "not
         reuse = ", ".join(f"[{n}]({link_prefix}{lesson(n).file})" for n in x.reuses) or "–"
         smoke = "" if r.smoke_s != r.smoke_s else f"{r.smoke_s:.0f}"
         rows.append(f"| {x.number} | [{x.title}]({link_prefix}{x.file}) | {x.teaches} | {x.trains} | {reuse} | "
-                    f"{smoke} | {_minutes(r.default_min * 60)} |")
+                    f"{smoke} | {_minutes(r.default_min * 60)}{_cache_note(r.cache_entries_written)} |")
     head = ("| # | notebook | what it teaches | trains from a cold cache | reuses the runs of (trains them "
-            "when missing) | smoke (s) | default (min) |\n|---|---|---|---|---|---|---|")
+            "when missing) | smoke (s) | default (min; warm or new cache entries) |\n|---|---|---|---|---|---|---|")
     prov = ""
     if manifest and manifest.get("profile") == "default":
         prov = (f"\n\nDefault-profile times: `figures/manifest.json` (commit `{manifest['commit'][:7]}`, "

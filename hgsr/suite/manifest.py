@@ -3,7 +3,8 @@
 It records the git commit (and whether the tree had uncommitted changes other than the run's own
 outputs, ``figures/`` and ``README.md``, listed by :data:`OUTPUTS`), the profile, package
 versions, the CPU/GPU (with the instruction set torch uses), threads, and per notebook: its wall time, when it ran, and the SHA-256 of
-every file it promises (``notebooks/outputs.json``). Running a subset of notebooks (``--only``)
+every file it promises (``notebooks/outputs.json``), and how many ``runs/`` cache entries it wrote
+(``cache_entries_written``: 0 for a rerun from a warm cache, so a wall time is known to be warm or cold). Running a subset of notebooks (``--only``)
 updates their entries and keeps the others, so every number traces to the run that produced it.
 """
 from __future__ import annotations
@@ -125,11 +126,18 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
         for rel in expected.get(stem, []):
             f = Path(figures_dir) / rel
             files[rel] = file_digest(f) if f.exists() else None
-        notebooks[stem] = {"seconds": row["seconds"], "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        notebooks[stem] = {"seconds": row["seconds"], "cache_entries_written": row.get("cache_entries_written"),
+                           "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "commit": prov["commit"], "machine": notebook_machine(prov), "files": files}
     total = round(sum(v["seconds"] for v in notebooks.values()), 1)
     return atomic_write_json({"profile": profile, **prov, "total_seconds": total, "cache": cache_report(),
                               "notebooks": dict(sorted(notebooks.items()))}, path)
+
+
+def cache_entries(runs: Path | None = None) -> set[str]:
+    """Names of the finished entries of the ``runs/`` cache (folders holding a ``result.pt``)."""
+    runs = Path(runs or experiments.runs_dir())
+    return {p.parent.name for p in runs.glob("*/result.pt")}
 
 
 def cache_report(runs: Path | None = None) -> dict:
@@ -140,7 +148,7 @@ def cache_report(runs: Path | None = None) -> dict:
     runs = Path(runs or experiments.runs_dir())
     code = experiments.code_fingerprint()
     metas = {}
-    for d in sorted(p for p in runs.glob("*") if (p / "result.pt").exists()):
+    for d in sorted(runs / name for name in cache_entries(runs)):
         try:
             metas[d.name] = json.loads((d / "meta.json").read_text())
         except (OSError, json.JSONDecodeError):

@@ -130,6 +130,7 @@ def main(argv=None) -> int:
     rows = []
     for nb in chosen:
         print(f"[hgsr] running {nb.name} ({args.profile})", flush=True)
+        before = manifest.cache_entries()
         try:
             secs = execute(nb, out, args.profile, figs, progress=True)
         except NotebookFailed as e:
@@ -137,7 +138,8 @@ def main(argv=None) -> int:
             return 1
         if not args.no_html:
             to_html(out / nb.name)
-        rows.append({"notebook": nb.stem, "profile": args.profile, "seconds": round(secs, 1)})
+        rows.append({"notebook": nb.stem, "profile": args.profile, "seconds": round(secs, 1),
+                     "cache_entries_written": len(manifest.cache_entries() - before)})
         manifest.update(figs, args.profile, rows[-1:], expected_outputs())
         print(f"[hgsr] {nb.name}: {secs:.1f} s", flush=True)
     timings = pd.DataFrame(rows)
