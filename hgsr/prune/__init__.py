@@ -7,6 +7,7 @@
 - surgery: :func:`prune` (new compact model), :func:`masked_copy`, :func:`compact_size`
 - masks: :func:`masks_from_zero`, :class:`MaskedFinetune`, :func:`finetune`
 - compact_io: :func:`save_compact`, :func:`load_compact`
+- bounded: :func:`largest_within` (as many channels as an error bound allows, in score order)
 - iterative: :func:`iterative_prune` (physical, round by round), :func:`iterative_plans` (cumulative plans,
   re-scored on the silenced model)
 - deploy: :func:`fuse_bn` (BatchNorm folded into convs, for inference timing)
@@ -16,6 +17,7 @@ from .removal.deploy import fuse_bn  # noqa: F401
 from .removal.graph import UnsupportedModel  # noqa: F401
 from .ranking import criteria  # noqa: F401
 from .ranking.criteria import CRITERIA, dead_input_scores  # noqa: F401
+from .ranking.bounded import largest_within  # noqa: F401
 from .ranking.iterative import iterative_plans, iterative_prune  # noqa: F401
 from .ranking.loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
 from .removal.masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
