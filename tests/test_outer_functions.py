@@ -62,7 +62,7 @@ def test_verdict_says_held_only_when_both_counts_agree():
            ("hsr_gl/input", 4.0, 0.9, 5, 5), ("hsq_gl/input", 4.0, 0.9, 5, 5),        # every side reaches the floor
            ("hsr_es/input", 4.0, 0.9, 5, 5), ("hsq_es/input", 4.0, 0.9, 5, 5)]
     both = outer_functions.both_counts(_table(pts), 0.015)
-    assert set(both["count"]) == set(outer_functions.COUNTS) and len(both) == 4 and both["hsr_bracketed"].all()
+    assert set(both["count"]) == set(outer_functions.COUNT_NAMES.values()) and len(both) == 4 and both["hsr_bracketed"].all()
     text = outer_functions.verdict(_table(pts), both)
     assert "Neither outer function is ahead under both counts" in text     # absolute: HSR 2-0; scale-free: 1-1
     pts[2] = ("hsr_es/input", 1.0, 0.975, 10, 10)

@@ -36,6 +36,7 @@ OUTER = {"hsr": "square root (HSR)", "hsq": "square (HSQ)"}
 RHO = 0.01                              # the scale-free count: filters above 1 % of their layer's largest norm
 COUNTS = {"channels_left": "the grid's absolute rule (‖F‖ or every reader's input slice ≤ tol)",
           "channels_left_rel": f"the scale-free count (‖F‖ > {RHO:.0%} of the layer's largest filter norm)"}
+COUNT_NAMES = {"channels_left": "absolute rule (≤ tol)", "channels_left_rel": f"scale-free (> {RHO:.0%} of layer max)"}
 
 
 def relative_channels_left(model, rho: float = RHO) -> int:
@@ -143,8 +144,9 @@ def matched(table: pd.DataFrame, max_drop: float, count: str = "channels_left") 
 
 
 def both_counts(table: pd.DataFrame, max_drop: float) -> pd.DataFrame:
-    """:func:`matched` under each count of :data:`COUNTS`, stacked, with a ``count`` column naming it."""
-    parts = [matched(table, max_drop, c).assign(count=c) for c in COUNTS]
+    """:func:`matched` under each count of :data:`COUNTS`, stacked, with a ``count`` column naming it
+    (:data:`COUNT_NAMES`)."""
+    parts = [matched(table, max_drop, c).assign(count=COUNT_NAMES[c]) for c in COUNTS]
     out = pd.concat(parts, ignore_index=True)
     out.attrs.update(parts[0].attrs, count=None)
     return out
@@ -178,7 +180,7 @@ def verdict(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
               f"{pairs.attrs['floor']:.2%} (the baseline minus {pairs.attrs['max_drop']:.1%})."]
     leads = {}
     for count, words in COUNTS.items():
-        p = pairs[pairs["count"] == count]
+        p = pairs[pairs["count"] == COUNT_NAMES[count]]
         t = _tally(p)
         leads[count] = "hsr" if t["hsr"] > t["hsq"] else "hsq" if t["hsq"] > t["hsr"] else None
         per = "; ".join(f"{r.inner.upper()} {r.grouping}: HSR {_fewest(r.hsr_fewest)}, HSQ {_fewest(r.hsq_fewest)}"
