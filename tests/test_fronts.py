@@ -289,3 +289,43 @@ def test_front_row_names_the_run_whose_fine_tuning_diverged(monkeypatch):
     monkeypatch.setattr(compact.prune, "finetune", diverge)
     with pytest.raises(train.NonFiniteLoss, match=f"fine-tuning the compact network of run {cfg.hash()}.*epoch 1, step 3"):
         grids.front_row(cfg)
+
+
+def test_front_row_reports_the_shared_rule_beside_the_own_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05,
+                             profile="smoke", train_subset=256, test_subset=128, regularizer={"key": "l1", "lam": 1e-3})
+    row = grids.front_row(cfg)
+    for c in fronts.SHARED_COLUMNS:
+        assert c in row
+    assert row["params_shared"] <= row["params_dense_shared"] == row["params_dense"]
+    assert row["filters_left_shared"] == sum(map(int, row["widths_shared"].split("-")))
+    # the removal kept the pruned network's validation error within the bound, or removed nothing
+    from hgsr.study import shared_rule
+    assert row["val_error_pruned_shared"] <= shared_rule.bound(cfg) or row["filters_left_shared"] == 70
+
+
+def test_the_shared_bound_is_one_number_for_every_family_at_the_default_profile():
+    from hgsr.study import shared_rule
+    from hgsr.study.families import FAMILIES, family_config
+    base = family_config(shared_rule.BASELINE, "default")
+    assert {shared_rule.baseline_config(family_config(f, "default")).hash() for f in FAMILIES} == {base.hash()}
+
+
+def test_under_shared_swaps_in_the_shared_columns_and_keeps_the_schema():
+    rows = _rows().assign(widths_dense="20-50")
+    rows = rows.assign(**{c + fronts.SHARED: lambda t, c=c: t[c] for c in
+                             ("widths_dense", "widths", "linear_units", "params_dense", "params", "macs_dense", "macs",
+                              "error_dense", "error_finetuned", "val_error")})
+    rows["filters_left_shared"] = rows["filters_left"] - 1
+    rows["error_pruned_shared"], rows["val_error_pruned_shared"] = rows["error_dense"], rows["val_error"]
+    pts = fronts.points(rows)
+    shared = fronts.under_shared(pts)
+    assert list(shared["filters_left"]) == list(pts["filters_left"] - 1)
+    assert set(shared["rule"]) == {"shared"} and "filters_left_shared" not in shared.columns
+    own = [c for c in pts.columns if fronts.SHARED not in c]
+    assert set(own) <= set(shared.columns)                     # the same schema: every function applies
+    tab = fronts.table(shared, fronts.validation_bounds(pts))
+    assert set(tab["rule"]) == {fronts.RULE_TEXT["shared"]}
+    with pytest.raises(InvalidArgument, match="no shared-rule columns"):
+        fronts.under_shared(_rows())

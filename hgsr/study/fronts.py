@@ -37,13 +37,18 @@ from ..viz import pareto_front
 from . import filter_pruning, grids, published
 from .families import FAMILIES
 
-ERROR_TARGET = 0.0100     # "≤ 1.00 % error after fine-tuning"
+from .shared_rule import ERROR_TARGET   # "≤ 1.00 % error after fine-tuning": one home, the shared rule's bound
 NEAR_ERROR = 0.012        # points up to this error (carried to validation like ERROR_TARGET) may be near the front
 BASELINE = "none"         # the family whose validation and test errors anchor the validation bounds
 SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every other point)
 MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
-RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max"}
+RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
+             "shared": "ΔL order, within the validation bound"}
+SHARED = "_shared"        # suffix of the shared rule's columns in a sweep row (hgsr.study.grids.front_row)
+SHARED_COLUMNS = tuple(c + SHARED for c in (
+    "widths_dense", "widths", "filters_left", "linear_units", "params_dense", "params", "macs_dense", "macs",
+    "error_dense", "error_pruned", "error_finetuned", "val_error")) + ("val_error_pruned_shared",)
 
 # related families side by side in the figure (every family of the registry in exactly one panel)
 PANELS = {
@@ -80,7 +85,10 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
     (λ at the collapsing end of a grid) is a row with ``status = "diverged"``; any other failed task raises,
     naming its config."""
     first = _run(grids.grid(grid, profile), progress, workers, scheduler, allow_divergence=True)
-    near, rows = near_front(first), first
+    bounds = validation_bounds(_trained(first)[lambda t: t["seed"] == 0])
+    near = sorted(set(near_front(first)) | set(near_front(under_shared(first), bounds)),   # near under either rule
+                  key=lambda k: (list(FAMILIES).index(k[0]), k[1]))
+    rows = first
     for seed in range(1, MAX_SEED + 1):        # the next seed for every point near the front still short of SEEDS
         done = _trained(rows).groupby(["family", "lam_mult"]).size()
         want = [(f, m) for f, m in near if done.get((f, m), 0) < len(SEEDS)]
@@ -110,6 +118,26 @@ def validation_bounds(frame: pd.DataFrame) -> dict:
     val_b, test_b = float(base["val_error"].mean()), float(base["error_finetuned"].mean())
     return {"baseline_val": val_b, "baseline_test": test_b,
             "target": val_b + (ERROR_TARGET - test_b), "near": val_b + (NEAR_ERROR - test_b)}
+
+
+def under_shared(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same sweep rows or points judged by the shared rule (:mod:`hgsr.study.shared_rule`): every column
+    ``X_shared`` (and ``X_shared_std``) becomes ``X``, the family's own-rule columns are dropped, and ``rule``
+    reads ``"shared"``; every function of this module then applies unchanged (give :func:`chosen`,
+    :func:`table` and :func:`verdict` the ``bounds`` of the own-rule frame, so that one bound serves both)."""
+    renamed = {c: c.replace(SHARED, "") for c in frame.columns if SHARED in c and c != "val_error_pruned_shared"}
+    if not renamed:
+        raise InvalidArgument(f"the frame has no shared-rule columns (ending {SHARED!r}); its columns: "
+                              f"{list(frame.columns)[:12]}")
+    out = frame.drop(columns=[v for v in renamed.values() if v in frame.columns]).rename(columns=renamed)
+    out = out.rename(columns={"val_error_pruned_shared": "val_error_pruned"})
+    if "rule" in out.columns:
+        out["rule"] = "shared"
+    if "test_acc" in frame.columns:            # points: the derived columns follow the renamed ones
+        out["test_acc"], out["test_acc_std"] = 1 - out["error_finetuned"], out["error_finetuned_std"]
+        out["params_removed"] = 1 - out["params"] / out["params_dense"]
+        out["macs_removed"] = 1 - out["macs"] / out["macs_dense"]
+    return out
 
 
 def divergence_text(rows: pd.DataFrame) -> str:
@@ -142,12 +170,12 @@ def _choose(d: pd.DataFrame, error: str, filters: str, bound: float) -> pd.Serie
     return d.sort_values(error, kind="stable").iloc[0]
 
 
-def near_front(rows: pd.DataFrame) -> list[tuple[str, float]]:
+def near_front(rows: pd.DataFrame, bounds: dict | None = None) -> list[tuple[str, float]]:
     """``(family, lam_mult)`` of the seed-0 points that decide results: validation error within the near
-    bound of :func:`validation_bounds` and on a validation front (error vs parameters or vs MACs), or
-    the family's validation choice (if within that bound)."""
+    bound of :func:`validation_bounds` (``bounds``; default: those of ``rows``) and on a validation front
+    (error vs parameters or vs MACs), or the family's validation choice (if within that bound)."""
     d = _trained(rows)[lambda t: t["seed"] == 0].assign(val_acc=lambda t: 1 - t["val_error"])
-    bounds = validation_bounds(d)
+    bounds = bounds or validation_bounds(d)
     keys = set()
     close = d[d["val_error"] <= bounds["near"]]
     for x in ("params", "macs"):
@@ -178,10 +206,12 @@ def points(rows: pd.DataFrame) -> pd.DataFrame:
              "lam": d["lam"].iloc[0], "seeds": len(d), "diverged_seeds": len(d_all) - len(d),
              # as text: rows read back from a sweep's CSV hold a lone width such as "500" as a number
              "widths": ", ".join(d["widths"].astype(str)), "linear_units": ", ".join(d["linear_units"].astype(str))}
+        shared = [c for c in SHARED_COLUMNS if c in d.columns]
+        r.update({c: ", ".join(d[c].astype(str)) for c in shared if c.startswith(("widths", "linear_units"))})
         for c in ("filters_left", "params", "macs", "error_finetuned", "val_error", "error_dense", "params_dense",
-                  "macs_dense", "test_images", "val_images"):
+                  "macs_dense", "test_images", "val_images", *(c for c in shared if not c.startswith(("widths", "linear")))):
             r[c] = float(d[c].mean())
-            if c in ("filters_left", "params", "macs", "error_finetuned", "val_error"):
+            if c.removesuffix(SHARED) in ("filters_left", "params", "macs", "error_finetuned", "val_error"):
                 r[c + "_std"] = float(d[c].std(ddof=1)) if len(d) > 1 else math.nan
         out.append(r)
     df = pd.DataFrame(out)
@@ -190,11 +220,12 @@ def points(rows: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def chosen(pts: pd.DataFrame) -> pd.DataFrame:
+def chosen(pts: pd.DataFrame, bounds: dict | None = None) -> pd.DataFrame:
     """Per family, the point chosen on validation (:func:`_choose` on mean validation error and mean
-    filters, bound ``target`` of :func:`validation_bounds`), with ``reaches_on_val`` (its mean
-    validation error is within that bound) and ``meets_test`` (its mean test error is ``<= ERROR_TARGET``)."""
-    bound = validation_bounds(pts)["target"]
+    filters, bound ``target`` of :func:`validation_bounds`: ``bounds``, default those of ``pts``), with
+    ``reaches_on_val`` (its mean validation error is within that bound) and ``meets_test`` (its mean test
+    error is ``<= ERROR_TARGET``)."""
+    bound = (bounds or validation_bounds(pts))["target"]
     rows = [_choose(d, "val_error", "filters_left", bound) for _, d in pts.groupby("family", sort=False)]
     df = pd.DataFrame(rows).reset_index(drop=True)
     df["reaches_on_val"] = df["val_error"] <= bound
@@ -202,11 +233,12 @@ def chosen(pts: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def table(pts: pd.DataFrame) -> pd.DataFrame:
+def table(pts: pd.DataFrame, bounds: dict | None = None) -> pd.DataFrame:
     """The per-family table of the notebook: the validation-chosen point's λ, seeds, widths per seed,
     filters (mean and std over seeds), parameters and MACs removed, validation and test error (mean,
-    std), whether it reaches the target on validation and on test; ``family`` is the registry key."""
-    c = chosen(pts)
+    std), whether it reaches the target on validation and on test; ``family`` is the registry key.
+    ``bounds``: :func:`validation_bounds` to choose with (default: those of ``pts``)."""
+    c = chosen(pts, bounds)
     return pd.DataFrame({
         "label": c["label"], "rule": c["rule"].map(RULE_TEXT), "lam": c["lam"], "lam_mult": c["lam_mult"],
         "seeds": c["seeds"].astype(int), "diverged_seeds": c["diverged_seeds"].astype(int), "widths": c["widths"], "linear_units": c["linear_units"],
@@ -216,7 +248,7 @@ def table(pts: pd.DataFrame) -> pd.DataFrame:
         "reaches_on_val": c["reaches_on_val"], "meets_test": c["meets_test"], "family": c["family"]})
 
 
-def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
+def verdict(tab: pd.DataFrame, pts: pd.DataFrame, bounds: dict | None = None) -> str:
     """Markdown: the family with the fewest filters at ≤ ``ERROR_TARGET`` test error (λ chosen on
     validation, means over seeds) against SSL's published point, and whether the runner-up differs
     by more than the seeds' spread and the test set's sampling error."""
@@ -228,7 +260,7 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame) -> str:
     ok = tab[tab["reaches_on_val"] & tab["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
     lo, hi = int(tab["seeds"].min()), int(tab["seeds"].max())
     seeds = f"{lo}–{hi} seeds" if lo != hi else f"{lo} seed{'s' if lo > 1 else ''}"
-    vb = validation_bounds(pts)
+    vb = bounds or validation_bounds(pts)
     text = [f"λ was chosen per family on {int(pts['val_images'].iloc[0]):,} held-out training images: the fewest filters "
             f"at ≤ {vb['target']:.2%} validation error (the baseline's {vb['baseline_val']:.2%} on validation plus the "
             f"{ERROR_TARGET - vb['baseline_test']:.2%} that the {ERROR_TARGET:.2%} target leaves above its "

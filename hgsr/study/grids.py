@@ -14,7 +14,8 @@ last line is ``trained N, cached M, failed F`` and the exit status is 1 if any t
 - ``lenet_families``: every LeNet-5/MNIST family of :data:`hgsr.study.families.FAMILIES` at its
   registered λ scaled by each of :data:`LAM_MULTS` (every ``lam*`` key of the spec scaled together;
   the unregularized baselines once), seed 0; each task trains the run, removes structure by the
-  family's rule, fine-tunes and reports validation and test figures (:func:`front_row`). Notebook 07
+  family's rule and, separately, by the shared rule of :mod:`hgsr.study.shared_rule`, fine-tunes each and
+  reports validation and test figures of both (:func:`front_row`). Notebook 07
   adds a second seed for the points near the front (:mod:`hgsr.study.fronts`). Sized for 2 CPU cores.
 - ``lenet_families_full``: the same families at nine λ from λ/16 to 16λ (factors of 2), three seeds
   each: the grid for a cluster (about six times the tasks).
@@ -39,7 +40,7 @@ from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import Task
 from ..sweep import main as sweep_main
-from . import dead_channels
+from . import dead_channels, shared_rule
 from .families import FAMILIES, family_config
 
 # log-spaced around each family's registered λ, a factor 2·sqrt(2) apart: λ/8 … 8λ (nearly two decades)
@@ -60,10 +61,15 @@ def scale_lams(spec, mult: float):
 
 
 def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False) -> dict:
-    """One point of notebook 07's fronts: train (or load) ``config``, remove structure by ``rule``
-    (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is :func:`hgsr.compact.compact_from_zeros`, shared with
-    notebooks 02-05), fine-tune ``lenet_finetune_epochs`` of the profile, and report the compact network's
-    size, its test error and its error on the config's held-out validation images (both fine-tuned).
+    """One point of notebook 07's fronts: train (or load) ``config``, then compact it twice and report both:
+
+    - by the family's own ``rule`` (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is
+      :func:`hgsr.compact.compact_from_zeros`, shared with notebooks 02-05), fine-tuned ``lenet_finetune_epochs``
+      of the profile: the compact network's size, its test error and its error on the config's held-out
+      validation images (both fine-tuned);
+    - by the shared rule (:mod:`hgsr.study.shared_rule`: ΔL order, as many channels as the validation bound
+      allows, then fine-tuned): the same figures in columns ending ``_shared``, plus ``val_error_pruned_shared``.
+
     A fine-tuning that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run
     (:func:`hgsr.compact.compact_with`)."""
     P = experiments.profile(config.profile)
@@ -73,18 +79,24 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
         out = compact.compact_from_zeros(run, finetune_epochs=ep)
     else:
         out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
-    s = out["summary"]
+    shared = shared_rule.compact_shared(run, shared_rule.bound(config))
     val = experiments.validation_for(config)
     reg = config.regularizer or {}
-    return {"seed": config.seed, "rule": rule,
-            "lam": ", ".join(f"{k} = {v:.2g}" for k, v in reg.items() if k.startswith("lam")) or "—", "widths_dense": widths_text(s["widths_dense"]),
-            "widths": widths_text(s["widths"]), "filters_left": sum(s["widths"]),
-            "linear_units": _linear_units(out["model"]), "params_dense": s["params_dense"], "params": s["params"],
-            "macs_dense": s["macs_dense"], "macs": s["macs"], "error_dense": 1 - s["acc_dense"],
-            "error_pruned": 1 - s["acc_pruned"], "error_finetuned": 1 - s["acc_finetuned"],
-            "val_error_dense": 1 - run.metrics["val_acc"],
-            "val_error": 1 - train.evaluate(out["model"], val)["accuracy"], "test_images": len(experiments.dataset_for(config).test_y),
-            "val_images": len(val.test_y)}
+    row = {"seed": config.seed, "rule": rule,
+           "lam": ", ".join(f"{k} = {v:.2g}" for k, v in reg.items() if k.startswith("lam")) or "—",
+           "val_error_dense": 1 - run.metrics["val_acc"], "test_images": len(experiments.dataset_for(config).test_y),
+           "val_images": len(val.test_y)}
+    for suffix, res in (("", out), ("_shared", shared)):
+        s = res["summary"]
+        row.update({f"widths_dense{suffix}": widths_text(s["widths_dense"]), f"widths{suffix}": widths_text(s["widths"]),
+                    f"filters_left{suffix}": sum(s["widths"]), f"linear_units{suffix}": _linear_units(res["model"]),
+                    f"params_dense{suffix}": s["params_dense"], f"params{suffix}": s["params"],
+                    f"macs_dense{suffix}": s["macs_dense"], f"macs{suffix}": s["macs"],
+                    f"error_dense{suffix}": 1 - s["acc_dense"], f"error_pruned{suffix}": 1 - s["acc_pruned"],
+                    f"error_finetuned{suffix}": 1 - s["acc_finetuned"],
+                    f"val_error{suffix}": 1 - train.evaluate(res["model"], val)["accuracy"]})
+    row["val_error_pruned_shared"] = shared["summary"]["val_error_pruned"]
+    return row
 
 
 def _linear_units(model) -> str:
