@@ -329,3 +329,23 @@ def test_under_shared_swaps_in_the_shared_columns_and_keeps_the_schema():
     assert set(tab["rule"]) == {fronts.RULE_TEXT["shared"]}
     with pytest.raises(InvalidArgument, match="no shared-rule columns"):
         fronts.under_shared(_rows())
+
+
+def test_rules_compared_ranks_each_family_under_both_rules():
+    rows = _rows().assign(widths_dense="20-50")
+    for c in ("widths_dense", "widths", "linear_units", "params_dense", "params", "macs_dense", "macs", "error_dense",
+              "error_finetuned", "val_error", "filters_left"):
+        rows[c + fronts.SHARED] = rows[c]
+    rows.loc[rows["family"] == "b", "filters_left_shared"] = 5          # b beats a only under the shared rule
+    rows["error_pruned_shared"], rows["val_error_pruned_shared"] = rows["error_dense"], rows["val_error"]
+    pts = fronts.points(rows)
+    bounds = fronts.validation_bounds(pts)
+    cmp = fronts.rules_compared(fronts.table(pts), fronts.table(fronts.under_shared(pts), bounds)).set_index("family")
+    assert cmp.loc["a", "rank_own"] == 1 and cmp.loc["a", "rank_shared"] == 2
+    assert cmp.loc["none", "rank_own"] == 3                                         # the baseline ranks too
+    assert cmp.loc["b", "rank_shared"] == 1 and cmp.loc["b", "filters_left_own"] == 30
+    assert not cmp.loc["c", "target_own"] and math.isnan(cmp.loc["c", "rank_own"])
+    text = fronts.rules_verdict(cmp.reset_index(), family="b")
+    assert "fewest filters: A (13.0)" in text and "fewest filters: B (5.0)" in text
+    assert "**B**: rank 2 of 3 under its own rule" in text and "rank 1 of 3 under the shared rule" in text
+    assert "removes 25.0 more of its filters" in text

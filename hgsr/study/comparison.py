@@ -31,10 +31,14 @@ def resnet_table(profile: str) -> tuple[pd.DataFrame, dict]:
     return out["finetuned"][cols], filter_pruning.headline(out)
 
 
-def verdict(table: pd.DataFrame, points: pd.DataFrame, resnet_best: dict, profile: str) -> str:
+def verdict(table: pd.DataFrame, points: pd.DataFrame, resnet_best: dict, profile: str,
+            bounds: dict | None = None) -> str:
     """Markdown: the LeNet-5 fronts' verdict (:func:`hgsr.study.fronts.verdict` of the per-family ``table``
-    and the ``points``), then ResNet-20 against the target (:func:`hgsr.study.filter_pruning.verdict`)."""
-    return (f"**LeNet-5 / MNIST ({profile} profile).** " + fronts.verdict(table, points) + "\n\n"
+    and the ``points``, chosen with ``bounds``), then ResNet-20 against the target
+    (:func:`hgsr.study.filter_pruning.verdict`)."""
+    rules = list(dict.fromkeys(table["rule"])) if "rule" in table.columns else []
+    rule = f", removal rule: {rules[0]}" if len(rules) == 1 else ", each family's own removal rule"
+    return (f"**LeNet-5 / MNIST ({profile} profile{rule}).** " + fronts.verdict(table, points, bounds) + "\n\n"
             + filter_pruning.verdict(resnet_best, profile))
 
 

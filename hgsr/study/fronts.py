@@ -302,3 +302,53 @@ def verdict(tab: pd.DataFrame, pts: pd.DataFrame, bounds: dict | None = None) ->
         text.append(f"Families with no λ at ≤ {vb['target']:.2%} validation error (their lowest-error λ is shown): "
                     f"{', '.join(never)}.")
     return "\n\n".join(text)
+
+
+def _ranks(tab: pd.DataFrame) -> pd.Series:
+    """Rank (1 = fewest filters) of each family of a :func:`table` among those at the target on validation
+    and on test; NaN for the others."""
+    ok = tab["reaches_on_val"] & tab["meets_test"]
+    r = tab.loc[ok, "filters_left_mean"].rank(method="min")
+    return r.reindex(tab.index)
+
+
+def rules_compared(own: pd.DataFrame, shared: pd.DataFrame) -> pd.DataFrame:
+    """One row per family: its validation choice under its own rule (:func:`table` of the sweep points)
+    and under the shared rule (:func:`table` of :func:`under_shared` points, same bounds): filters left,
+    test error, whether it reaches the target (on validation and on test) and its rank among the
+    families that do (1 = fewest filters)."""
+    a, b = own.set_index("family"), shared.set_index("family").reindex(own["family"])
+    ra, rb = _ranks(a), _ranks(b)
+    return pd.DataFrame({
+        "label": a["label"], "rule": a["rule"], "filters_left_own": a["filters_left_mean"],
+        "error_own": a["error_finetuned"], "target_own": a["reaches_on_val"] & a["meets_test"], "rank_own": ra,
+        "filters_left_shared": b["filters_left_mean"], "error_shared": b["error_finetuned"],
+        "target_shared": b["reaches_on_val"] & b["meets_test"], "rank_shared": rb}).reset_index()
+
+
+def rules_verdict(cmp: pd.DataFrame, family: str = "hgsr_ref") -> str:
+    """Markdown from :func:`rules_compared`: how many families reach the target under each rule and which
+    leaves the fewest filters; then ``family``'s rank under each rule and its filters, with the direction of
+    the change (the shared rule removing more of its filters means filters that cost the loss little but
+    stay above an absolute tolerance: the tolerance trap of notebook 03)."""
+    def best(col, ok):
+        d = cmp[cmp[ok]].sort_values(col, kind="stable")
+        return (f"{int(cmp[ok].sum())} of {len(cmp)} families reach the target; fewest filters: "
+                f"{d['label'].iloc[0]} ({d[col].iloc[0]:.1f})" if len(d) else f"no family reaches the target")
+    text = [f"Under each family's own rule, {best('filters_left_own', 'target_own')}. Under the shared rule "
+            f"(ΔL order within the validation bound), {best('filters_left_shared', 'target_shared')}."]
+    if family in set(cmp["family"]):
+        r = cmp.set_index("family").loc[family]
+
+        def rank(which):
+            n = int(cmp[f"target_{which}"].sum())
+            return f"rank {int(r[f'rank_{which}'])} of {n}" if r[f"target_{which}"] else "not at the target"
+        fo, fs = r["filters_left_own"], r["filters_left_shared"]
+        why = (f"the shared rule removes {fo - fs:.1f} more of its filters: filters that cost the loss little yet stay "
+               f"above its own rule's tolerance (the tolerance trap of notebook 03)" if fs < fo else
+               f"its own rule removes {fs - fo:.1f} more filters than the shared rule, which stops where the validation "
+               f"error reaches the bound" if fs > fo else "both rules leave as many filters")
+        text.append(f"**{r['label']}**: {rank('own')} under its own rule ({r['rule']}, {fo:.1f} filters at "
+                    f"{r['error_own']:.2%} test error), {rank('shared')} under the shared rule ({fs:.1f} filters at "
+                    f"{r['error_shared']:.2%}): {why}.")
+    return " ".join(text)

@@ -134,6 +134,12 @@ QUANTITIES: dict[str, Quantity] = {
     "hsr_lam_mult": Quantity("HSR: λ / grid λ"), "hsq_lam_mult": Quantity("HSQ: λ / grid λ"),
     "hsr_test_acc": _acc("HSR: test accuracy"), "hsq_test_acc": _acc("HSQ: test accuracy"),
     "hsr_bracketed": Quantity("HSR: sweep reached the floor"), "hsq_bracketed": Quantity("HSQ: sweep reached the floor"),
+    # notebook 07: each family's own removal rule against the shared one
+    "filters_left_own": Quantity("filters left, own rule", "", 1.0, 1), "error_own": _acc("test error, own rule"),
+    "target_own": Quantity("at the target, own rule"), "rank_own": Quantity("rank, own rule", "", 1.0, 0),
+    "filters_left_shared": Quantity("filters left, shared rule", "", 1.0, 1),
+    "error_shared": _acc("test error, shared rule"), "target_shared": Quantity("at the target, shared rule"),
+    "rank_shared": Quantity("rank, shared rule", "", 1.0, 0), "val_error_pruned": _acc("validation error before fine-tuning"),
     "layer": Quantity("layer"), "kernels": _count("kernels"), "kernels_small": _count("kernels with norm ≤ tol"),
     "filters_all_kernels_small": _count("filters whose every kernel is ≤ tol"),
     "filters_small": _count("filters with norm ≤ tol"), "bound": Quantity("√I·tol", "", 1.0, 3),
