@@ -50,8 +50,10 @@ LESSONS: tuple[Lesson, ...] = (
            "from zero filters to a compact network",
            "7 LeNet-5 runs, and fine-tunes their compact networks"),
     Lesson("03_hierarchical_group_sparsity", "Hierarchical group sparsity",
-           "the ten HGSR penalties, feature-wise against neuron-wise grouping, kernel-norm heatmaps",
-           "a grid of 17 LeNet-5 runs on an MNIST subset and 2 full-budget runs"),
+           "the ten HGSR penalties, feature-wise against neuron-wise grouping, kernel-norm heatmaps, square root "
+           "against square at matched strength, the kernel-vs-filter tolerance trap",
+           "a grid of 17 LeNet-5 runs on an MNIST subset, a λ sweep of its 12 hierarchical variants (about 50 more "
+           "such runs) and 2 full-budget runs"),
     Lesson("04_nonconvex_sparse_group_lasso", "Nonconvex sparse group lasso",
            "variable splitting W/V, L1 against L0, TL1 and L1−L2, exact zeros of proximal steps",
            "7 LeNet-5 runs", reuses=("02",)),
@@ -65,8 +67,9 @@ LESSONS: tuple[Lesson, ...] = (
            "nothing long (reads the committed dense and HGSR-trained starts and long fine-tunes); channel scores, "
            "pruning curves, short fine-tunes to choose"),
     Lesson("07_comparison", "Comparison",
-           "every family on one budget: a λ sweep per family on Dask, accuracy-vs-size fronts, λ chosen on "
-           "validation, seeds where it is close, published numbers beside ours",
+           "every family on one budget: a λ sweep per family on Dask, one shared scale-free removal rule (ΔL order "
+           "within the validation bound) beside each family's own, accuracy-vs-size fronts, λ chosen on validation, "
+           "seeds where it is close, published numbers beside ours",
            "the λ sweep: 92 LeNet-5 runs and a second seed near the front", reuses=("02", "03", "04", "05", "06")),
     Lesson("08_speed", "Speed",
            "measured CPU latency of the compact networks against their MAC reduction",
