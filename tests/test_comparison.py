@@ -19,7 +19,7 @@ def test_verdict_joins_the_lenet_fronts_and_the_resnet_headline():
     assert text.startswith("**LeNet-5 / MNIST (smoke profile, removal rule: ‖F‖ ≤ tol).**")
     shared = fronts.table(pts).assign(rule=fronts.RULE_TEXT["shared"])
     assert cmp.verdict(shared, pts, best, "smoke").startswith(
-        "**LeNet-5 / MNIST (smoke profile, removal rule: ΔL order, within the validation bound).**")
+        "**LeNet-5 / MNIST (smoke profile, removal rule: ΔL order, within the validation allowance).**")
     assert "Fewest filters at ≤ 1.00% test error: A**, 14.0 filters (4-10)" in text and "is **met**" in text
     assert "55.0%" in text and "-0.80 points" in text and "fine-tuned 15 epochs with the same schedule" in text
 

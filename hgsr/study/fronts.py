@@ -44,11 +44,11 @@ SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every
 MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
 RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
-             "shared": "ΔL order, within the validation bound"}
+             "shared": "ΔL order, within the validation allowance"}
 SHARED = "_shared"        # suffix of the shared rule's columns in a sweep row (hgsr.study.grids.front_row)
 SHARED_COLUMNS = tuple(c + SHARED for c in (
     "widths_dense", "widths", "filters_left", "linear_units", "params_dense", "params", "macs_dense", "macs",
-    "error_dense", "error_pruned", "error_finetuned", "val_error")) + ("val_error_pruned_shared",)
+    "error_dense", "error_pruned", "error_finetuned", "val_error")) + ("val_error_unpruned_shared", "val_error_pruned_shared")
 
 # related families side by side in the figure (every family of the registry in exactly one panel)
 PANELS = {
@@ -125,12 +125,11 @@ def under_shared(frame: pd.DataFrame) -> pd.DataFrame:
     ``X_shared`` (and ``X_shared_std``) becomes ``X``, the family's own-rule columns are dropped, and ``rule``
     reads ``"shared"``; every function of this module then applies unchanged (give :func:`chosen`,
     :func:`table` and :func:`verdict` the ``bounds`` of the own-rule frame, so that one bound serves both)."""
-    renamed = {c: c.replace(SHARED, "") for c in frame.columns if SHARED in c and c != "val_error_pruned_shared"}
+    renamed = {c: c.replace(SHARED, "") for c in frame.columns if SHARED in c}
     if not renamed:
         raise InvalidArgument(f"the frame has no shared-rule columns (ending {SHARED!r}); its columns: "
                               f"{list(frame.columns)[:12]}")
     out = frame.drop(columns=[v for v in renamed.values() if v in frame.columns]).rename(columns=renamed)
-    out = out.rename(columns={"val_error_pruned_shared": "val_error_pruned"})
     if "rule" in out.columns:
         out["rule"] = "shared"
     if "test_acc" in frame.columns:            # points: the derived columns follow the renamed ones
@@ -336,7 +335,7 @@ def rules_verdict(cmp: pd.DataFrame, family: str = "hgsr_ref") -> str:
         return (f"{int(cmp[ok].sum())} of {len(cmp)} families reach the target; fewest filters: "
                 f"{d['label'].iloc[0]} ({d[col].iloc[0]:.1f})" if len(d) else f"no family reaches the target")
     text = [f"Under each family's own rule, {best('filters_left_own', 'target_own')}. Under the shared rule "
-            f"(ΔL order within the validation bound), {best('filters_left_shared', 'target_shared')}."]
+            f"(ΔL order within the validation allowance), {best('filters_left_shared', 'target_shared')}."]
     if family in set(cmp["family"]):
         r = cmp.set_index("family").loc[family]
 

@@ -67,8 +67,9 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
       :func:`hgsr.compact.compact_from_zeros`, shared with notebooks 02-05), fine-tuned ``lenet_finetune_epochs``
       of the profile: the compact network's size, its test error and its error on the config's held-out
       validation images (both fine-tuned);
-    - by the shared rule (:mod:`hgsr.study.shared_rule`: ΔL order, as many channels as the validation bound
-      allows, then fine-tuned): the same figures in columns ending ``_shared``, plus ``val_error_pruned_shared``.
+    - by the shared rule (:mod:`hgsr.study.shared_rule`: ΔL order, as many channels as keep the validation
+      error within the allowance, then a short fine-tuning): the same figures in columns ending ``_shared``,
+      plus ``val_error_unpruned_shared`` and ``val_error_pruned_shared`` (before fine-tuning).
 
     A fine-tuning that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run
     (:func:`hgsr.compact.compact_with`)."""
@@ -79,7 +80,7 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
         out = compact.compact_from_zeros(run, finetune_epochs=ep)
     else:
         out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
-    shared = shared_rule.compact_shared(run, shared_rule.bound(config))
+    shared = shared_rule.compact_shared(run, shared_rule.allowance(config))
     val = experiments.validation_for(config)
     reg = config.regularizer or {}
     row = {"seed": config.seed, "rule": rule,
@@ -95,6 +96,7 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
                     f"error_dense{suffix}": 1 - s["acc_dense"], f"error_pruned{suffix}": 1 - s["acc_pruned"],
                     f"error_finetuned{suffix}": 1 - s["acc_finetuned"],
                     f"val_error{suffix}": 1 - train.evaluate(res["model"], val)["accuracy"]})
+    row["val_error_unpruned_shared"] = shared["summary"]["val_error_unpruned"]
     row["val_error_pruned_shared"] = shared["summary"]["val_error_pruned"]
     return row
 

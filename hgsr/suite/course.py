@@ -68,7 +68,7 @@ LESSONS: tuple[Lesson, ...] = (
            "pruning curves, short fine-tunes to choose"),
     Lesson("07_comparison", "Comparison",
            "every family on one budget: a λ sweep per family on Dask, one shared scale-free removal rule (ΔL order "
-           "within the validation bound) beside each family's own, accuracy-vs-size fronts, λ chosen on validation, "
+           "within an allowance of validation error) beside each family's own, accuracy-vs-size fronts, λ chosen on validation, "
            "seeds where it is close, published numbers beside ours",
            "the λ sweep: 92 LeNet-5 runs and a second seed near the front", reuses=("02", "03", "04", "05", "06")),
     Lesson("08_speed", "Speed",

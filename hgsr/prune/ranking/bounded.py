@@ -25,6 +25,9 @@ from ...errors import InvalidArgument, check_fraction, check_module, check_real,
 from ..removal.surgery import masked_copy
 
 
+EPS = 1e-12
+
+
 def ranked(scores: pd.DataFrame, score_col: str, min_keep: float) -> pd.DataFrame:
     """The removable channels of a score table in removal order (lowest score first; ties in model and
     channel order), the per-group floor ``ceil(min_keep · n_g)`` (at least one) taken off each group's
@@ -66,10 +69,13 @@ def largest_within(model: nn.Module, scores: pd.DataFrame, input_shape, error_of
             probes[k] = float(error_of(net))
         return probes[k]
 
+    bound = bound + EPS                      # errors are ratios of counts: k/n at the bound counts as within
     lo, hi = 0, len(order)
-    if err(hi) <= bound:
+    if err(lo) > bound:                       # the unpruned network is already above the bound: remove nothing
+        pass
+    elif err(hi) <= bound:
         lo = hi
-    elif err(lo) <= bound:
+    else:
         while hi - lo > 1:                    # invariant: err(lo) <= bound < err(hi)
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if err(mid) <= bound else (lo, mid)
