@@ -351,3 +351,18 @@ def test_rules_compared_ranks_each_family_under_both_rules():
     assert "fewest filters: A (13.0)" in text and "fewest filters: B (5.0)" in text
     assert "**B**: rank 2 of 3 under its own rule" in text and "rank 1 of 3 under the shared rule" in text
     assert "removes 25.0 more of its filters" in text
+
+
+def test_edge_extensions_bracket_choices_that_sit_on_an_edge_of_the_grid():
+    rows = _rows()
+    rows.loc[rows["family"] == "none", "lam"] = "—"
+    bounds = fronts.validation_bounds(rows)
+    ext = dict(fronts.edge_extensions(rows, bounds, step=2.0))
+    # a: chosen at λ × 1, its smallest -> λ × 0.5; b: chosen at λ × 1 (× 2 is above the bound) -> 0.5;
+    # c: one λ, the lowest-error fallback -> 0.5; the unregularized baseline is never extended
+    assert ext == {"a": 0.5, "b": 0.5, "c": 0.5}
+    more = pd.concat([rows, rows[rows["family"] == "a"].assign(lam_mult=0.5, filters_left=40, val_error=0.02)])
+    assert dict(fronts.edge_extensions(more, bounds, step=2.0)).get("a") is None      # bracketed now
+    top = rows.copy()
+    top.loc[(top["family"] == "b") & (top["lam_mult"] == 2.0), "val_error"] = 0.0095   # b's choice now its largest λ
+    assert dict(fronts.edge_extensions(top, bounds, step=2.0))["b"] == 4.0

@@ -42,6 +42,7 @@ NEAR_ERROR = 0.012        # points up to this error (carried to validation like 
 BASELINE = "none"         # the family whose validation and test errors anchor the validation bounds
 SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every other point)
 MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
+EXTEND_STEPS = 2          # at most this many λ added past an edge of the grid where a family's choice sits
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
 RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
              "shared": "ΔL order, within the validation allowance"}
@@ -76,16 +77,44 @@ def _run(tasks, progress: bool, workers, scheduler, allow_divergence: bool = Fal
     return pd.concat([result.rows, pd.DataFrame(extra)], ignore_index=True) if extra else result.rows
 
 
+def edge_extensions(rows: pd.DataFrame, bounds: dict, step: float | None = None) -> list[tuple[str, float]]:
+    """``(family, λ multiple)`` to run next so that each family's validation choice (seed-0 rows, :func:`_choose`
+    with ``bounds``) is bracketed: a family whose choice is its smallest λ gets λ / ``step``, one whose choice is
+    its largest λ gets λ × ``step`` (``step``: the grid's ratio, :data:`hgsr.study.grids.LAM_MULTS`); a largest
+    λ that diverged is never chosen, so it is never extended past. Unregularized families (``lam`` "—") are not
+    extended."""
+    step = step or grids.LAM_MULTS[1] / grids.LAM_MULTS[0]
+    d0 = rows[rows["seed"] == 0]
+    out = []
+    for fam, d in d0.groupby("family", sort=False):
+        ok = _trained(d)
+        if ok.empty or (ok["lam"] == "—").all():     # nothing finished, or no regularizer (no λ to extend)
+            continue
+        m = float(_choose(ok, "val_error", "filters_left", bounds["target"])["lam_mult"])
+        mults = d["lam_mult"].astype(float)
+        if m == float(mults.min()):
+            out.append((fam, round(m / step, 4)))
+        elif m == float(mults.max()):          # (a largest λ that diverged is never the choice: no extension)
+            out.append((fam, round(m * step, 4)))
+    return out
+
+
 def sweep(profile: str = "default", progress: bool = True, workers: int | None = None,
           scheduler: str | None = None, grid: str = "lenet_families") -> pd.DataFrame:
     """Every point of the fronts: a grid of :mod:`hgsr.study.grids` (``lenet_families``: seed 0; or
-    ``lenet_families_full``, a cluster's grid), then the other seeds of :data:`SEEDS` for the points
+    ``lenet_families_full``, a cluster's grid), extended past its edges where a family's validation choice
+    (under the shared rule) sits on one (:func:`edge_extensions`, up to :data:`EXTEND_STEPS` times), then the other seeds of :data:`SEEDS` for the points
     :func:`near_front` selects (those a grid already ran are read from the cache). One row per
     (family, λ, seed); cached runs are read, not retrained. A run whose training or fine-tuning diverged
     (λ at the collapsing end of a grid) is a row with ``status = "diverged"``; any other failed task raises,
     naming its config."""
     first = _run(grids.grid(grid, profile), progress, workers, scheduler, allow_divergence=True)
     bounds = validation_bounds(_trained(first)[lambda t: t["seed"] == 0])
+    for _ in range(EXTEND_STEPS):              # bracket each family's choice: one more λ past an edge it sits on
+        more = [grids.family_task(f, profile, m, 0) for f, m in edge_extensions(under_shared(first), bounds)]
+        if not more:
+            break
+        first = pd.concat([first, _run(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
     near = sorted(set(near_front(first)) | set(near_front(under_shared(first), bounds)),   # near under either rule
                   key=lambda k: (list(FAMILIES).index(k[0]), k[1]))
     rows = first
