@@ -281,3 +281,13 @@ def test_the_calling_rules_can_fail():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebooks_only_call(path):
     assert not calling_rules(code_cells(path)), f"{path.name}: {calling_rules(code_cells(path))}"
+
+
+def test_every_study_module_is_in_the_study_package_table():
+    """The table in ``hgsr/study/__init__.py`` maps each study module to its notebook: none is left out."""
+    from pathlib import Path
+
+    import hgsr.study as study
+    folder = Path(study.__file__).parent
+    missing = [p.stem for p in folder.glob("*.py") if p.stem != "__init__" and f":mod:`.{p.stem}`" not in study.__doc__]
+    assert not missing, f"add {missing} to the table in hgsr/study/__init__.py"
