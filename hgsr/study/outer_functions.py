@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import groups, measure
+from .. import measure
 from ..errors import InvalidArgument
 from ..train import NonFiniteLoss
 from ..viz import style
@@ -40,9 +40,10 @@ COUNT_NAMES = {"channels_left": "absolute rule (≤ tol)", "channels_left_rel": 
 
 
 def relative_channels_left(model, rho: float = RHO) -> int:
-    """Filters of the target conv layers with ``||F_o||_2 > rho · max_o' ||F_o'||_2`` in their layer."""
-    return int(sum(int((f > rho * f.max()).sum()) for f in
-                   (groups.filter_l2(conv.weight.detach()) for _, conv in groups.target_convs(model))))
+    """Filters of the target conv layers with ``||F_o||_2 > rho · max_o' ||F_o'||_2`` in their layer: those
+    :func:`hgsr.measure.sparsity_table` does not count in ``rel_zero_filters``."""
+    total = measure.sparsity_table(model, rel=rho).iloc[-1]
+    return int(total["filters"] - total["rel_zero_filters"])
 
 
 def pair_variants() -> list[tuple[str, str, str, str]]:

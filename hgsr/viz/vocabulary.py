@@ -130,16 +130,17 @@ QUANTITIES: dict[str, Quantity] = {
     "inner": Quantity("inner norm"), "outer": Quantity("outer function"), "grouping": Quantity("grouping"),
     "status": Quantity("status"), "winner": Quantity("fewer channels at the floor"),
     "count": Quantity("channels counted by"), "channels_left_rel": _count("channels left, scale-free count"),
-    "hsr_fewest": _count("HSR: fewest channels at the floor"), "hsq_fewest": _count("HSQ: fewest channels at the floor"),
-    "hsr_lam_mult": Quantity("HSR: λ / grid λ"), "hsq_lam_mult": Quantity("HSQ: λ / grid λ"),
-    "hsr_test_acc": _acc("HSR: test accuracy"), "hsq_test_acc": _acc("HSQ: test accuracy"),
-    "hsr_bracketed": Quantity("HSR: sweep reached the floor"), "hsq_bracketed": Quantity("HSQ: sweep reached the floor"),
+    # notebook 03's pairs, per outer function (HSR, HSQ)
+    **{f"{o.lower()}_{key}": make(o) for o in ("HSR", "HSQ") for key, make in {
+        "fewest": lambda o: _count(f"{o}: fewest channels at the floor"), "lam_mult": lambda o: Quantity(f"{o}: λ / grid λ"),
+        "test_acc": lambda o: _acc(f"{o}: test accuracy"),
+        "bracketed": lambda o: Quantity(f"{o}: sweep reached the floor")}.items()},
     # notebook 07: each family's own removal rule against the shared one
-    "filters_left_own": Quantity("filters left, own rule", "", 1.0, 1), "error_own": _acc("test error, own rule"),
-    "target_own": Quantity("at the target, own rule"), "rank_own": Quantity("rank, own rule", "", 1.0, 0),
-    "filters_left_shared": Quantity("filters left, shared rule", "", 1.0, 1),
-    "error_shared": _acc("test error, shared rule"), "target_shared": Quantity("at the target, shared rule"),
-    "rank_shared": Quantity("rank, shared rule", "", 1.0, 0), "val_error_pruned": _acc("validation error before fine-tuning"),
+    **{f"{key}_{r}": make(r) for r in ("own", "shared") for key, make in {
+        "filters_left": lambda r: Quantity(f"filters left, {r} rule", "", 1.0, 1),
+        "error": lambda r: _acc(f"test error, {r} rule"), "target": lambda r: Quantity(f"at the target, {r} rule"),
+        "rank": lambda r: Quantity(f"rank, {r} rule", "", 1.0, 0)}.items()},
+    "val_error_pruned": _acc("validation error before fine-tuning"),
     "layer": Quantity("layer"), "kernels": _count("kernels"), "kernels_small": _count("kernels with norm ≤ tol"),
     "filters_all_kernels_small": _count("filters whose every kernel is ≤ tol"),
     "filters_small": _count("filters with norm ≤ tol"), "bound": Quantity("√I·tol", "", 1.0, 3),
