@@ -25,6 +25,8 @@ fine-tuning, on validation, by notebook 07's choice of λ (:func:`hgsr.study.fro
 """
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from .. import compact, experiments, prune, train
@@ -48,7 +50,13 @@ def baseline_config(config: experiments.Config) -> experiments.Config:
 def allowance(config: experiments.Config) -> float:
     """The validation error the removal may add: ``max(0, ERROR_TARGET − test_b)``, with ``test_b`` the test
     error of the trained :func:`baseline_config` run (before any removal)."""
-    base = experiments.run(baseline_config(config), progress=False)
+    return _allowance(baseline_config(config))
+
+
+@functools.lru_cache(maxsize=8)
+def _allowance(baseline: experiments.Config) -> float:
+    """:func:`allowance` of one baseline run, read once per process (every sweep task of a profile asks)."""
+    base = experiments.run(baseline, progress=False)
     return max(0.0, ERROR_TARGET - (1 - base.metrics["test_acc"]))
 
 
@@ -66,8 +74,9 @@ def compact_shared(run: experiments.Run, allowed_rise: float) -> dict:
 
     def choose(dense, shape):
         scores = prune.loss_increase_scores(dense, ds, n_samples=SAMPLES, seed=0)
-        out = prune.largest_within(dense, scores, shape, val_error, val_error(dense) + allowed_rise,
-                                   score_col="delta_loss")
+        e0 = val_error(dense)          # the bound's base, and largest_within's first probe (the unpruned network)
+        out = prune.largest_within(dense, scores, shape, lambda m: e0 if m is dense else val_error(m),
+                                   e0 + allowed_rise, score_col="delta_loss")
         return pd.DataFrame(out["probes"], columns=["removed", "val_error"]), out["plan"]
 
     params = {"rule": "loss_within_allowance", "version": VERSION, "allowed_rise": round(float(allowed_rise), 6),
