@@ -54,7 +54,7 @@ WEIGHTS_DIGEST = "weights_sha256"
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "lenet_finetune_epochs": 1, "resnet_epochs": 1, "mnist_val": 256,
-              "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
+              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "mnist_val": 5000,
                 "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},

@@ -74,7 +74,8 @@ def latency_table(models: Mapping[str, nn.Module], input_shape, reference: str =
 
     Columns: model, params, macs, ``latency_b{B}_ms`` and ``speedup_b{B}`` (reference latency /
     latency) per batch size ``B``, mac_ratio (reference MACs / MACs), ``efficiency_b{B}``
-    (speedup / mac_ratio: 1 when latency falls exactly as the MACs do). ``attrs``: machine_info.
+    (speedup / mac_ratio: 1 when latency falls exactly as the MACs do). ``attrs``: machine_info, and
+    ``round_latency_ms[B][model]``, the latency of each round (for the spread of a speed-up).
     """
     if reference not in models:
         raise InvalidArgument(f"reference {reference!r} is not among the models: {', '.join(models)}")
@@ -86,21 +87,24 @@ def latency_table(models: Mapping[str, nn.Module], input_shape, reference: str =
     rows = {k: {"model": k, "params": measure.count_params(m), "macs": measure.count_macs(m.cpu(), input_shape)}
             for k, m in models.items()}
     per = max(1, repeats // rounds)
+    per_round = {}
     for b in batches:
-        times = {k: [] for k in models}
+        times = per_round[int(b)] = {k: [] for k in models}
         for _ in range(rounds):
             for k, m in fused.items():
                 times[k].append(measure.latency(m, input_shape, batch=int(b), repeats=per, warmup=warmup,
                                                 threads=threads))
         for k in models:
             rows[k][f"latency_b{b}_ms"] = 1e3 * float(np.median(times[k]))
+            times[k] = [1e3 * t for t in times[k]]
     df = pd.DataFrame(list(rows.values()))
     ref = df.set_index("model").loc[reference]
     df["mac_ratio"] = ref["macs"] / df["macs"]
     for b in batches:
         df[f"speedup_b{b}"] = ref[f"latency_b{b}_ms"] / df[f"latency_b{b}_ms"]
         df[f"efficiency_b{b}"] = df[f"speedup_b{b}"] / df["mac_ratio"]
-    df.attrs.update(machine_info(threads), reference=reference, repeats=repeats, warmup=warmup, rounds=rounds)
+    df.attrs.update(machine_info(threads), reference=reference, repeats=repeats, warmup=warmup, rounds=rounds,
+                    round_latency_ms=per_round)
     return df
 
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from hgsr import measure, models
@@ -16,12 +17,15 @@ def test_zero_random_weights_zeroes_the_fraction_and_keeps_shapes():
 
 
 def test_structured_vs_unstructured_rows_are_consistent():
-    df = study.structured_vs_unstructured("vgg11", (3, 32, 32), width=0.5, batch=2, repeats=2, threads=1)
+    df = study.structured_vs_unstructured("vgg11", (3, 32, 32), width=0.5, batch=2, repeats=2, rounds=2, threads=1)
     dense, sparse, narrow = df.to_dict("records")
     assert sparse["params"] == dense["params"] and sparse["macs"] == dense["macs"]
     assert sparse["nonzero_params"] < 0.5 * dense["params"]
     assert narrow["params"] < 0.5 * dense["params"] and narrow["macs"] < 0.5 * dense["macs"]
     assert df["speedup"].iloc[0] == 1.0
+    assert (df["speedup_low"] <= df["speedup_high"]).all() and df["speedup_low"].iloc[0] == 1.0
+    with pytest.raises(ValueError, match="rounds=1"):
+        study.structured_vs_unstructured("vgg11", (3, 32, 32), batch=2, repeats=2, rounds=1)
 
 
 def test_model_costs_per_layer_tables():

@@ -29,6 +29,11 @@ def test_speed_verdict_separates_noise_from_speed():
     assert "runs at the dense speed (1.02x" in v and "4.0x fewer MACs and runs 3.50x faster" in v
     t.loc[1, "speedup"] = 1.5
     assert "element-wise" in intro.speed_verdict(t) and "runs 1.50x faster than dense" in intro.speed_verdict(t)
+    # a busy machine: the rounds disagree so much that 1.50x lies inside their spread
+    t["speedup_low"], t["speedup_high"] = [1.0, 0.8, 3.2], [1.0, 2.1, 3.9]
+    v = intro.speed_verdict(t)
+    assert "runs at the dense speed (1.50x, inside the noise" in v and "0.80x to 2.10x" in v
+    assert "runs 3.50x faster than dense (the rounds gave 3.20x to 3.90x)" in v
 
 
 # ----------------------------------------------------------------------------- 01, 05

@@ -96,6 +96,8 @@ QUANTITIES: dict[str, Quantity] = {
     "filter_activity": pct("active filters of W"), "exact": pct("weights exactly 0"),
     # speed
     "latency_s": Quantity("latency", "s", 1.0, 4), "speedup": Quantity("speed-up", "×", 1.0, 2),
+    "speedup_low": Quantity("slowest round's speed-up", "×", 1.0, 2),
+    "speedup_high": Quantity("fastest round's speed-up", "×", 1.0, 2),
     "mac_ratio": Quantity("MAC ratio, dense / compact", "×", 1.0, 2),
     # optimisation and thresholds
     "epoch": Quantity("epoch"), "step": Quantity("step"), "beta": Quantity("β"), "lam": Quantity("λ"),
