@@ -41,10 +41,18 @@ def test_smoke_table_is_followed_by_the_committed_table(tmp_path, shown, monkeyp
     committed = tmp_path / "committed"
     (committed / "tables").mkdir(parents=True)
     (committed / "tables" / "99_table.md").write_text("| a |\n|---|\n| 7 |\n")
-    out = classroom.Lecture("smoke", tmp_path / "out", committed=committed).table(pd.DataFrame({"a": [1]}), "99_table")
-    assert out is None
+    classroom.Lecture("smoke", tmp_path / "out", committed=committed).table(pd.DataFrame({"a": [1]}), "99_table")
     assert "Placeholder" in shown[0] and "| 7 |" in shown[-1]
     assert (tmp_path / "out" / "tables" / "99_table.csv").is_file()
+
+
+def test_default_table_is_displayed_and_saved(tmp_path, monkeypatch):
+    import IPython.display
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    classroom.Lecture("default", tmp_path).table(pd.DataFrame({"a": [1]}), "99_table")
+    assert len(shown) == 1 and "1" in shown[0].to_html()
+    assert (tmp_path / "tables" / "99_table.md").is_file()
 
 
 def test_a_smoke_run_never_writes_over_the_committed_figures():

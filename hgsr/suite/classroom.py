@@ -100,22 +100,22 @@ class Lecture:
         self._display(text if self.live else placeholder_markdown(text, name, self.profile, self.committed))
         return text
 
-    def table(self, df: pd.DataFrame, name: str, **show_kwargs):
-        """Save the result table ``df`` as ``<figures_dir>/tables/<name>.csv|md`` and return it formatted for
-        display (:func:`hgsr.suite.report.show`). Outside the default profile the live table is displayed
-        under the placeholder banner and the committed table of the same name follows."""
+    def table(self, df: pd.DataFrame, name: str, **show_kwargs) -> None:
+        """Save the result table ``df`` as ``<figures_dir>/tables/<name>.csv|md`` and display it formatted
+        (:func:`hgsr.suite.report.show`). Outside the default profile the live table is displayed under the
+        placeholder banner and the committed table of the same name follows."""
         if not isinstance(df, pd.DataFrame):
             raise InvalidArgument(f"table({name!r}): df must be a pandas DataFrame, got {type(df).__name__}")
+        from IPython.display import display
         report.save_table(df, name, self.figures_dir, **show_kwargs)
         shown = report.show(df, **show_kwargs)
         if self.live:
-            return shown
+            display(shown)
+            return
         self._display(f"> **Placeholder** — the table below was computed live on "
                       f"{BUDGETS.get(self.profile, self.profile)}; the committed result follows it.")
-        from IPython.display import display
         display(shown)
         saved = committed_text(name, self.committed)
         self._display(f"**Committed default result** (`figures/tables/{name}.md`, made by `make figures`):\n\n{saved}"
                       if saved is not None else
                       f"**Committed default result:** none yet at `figures/tables/{name}.md`; `make figures` makes it.")
-        return None
