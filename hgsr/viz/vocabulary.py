@@ -5,13 +5,23 @@
   table headers (:func:`hgsr.suite.report.save_table`). Fractions in [0, 1] are stored as fractions and
   *shown* in % (``scale = 100`` in tables).
 - :func:`percent`, :func:`fmt_count`: one number as text.
-- :func:`layer_names`: module names of a model -> ``conv1, conv2, ..., fc1, fc2`` in order.
+- :func:`layer_names`: module names of a model -> ``conv1, conv2, ..., fc1, fc2`` in order;
+  :func:`group_name`: a prunable channel group (``layer1.0.conv1``, ``layer2``) as a reader names it.
+- Registry keys -> the names a reader sees: :data:`REGULARIZERS` (``hsr_gl`` -> "HSR-GL"), :data:`DATASETS`
+  (``fashion_mnist`` -> "Fashion-MNIST"), :data:`MODELS`, :data:`GROUPINGS` (``input`` -> "feature-wise"),
+  :data:`PENALTIES_R` (the nonconvex SGL's R), :data:`REMOVAL_RULES` (``zeros+inputs`` -> "‖F‖ ≤ tol or
+  inputs ≤ tol"); :func:`spec_text` writes a regularizer spec as reader text (``λ = 0.017, groups: filters``).
+  Family labels live with the families (:mod:`hgsr.study.families`), criterion labels with the criteria
+  (:func:`hgsr.prune.ranking.criteria.label`).
+
+A column whose cells hold registry keys names its mapping in its :class:`Quantity` (``names``): tables keep
+the key in the CSV and show the name in Markdown and notebooks.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,11 +30,17 @@ import numpy as np
 class Quantity:
     """How one column is shown: ``label`` (words), ``unit`` (``"%"``, ``"ms"``, ``"×"``, ``"points"``
     or ``""``), ``scale`` (stored value × scale = shown value: 100 for fractions shown in %) and
-    ``decimals`` (digits after the point in tables; None: 4 significant digits)."""
+    ``decimals`` (digits after the point in tables; None: 4 significant digits); ``detail``: a column a
+    reader does not need to read the table (a dense reference, an image count, a timing, a machine key):
+    :func:`hgsr.suite.report.split` moves it to the table's appendix; ``sequence``: a tuple of counts shown
+    as ``20-50`` (widths per layer); ``names``: key -> reader name for the cells of a column of keys."""
     label: str
     unit: str = ""
     scale: float = 1.0
     decimals: int | None = None
+    detail: bool = False
+    sequence: bool = False
+    names: Callable[[str], str] | None = None
 
     @property
     def header(self) -> str:
@@ -41,12 +57,105 @@ def pct(label: str, decimals: int = 1) -> Quantity:
     return Quantity(label, "%", 100.0, decimals)
 
 
-def _acc(label: str) -> Quantity:      # accuracies and errors: two decimals of a percent (0.92%)
-    return pct(label, 2)
+def _acc(label: str, detail: bool = False) -> Quantity:   # accuracies and errors: two decimals of a % (0.92%)
+    return Quantity(label, "%", 100.0, 2, detail)
 
 
-def _count(label: str) -> Quantity:
-    return Quantity(label, "", 1.0, 0)
+def _count(label: str, detail: bool = False) -> Quantity:
+    return Quantity(label, "", 1.0, 0, detail)
+
+
+# ---------------------------------------------------------------- registry keys: the names a reader sees
+# Every registered regularizer (hgsr.regularizers.names(); tests/test_names.py keeps this complete).
+REGULARIZERS: dict[str, str] = {
+    "l1": "L1", "l2": "L2", "group_lasso": "group lasso", "ssl": "SSL", "slimming": "network slimming",
+    "gl": "group lasso (GL)", "es": "exclusive sparsity (ES)", "gl12": "group L1/2 (GL1/2)",
+    "hsr_gl": "HSR-GL", "hsq_gl": "HSQ-GL", "hsr_es": "HSR-ES", "hsq_es": "HSQ-ES", "hsr_gl12": "HSR-GL1/2",
+    "hsq_gl12": "HSQ-GL1/2", "hgsr_ref": "HGSR reference mix", "prox_l1": "proximal L1",
+    "prox_group_lasso": "proximal group lasso", "prox_sgl": "proximal sparse group lasso",
+    "nonconvex_sgl": "nonconvex SGL", "l1_over_l2": "L1/L2", "none": "none",
+}
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
+                            "digits": "digits (8×8)", "synthetic": "synthetic"}
+MODELS: dict[str, str] = {"lenet5": "LeNet-5", "vgg": "VGG", "resnet": "ResNet", "alexnet": "AlexNet (small)",
+                          **{f"resnet{d}": f"ResNet-{d}" for d in (20, 32, 56, 110)},
+                          **{f"vgg{d}": f"VGG-{d}" for d in (11, 13, 16, 19)}}
+# HGSR's outer groups (docs/methods.md section 2): input channels (feature-wise) or output filters (neuron-wise)
+GROUPINGS: dict[str, str] = {"input": "feature-wise", "output": "neuron-wise", "-": "—"}
+# the nonconvex sparse group lasso's element penalty R (hgsr.regularizers.nonconvex.R_CHOICES)
+PENALTIES_R: dict[str, str] = {"l1": "L1", "l0": "L0", "tl1": "TL1", "l1_l2": "L1-L2"}
+# the removal rules of hgsr.study.dead_channels (and the shared rule of hgsr.study.shared_rule)
+REMOVAL_RULES: dict[str, str] = {"zeros": "‖F‖ ≤ tol", "inputs": "inputs ≤ tol",
+                                 "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
+                                 "shared": "ΔL order, within the validation allowance"}
+# a regularizer spec's parameters and their values (hgsr.regularizers.from_spec), as :func:`spec_text` writes them
+SPEC_PARAMETERS: dict[str, str] = {"lam": "λ", "lam1": "λ₁", "lam2": "λ₂", "lam_filter": "λ (filters)",
+                                   "lam_channel": "λ (channels)", "beta": "β", "a": "a", "alpha": "α", "R": "R",
+                                   "group": "groups", "grouping": "grouping", "level": "level"}
+SPEC_FLAGS: dict[str, str] = {"size_weighted": "size-weighted", "linear": "fc layers too"}
+SPEC_VALUES: dict[str, dict[str, str]] = {
+    "R": PENALTIES_R, "grouping": GROUPINGS, "group": {"filter": "filters", "channel": "channels", "kernel": "kernels"},
+    "level": {"filter": "filter norms of a layer", "per_filter": "per filter", "per_kernel": "per kernel"}}
+
+
+def _lookup(table: Mapping[str, str]) -> Callable[[str], str]:
+    """key -> ``table[key]``; any other value (already a reader's name) as it is."""
+    return lambda key: table.get(key, key) if isinstance(key, str) else key
+
+
+regularizer_name = _lookup(REGULARIZERS)
+dataset_name = _lookup(DATASETS)
+model_name = _lookup(MODELS)
+grouping_name = _lookup(GROUPINGS)
+rule_name = _lookup(REMOVAL_RULES)
+
+
+def criterion_name(key: str) -> str:
+    """A registered pruning criterion's label (:func:`hgsr.prune.ranking.criteria.label`: ``bn_gamma`` ->
+    "BN |γ|"); any other value as it is."""
+    from ..prune.ranking import criteria
+
+    return criteria.label(key) if isinstance(key, str) and key in criteria.CRITERIA else key
+
+
+def variant_name(name: str) -> str:
+    """A variant of notebook 03's grid, ``"<regularizer key>/<grouping>"``, as a reader names it:
+    ``"hsr_gl/input"`` -> ``"HSR-GL, feature-wise"``; ``"none"`` -> ``"baseline (no penalty)"``; any other
+    value as it is."""
+    if name == "none":
+        return "baseline (no penalty)"
+    if not isinstance(name, str) or name.count("/") != 1:
+        return name
+    key, grouping = name.split("/")
+    if key not in REGULARIZERS or grouping not in GROUPINGS:
+        return name
+    return f"{REGULARIZERS[key]}, {GROUPINGS[grouping]}"
+
+
+def _number(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def spec_text(spec: Mapping | None) -> str:
+    """A regularizer spec (``{"key": ..., "lam": ..., ...}``) as reader text, without the key (the family or
+    the regularizer's name says which): ``{"key": "group_lasso", "lam": 0.017, "group": "filter"}`` ->
+    ``"λ = 0.017, groups: filters"``; flags that are on by their words (``size-weighted``); ``"none"`` for no
+    regularizer. Unknown parameters keep their name."""
+    if not spec:
+        return "none"
+    parts = []
+    for k, v in spec.items():
+        if k == "key":
+            continue
+        if k in SPEC_FLAGS:
+            if v:
+                parts.append(SPEC_FLAGS[k])
+        elif k in SPEC_VALUES:
+            parts.append(f"{SPEC_PARAMETERS.get(k, k)}: {SPEC_VALUES[k].get(v, v)}" if k != "R" else
+                         f"R = {SPEC_VALUES[k].get(v, v)}")
+        else:
+            parts.append(f"{SPEC_PARAMETERS.get(k, k)} = {_number(v)}")
+    return ", ".join(parts) if parts else "no parameters"
 
 
 # One mapping machine name -> words and unit for every figure axis and table header of the suite.
@@ -64,13 +173,15 @@ QUANTITIES: dict[str, Quantity] = {
     "acc_dense_std": _acc("dense accuracy std over seeds"),
     "binomial_se_points": Quantity("binomial standard error", "points", 1.0, 2),
     "acc_change_se_points": Quantity("standard error of the change", "points", 1.0, 2),
-    "test_images": _count("test images"), "seeds": Quantity("seeds"),
-    "val_error": _acc("validation error"), "diverged_seeds": Quantity("seeds that diverged"), "val_error_dense": _acc("validation error, dense"),
-    "error_finetuned_std": _acc("test error std over seeds"), "val_images": _count("validation images"),
+    "test_images": _count("test images", detail=True), "seeds": Quantity("seeds"), "seed": Quantity("seed"),
+    "val_error": _acc("validation error"), "diverged_seeds": Quantity("seeds that diverged", detail=True),
+    "val_error_dense": _acc("validation error, dense"), "val_error_unpruned": _acc("validation error, unpruned", detail=True),
+    "error_finetuned_std": _acc("test error std over seeds"), "val_images": _count("validation images", detail=True),
     # size and cost
     "params": _count("parameters"), "macs": _count("MACs"), "MACs": _count("MACs"),
-    "params_dense": _count("parameters, dense"), "macs_dense": _count("MACs, dense"),
-    "widths": Quantity("filters per layer"), "widths_dense": Quantity("filters per layer, dense"),
+    "params_dense": _count("parameters, dense", detail=True), "macs_dense": _count("MACs, dense", detail=True),
+    "widths": Quantity("filters per layer", sequence=True),
+    "widths_dense": Quantity("filters per layer, dense", sequence=True, detail=True),
     "nonzero_params": _count("nonzero parameters"), "weights": _count("weights"),
     "params_removed": pct("parameters removed"), "macs_removed": pct("MACs removed"),
     "params_left": pct("parameters left"), "macs_left": pct("MACs left"),
@@ -80,8 +191,8 @@ QUANTITIES: dict[str, Quantity] = {
     "filters": _count("filters"), "filters_left": _count("filters left"), "zero_filters": _count("zero filters"),
     "filters_left_mean": Quantity("filters left, mean over seeds", "", 1.0, 1),
     "filters_left_std": Quantity("filters left, std over seeds", "", 1.0, 1),
-    "linear_units": Quantity("fc units"), "fc1_units": _count("fc1 units"),
-    "fc_regularized": Quantity("fc layers regularized"), "rule": Quantity("removal rule"),
+    "linear_units": Quantity("fc units", sequence=True), "fc1_units": _count("fc1 units"),
+    "fc_regularized": Quantity("fc layers regularized"), "rule": Quantity("removal rule", names=rule_name),
     "lam_mult": Quantity("λ / registered λ", "", 1.0, 3), "reaches_on_val": Quantity("≤ target on validation"),
     "meets_test": Quantity("≤ target on test"),
     "channels": _count("channels"), "channels_left": _count("channels left"),
@@ -106,8 +217,8 @@ QUANTITIES: dict[str, Quantity] = {
     "score": Quantity("score"),
     # the other words of the suite's tables
     "finetune_epochs": Quantity("fine-tuning epochs"), "most_reduced": Quantity("most reduced network"),
-    "reduced": Quantity("networks with > 5% fewer MACs"), "criterion_a": Quantity("criterion A"),
-    "criterion_b": Quantity("criterion B"), "train": _count("train images"), "test": _count("test images"),
+    "reduced": Quantity("networks with > 5% fewer MACs"), "criterion_a": Quantity("criterion A", names=criterion_name),
+    "criterion_b": Quantity("criterion B", names=criterion_name), "train": _count("train images"), "test": _count("test images"),
     "R_term": Quantity("λ·R(V)"), "group_term": Quantity("group term"), "coupling": Quantity("(β/2)‖W − V‖²"),
     "cos": Quantity("cos(∇R, W)"), "degree": Quantity("homogeneity degree"),
     "relative": Quantity("penalty / penalty at scale 1"), "grad_dot_w": Quantity("⟨∇R, W⟩"),
@@ -129,7 +240,8 @@ QUANTITIES: dict[str, Quantity] = {
     "ablation": Quantity("ablation"), "step": Quantity("step"),
     "change_points": Quantity("change from the step before", "points", 1.0, 2),
     # notebook 03: outer functions at matched strength, the tolerance trap
-    "inner": Quantity("inner norm"), "outer": Quantity("outer function"), "grouping": Quantity("grouping"),
+    "inner": Quantity("inner norm", names=regularizer_name), "outer": Quantity("outer function"),
+    "grouping": Quantity("grouping", names=grouping_name),
     "status": Quantity("status"), "winner": Quantity("fewer channels at the floor"),
     "count": Quantity("channels counted by"), "channels_left_rel": _count("channels left, scale-free count"),
     # notebook 03's pairs, per outer function (HSR, HSQ)
@@ -143,10 +255,18 @@ QUANTITIES: dict[str, Quantity] = {
         "error": lambda r: _acc(f"test error, {r} rule"), "target": lambda r: Quantity(f"at the target, {r} rule"),
         "rank": lambda r: Quantity(f"rank, {r} rule", "", 1.0, 0)}.items()},
     "val_error_pruned": _acc("validation error before fine-tuning"),
-    "layer": Quantity("layer"), "kernels": _count("kernels"), "kernels_small": _count("kernels with norm ≤ tol"),
+    "layer": Quantity("layer"), "module": Quantity("module", detail=True), "kernels": _count("kernels"), "kernels_small": _count("kernels with norm ≤ tol"),
     "filters_all_kernels_small": _count("filters whose every kernel is ≤ tol"),
     "filters_small": _count("filters with norm ≤ tol"), "bound": Quantity("√I·tol", "", 1.0, 3),
     "max_norm_all_kernels_small": Quantity("largest norm of those filters", "", 1.0, 3),
+    # columns of registry keys: the key stays in the CSV, the reader's name is shown
+    "key": Quantity("registry key", detail=True), "dataset": Quantity("dataset", names=dataset_name),
+    "regularizer": Quantity("regularizer", names=regularizer_name), "R": Quantity("R", names=_lookup(PENALTIES_R)),
+    "variant": Quantity("variant", names=lambda v: variant_name(v)),
+    "protocol": Quantity("protocol", detail=True),      # a short code of the label column beside it
+    # a sweep's bookkeeping (hgsr.sweep): seconds per task
+    "task_s": Quantity("task time", "s", 1.0, 1, detail=True), "wait_s": Quantity("wait before the task", "s", 1.0, 3,
+                                                                                   detail=True),
 }
 
 # Families of names: (regex, match -> Quantity); the first match wins.
@@ -160,7 +280,20 @@ QUANTITY_PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Quantity]]] = [
     (re.compile(r"filters_le_(.+)"), lambda m: _count(f"filters with norm ≤ {m[1]}")),
     (re.compile(r"left_(.+)"), lambda m: _count(f"filters left, {m[1]}")),
     (re.compile(r"overlap_lowest_(\d+)%"), lambda m: pct(f"overlap of the lowest {m[1]}%", 0)),
+    (re.compile(r"(filters|inputs)_below_(.+)_(mean|max)"),
+     lambda m: pct(f"{'filters' if m[1] == 'filters' else 'input channels'} below {float(m[2]):.0%} of the layer's "
+                   f"largest, {'mean over layers' if m[3] == 'mean' else 'largest of one layer'}")),
+    # a quantity's spread over seeds: in the unit of the quantity (a fraction's std shown in % like its mean)
+    (re.compile(r"(.+)_std"), lambda m: _derived(m[1], "std over seeds")),
+    # the same quantity under the shared removal rule (hgsr.study.shared_rule)
+    (re.compile(r"(.+)_shared"), lambda m: _derived(m[1], "shared rule")),
 ]
+
+
+def _derived(base: str, words: str) -> Quantity | None:
+    """The quantity of ``base`` with ``words`` added to its label, same unit, scale and decimals."""
+    q = quantity(base)
+    return None if q is None else replace(q, label=f"{q.label}, {words}")
 
 
 def quantity(name: str) -> Quantity | None:
@@ -172,7 +305,9 @@ def quantity(name: str) -> Quantity | None:
     for pat, make in QUANTITY_PATTERNS:
         m = pat.fullmatch(name)
         if m:
-            return make(m)
+            q = make(m)
+            if q is not None:
+                return q
     return None
 
 
