@@ -64,7 +64,7 @@ def test_manifest_records_provenance_and_hashes(tmp_path):
     m = json.loads(manifest.update(tmp_path, "smoke", [{"notebook": "01_y", "seconds": 2.0}], expected).read_text())
     assert m["profile"] == "smoke" and m["total_seconds"] == 3.5 and m["packages"]["torch"]
     assert m["notebooks"]["00_x"]["files"] == {"00_a.png": hashlib.sha256(b"png").hexdigest(),
-                                               "tables/00_b.csv": None}
+                                               "tables/00_b.csv": None, "figure_texts.json": None}
     assert set(m["notebooks"]) == {"00_x", "01_y"}
     import torch
     assert m["notebooks"]["00_x"]["machine"].split(", ")[1] == torch.backends.cpu.get_cpu_capability()

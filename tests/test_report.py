@@ -2,6 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 
 from hgsr.suite import report
 
@@ -99,3 +100,95 @@ def test_show_keeps_a_meaningful_index_and_formats_it():
     pivot = pd.DataFrame({"rho": [0.05, 0.5], "filters_left": [12, 7]}).set_index("rho")
     html = report.show(pivot).to_html()
     assert ">0.05</th>" in html and ">0.5</th>" in html and ">filters left</th>" in html
+
+
+def test_cells_never_show_negative_zero_and_widths_read_20_50():
+    assert report.format_cell(-0.0) == "0" and report.format_cell(-1e-9, report.HEADERS["lam_mult"]) == "0.000"
+    assert report.format_cell(-0.00001, report.HEADERS["test_acc"]) == "0.00"
+    assert report.format_cell(-0.0123, report.HEADERS["test_acc"]) == "-1.23"          # a real negative stays
+    widths = report.HEADERS["widths"]
+    assert report.format_cell((20, 50), widths) == "20-50" and report.format_cell("(3, 9)", widths) == "3-9"
+    assert report.format_cell("9-16, 6-10", widths) == "9-16, 6-10"
+    assert report.format_cell((10, 500), None) == "(10, 500)"                          # a shape is no width
+
+
+def test_key_columns_show_names_and_keep_keys_in_the_csv(tmp_path):
+    df = pd.DataFrame({"dataset": ["fashion_mnist", "MNIST"], "rule": ["zeros+inputs", "‖F‖ ≤ 0.01"],
+                       "criterion_a": ["bn_gamma", "loss"], "grouping": ["input", "output"],
+                       "variant": ["hsr_gl12/output", "dense"]})
+    rows = _rows(report.markdown_table(df))
+    assert rows[2] == ["Fashion-MNIST", "‖F‖ ≤ tol or inputs ≤ tol", "BN \\|γ\\|", "feature-wise",
+                       "HSR-GL1/2, neuron-wise"]
+    assert rows[3] == ["MNIST", "‖F‖ ≤ 0.01", "loss increase ΔL", "neuron-wise", "dense"]   # names pass through
+    report.save_table(df, "99_keys", tmp_path)
+    assert pd.read_csv(tmp_path / "tables" / "99_keys.csv")["criterion_a"].tolist() == ["bn_gamma", "loss"]
+
+
+def test_split_moves_empty_detail_unchosen_and_surplus_columns_to_the_appendix(tmp_path):
+    df = pd.DataFrame({"label": ["a", "b"], "params": [10, 20], "params_dense": [30, 30], "seed": [np.nan, None],
+                       "test_images": [100, 100], "error": [0.1, 0.2]})
+    main, appendix = report.split(df)
+    assert list(main.columns) == ["label", "params", "error"]
+    assert list(appendix.columns) == ["label", "params_dense", "seed", "test_images"]
+    main, appendix = report.split(df, main=["params", "label"])
+    assert list(main.columns) == ["params", "label"] and "error" in appendix.columns
+    with pytest.raises(ValueError, match="lacks"):
+        report.split(df, main=["nope"])
+    wide = pd.DataFrame({f"c{k}": [k] for k in range(report.MAX_COLUMNS + 3)})
+    main, appendix = report.split(wide)
+    assert main.shape[1] == report.MAX_COLUMNS and list(appendix.columns) == ["c0"] + [f"c{k}" for k in range(
+        report.MAX_COLUMNS, report.MAX_COLUMNS + 3)]
+    assert report.split(pd.DataFrame({"label": ["a"]}))[1] is None
+
+    report.save_table(df, "99_split", tmp_path)
+    folder = tmp_path / "tables"
+    assert "parameters, dense" not in (folder / "99_split.md").read_text()
+    assert list(pd.read_csv(folder / "99_split_appendix.csv").columns) == ["label", "params_dense", "seed",
+                                                                           "test_images"]
+    assert list(pd.read_csv(folder / "99_split.csv").columns) == ["label", "params", "error"]
+    report.save_table(df[["label", "params"]], "99_split", tmp_path)          # no appendix now: the old one goes
+    assert not (folder / "99_split_appendix.csv").exists()
+    heads, _ = _shown(report.show(df))
+    assert heads == ["label", "parameters", "error (%)"]
+
+
+def test_save_figure_records_every_visible_text(tmp_path):
+    fig, (ax, ax2) = plt.subplots(1, 2)
+    ax.plot([0, 1], [0, 2], label="conv1")
+    ax.set(title="filters", xlabel="epoch", ylabel="test accuracy (%)", xlim=(0, 1))
+    ax.annotate("chosen", (0.5, 1))
+    ax.legend(title="layer")
+    hidden = ax2.text(0.1, 0.1, "features.0")
+    hidden.set_visible(False)
+    fig.suptitle("a figure")
+    report.save_figure(fig, "99_a", tmp_path)
+    texts = report.read_texts(tmp_path)["99_a"]
+    assert {"filters", "epoch", "test accuracy (%)", "conv1", "layer", "chosen", "a figure", "1.0"} <= set(texts)
+    assert "features.0" not in texts and texts == sorted(set(texts))
+    fig2, ax = plt.subplots()
+    ax.set_title("other")
+    report.save_figure(fig2, "99_b", tmp_path)                                   # one entry per figure: both kept
+    stored = report.read_texts(tmp_path)
+    assert list(stored) == ["99_a", "99_b"] and stored["99_a"] == texts and "other" in stored["99_b"]
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_manifest_records_appendices_and_the_figures_texts(tmp_path):
+    from hgsr.suite import manifest
+
+    df = pd.DataFrame({"label": ["a"], "params": [1], "params_dense": [2]})
+    report.save_table(df, "00_t", tmp_path)
+    fig, ax = plt.subplots()
+    ax.set_title("title")
+    report.save_figure(fig, "00_f", tmp_path)
+    plt.close(fig)
+    files = manifest.output_digests(tmp_path, ["00_f.png", "tables/00_t.csv", "tables/00_missing.csv"])
+    assert set(files) == {"00_f.png", "tables/00_t.csv", "tables/00_t_appendix.csv", "tables/00_missing.csv",
+                          report.FIGURE_TEXTS}
+    assert files["tables/00_missing.csv"] is None and files[report.FIGURE_TEXTS]
+    before = files[report.FIGURE_TEXTS]
+    report.record_texts("01_other", ["x"], tmp_path)                              # another notebook's figure
+    assert manifest.output_digests(tmp_path, ["00_f.png"])[report.FIGURE_TEXTS] == before
+    report.record_texts("00_f", ["changed"], tmp_path)
+    assert manifest.output_digests(tmp_path, ["00_f.png"])[report.FIGURE_TEXTS] != before

@@ -3,12 +3,15 @@
 It records the git commit (and whether the tree had uncommitted changes other than the run's own
 outputs, ``figures/`` and ``README.md``, listed by :data:`OUTPUTS`), the profile, package
 versions, the CPU/GPU (with the instruction set torch uses), threads, and per notebook: its wall time, when it ran, and the SHA-256 of
-every file it promises (``notebooks/outputs.json``), and how many ``runs/`` cache entries it wrote
+every file it promises (``notebooks/outputs.json``; with each table's appendix ``tables/<name>_appendix.csv``
+where one exists, and the notebook's entries of ``figure_texts.json``, the text of its figures:
+:func:`output_digests`), and how many ``runs/`` cache entries it wrote
 (``cache_entries_written``: 0 for a rerun from a warm cache, so a wall time is known to be warm or cold). Running a subset of notebooks (``--only``)
 updates their entries and keeps the others, so every number traces to the run that produced it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -23,6 +26,7 @@ from .. import experiments, timing
 from ..data import REPO
 from ..errors import CorruptFile
 from ..io import atomic_write_json, file_digest
+from .report import APPENDIX, FIGURE_TEXTS, read_texts
 
 OUTPUTS = ("figures", "README.md")   # written by ``make figures`` itself: not a change to the code
 PACKAGES = ("torch", "torchvision", "torch-pruning", "numpy", "pandas", "matplotlib", "seaborn",
@@ -112,6 +116,29 @@ def notebook_machine(prov: dict) -> str:
     return f"{prov['cpu']}, {prov['cpu_capability']}, {prov['torch_threads']} torch threads"
 
 
+def output_digests(figures_dir: Path, promised: list[str]) -> dict[str, str | None]:
+    """``{relative path: SHA-256 or None when missing}`` of the files a notebook promises (``promised``), each
+    table's appendix (``tables/<name>_appendix.csv``, :func:`hgsr.suite.report.split`) where one was written, and
+    ``figure_texts.json``: the digest of the promised figures' entries of that shared file (their visible
+    texts, :func:`hgsr.suite.report.record_texts`), None when it holds none of them."""
+    figures_dir = Path(figures_dir)
+    files = {}
+    for rel in promised:
+        f = figures_dir / rel
+        files[rel] = file_digest(f) if f.exists() else None
+        if rel.endswith(".csv"):
+            extra = rel[:-len(".csv")] + APPENDIX + ".csv"
+            if (figures_dir / extra).exists():
+                files[extra] = file_digest(figures_dir / extra)
+    figures = [Path(rel).stem for rel in promised if rel.endswith(".png")]
+    if figures:
+        texts = read_texts(figures_dir)
+        mine = {n: texts[n] for n in figures if n in texts}
+        files[FIGURE_TEXTS] = (hashlib.sha256(json.dumps(mine, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+                               if mine else None)
+    return files
+
+
 def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[str, list[str]]) -> Path:
     """Merge this run's notebooks (``timings``: dicts with notebook, seconds) into the manifest."""
     path = Path(figures_dir) / "manifest.json"
@@ -122,10 +149,7 @@ def update(figures_dir: Path, profile: str, timings: list[dict], expected: dict[
     prov = provenance()
     for row in timings:
         stem = row["notebook"]
-        files = {}
-        for rel in expected.get(stem, []):
-            f = Path(figures_dir) / rel
-            files[rel] = file_digest(f) if f.exists() else None
+        files = output_digests(Path(figures_dir), expected.get(stem, []))
         notebooks[stem] = {"seconds": row["seconds"], "cache_entries_written": row.get("cache_entries_written"),
                            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "commit": prov["commit"], "machine": notebook_machine(prov), "files": files}
