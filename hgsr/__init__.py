@@ -15,7 +15,8 @@ The core library is this package's top level and its subpackages ``regularizers`
   starting points.
 - :mod:`hgsr.compact`, :mod:`hgsr.results`: from a trained run to a compact fine-tuned network; the results
   schema.
-- :mod:`hgsr.sweep`: λ sweeps on a local Dask cluster.
+- :mod:`hgsr.sweep`, :mod:`hgsr.progress`: λ sweeps on a local Dask cluster; progress bars (off in headless
+  notebook runs).
 - :mod:`hgsr.toy`: the one- and two-weight problems behind the penalty plots.
 - :mod:`hgsr.viz`, :mod:`hgsr.widgets`: plots and the interactive explorers over them.
 - :mod:`hgsr.layers`: the map of the three layers.

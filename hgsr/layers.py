@@ -34,6 +34,7 @@ CORE: dict[str, bool] = {
     "timing": True,        # the one latency protocol
     "toy": True,           # one- and two-weight problems behind the penalty plots
     "sweep": False,        # λ sweeps on a Dask cluster (schedules runs, changes no result)
+    "progress": False,     # progress bars (tqdm), off in headless notebook runs
     "viz": False,          # plots
     "widgets": False,      # interactive explorers over viz
 }

@@ -478,8 +478,8 @@ def run_sweep(tasks: Iterable[Task], scheduler=None, workers: int | None = None,
             futs = client.map(execute_or_report, todo, [runs] * len(todo), key=[f"hgsr-{t.hash}-{token}" for t in todo],
                               retries=retries, pure=False)
             futures = dict(zip(futs, todo))
-            from tqdm.auto import tqdm
-            bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress, dynamic_ncols=True)
+            from .progress import progress_bar
+            bar = progress_bar(total=len(todo), desc="sweep", unit="run", enabled=progress, dynamic_ncols=True)
             try:
                 for fut in as_completed(futures, loop=client.loop):
                     task, failure = futures[fut], None

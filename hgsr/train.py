@@ -19,7 +19,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import data as hdata
 from . import measure
@@ -27,6 +26,7 @@ from .errors import (CheckpointMismatch, CorruptFile, HgsrError, InvalidArgument
                      check_int, check_module, check_nonneg, check_nonneg_int, check_path, check_positive,
                      check_range, check_type)
 from .io import atomic_save, verified_load
+from .progress import progress_bar
 from .regularizers.base import Regularizer
 from .regularizers.common import adopt_buffers
 
@@ -423,7 +423,7 @@ def _fit_loop(model, ds, reg, device, layout, has_convs, args, a: dict) -> pd.Da
         return evaluate(m, ds, "test", device=device)["accuracy"]
 
     steps = math.ceil(len(ds.train_y) / batch_size)
-    bar = tqdm(total=(epochs - start) * steps, desc=f"{type(model).__name__}", disable=not a["progress"],
+    bar = progress_bar(total=(epochs - start) * steps, desc=f"{type(model).__name__}", enabled=a["progress"],
                leave=False, dynamic_ncols=True)
     for epoch in range(start, epochs):
         model.train()

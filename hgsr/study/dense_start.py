@@ -26,12 +26,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .. import data as hdata
 from .. import models, train
 from ..errors import InvalidArgument, InvalidType, is_int
 from ..io import atomic_save, atomic_write_json, file_digest
+from ..progress import progress_bar
 from ..pretrained import PRETRAINED_DIR, card_path, weights_path
 from ..train import default_device
 
@@ -117,7 +117,7 @@ def pretrain(name: str, seed: int = 0, epochs: int | None = None, device=None, o
         except Exception as e:  # a half-written or foreign file: say so and start again
             print(f"warning: checkpoint {ck} could not be read ({type(e).__name__}: {e}); starting from epoch 0")
             start, history, elapsed = 0, [], 0.0
-    bar = tqdm(range(start, E), desc=f"pretrain {name} seed {seed}", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(start, E), desc=f"pretrain {name} seed {seed}", enabled=progress, dynamic_ncols=True)
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
