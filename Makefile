@@ -4,18 +4,22 @@
 #               is cached under runs/ as it finishes, so an interrupted `make figures` resumes where it stopped
 # make dense-start / hgsr-start / finetuned   the committed ResNet-20 artifacts of notebook 06 (data/pretrained/, each
 #                    with a card; resumable per epoch under runs/pretrain/; a GPU is used when present)
-# make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py):
-#                    installs Playwright into .venv, and Chromium with apt-get when it is missing and we are root
+# make site      the course site (hgsr/suite/site.py) from the executed notebooks in OUT (build/notebooks, made by
+#                make figures) into SITE (build/site, beside OUT); works offline: open build/site/index.html
+# make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py), then
+#                    a small course site checked offline in it (tests/browser/site_check.py): installs Playwright
+#                    into .venv, and Chromium with apt-get when it is missing and we are root
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= default
 OUT     ?= build/notebooks
 FIGURES ?= figures
+SITE    ?= $(dir $(OUT:/=))site
 CHROMIUM ?= /usr/bin/chromium
 BIN     := $(VENV)/bin
 SHELL   := /bin/bash
 
-.PHONY: install test test-browser figures bench clean dense-start hgsr-start finetuned
+.PHONY: install test test-browser figures site bench clean dense-start hgsr-start finetuned
 
 install: $(VENV)/.installed
 
@@ -28,8 +32,12 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(BIN)/python -m pytest
 
+$(VENV)/.site-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,site]'
+	touch $@
+
 $(VENV)/.browser-installed: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[test,site,browser]'
 	touch $@
 
 test-browser: $(VENV)/.browser-installed
@@ -42,9 +50,14 @@ test-browser: $(VENV)/.browser-installed
 	  fi; \
 	fi
 	$(BIN)/python tests/browser/lab_check.py --chromium $(CHROMIUM)
+	$(BIN)/python tests/browser/site_check.py --chromium $(CHROMIUM)
 
 figures: install
 	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(ONLY),--only $(ONLY)) $(if $(filter default,$(PROFILE)),--readme README.md)
+	$(MAKE) site OUT=$(OUT) SITE=$(SITE)
+
+site: $(VENV)/.site-installed
+	$(BIN)/python -m hgsr.suite.site --source $(OUT) --dest $(SITE)
 
 bench: install
 	mkdir -p benchmarks/results

@@ -3,14 +3,21 @@
     python -m hgsr.suite.run_notebooks --profile default --out build/notebooks [--only 03] [--figures figures]
 
 Each notebook runs with parameters ``PROFILE``, ``INTERACTIVE=False`` and ``FIGURES_DIR``; the
-executed copy goes to ``<out>/`` with an HTML rendering and an ``index.html`` that links them, and a
-``timings.csv`` with the wall time of each. After each notebook ``<figures>/manifest.json`` records
-its provenance (:mod:`hgsr.suite.manifest`). A failing notebook is reported by name and cell.
+executed copy goes to ``<out>/``, and a ``timings.csv`` with the wall time of each. After each notebook
+``<figures>/manifest.json`` records its provenance (:mod:`hgsr.suite.manifest`). A failing notebook is
+reported by name and cell. The HTML of the executed copies is the course site, built from ``<out>/``
+by :mod:`hgsr.suite.site` (``make site``; ``make figures`` runs it afterwards).
+
+Progress bars: the kernel papermill starts inherits ``TQDM_DISABLE=1`` (set only while it starts), so
+the suite's training and sweep bars (:func:`hgsr.progress.progress_bar`) draw nothing in headless runs:
+a widget bar would be saved frozen at its last drawn state in the executed copy and its HTML. The
+notebooks themselves and interactive sessions are unchanged.
 """
 from __future__ import annotations
 
 import argparse
-import html
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +28,7 @@ from . import manifest
 from ..data import REPO
 from ..errors import InvalidArgument, InvalidType
 from ..io import atomic_write_text
+from ..progress import DISABLE_ENV
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -71,18 +79,35 @@ def _source_position(nb: Path, source: str | None) -> str:
     return str(hits[0]) if hits else "?"
 
 
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables for the duration of the block (a kernel started inside inherits them)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: int | None = None,
             progress: bool = False) -> float:
-    """Execute one notebook; return its wall time in seconds."""
+    """Execute one notebook (its kernel with ``TQDM_DISABLE=1``: no progress bars, see the module
+    docstring); return its wall time in seconds. ``progress`` shows papermill's own bar of cells."""
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     try:
-        pm.execute_notebook(str(nb), str(out_dir / nb.name), cwd=str(nb.parent), kernel_name="python3",
-                            parameters={"PROFILE": profile, "INTERACTIVE": False,
-                                        "FIGURES_DIR": str(figures_dir.resolve())},
-                            progress_bar=progress, execution_timeout=timeout)
+        with _environment(**{DISABLE_ENV: "1"}):
+            pm.execute_notebook(str(nb), str(out_dir / nb.name), cwd=str(nb.parent), kernel_name="python3",
+                                parameters={"PROFILE": profile, "INTERACTIVE": False,
+                                            "FIGURES_DIR": str(figures_dir.resolve())},
+                                progress_bar=progress, execution_timeout=timeout)
     except pm.PapermillExecutionError as e:
         first = next((ln for ln in (e.source or "").splitlines() if ln.strip()), "")
         raise NotebookFailed(f"{nb.name}: cell {_source_position(nb, e.source)} raised {e.ename}: "
@@ -91,29 +116,12 @@ def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: i
     return time.perf_counter() - t
 
 
-def to_html(executed: Path) -> Path:
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_filename(str(executed))
-    return atomic_write_text(body, executed.with_suffix(".html"))
-
-
-def write_index(out_dir: Path, timings: pd.DataFrame, profile: str) -> Path:
-    items = "\n".join(f'<li><a href="{html.escape(r.notebook)}.html">{html.escape(r.notebook)}</a> '
-                      f"({r.seconds:.0f} s)</li>" for r in timings.itertuples())
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>hgsr notebooks ({profile})</title>"
-            f"</head><body><h1>hgsr notebooks, profile <code>{html.escape(profile)}</code></h1>"
-            f"<ol>{items}</ol></body></html>\n")
-    return atomic_write_text(page, out_dir / "index.html")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
     ap.add_argument("--out", default=str(REPO / "build" / "notebooks"))
     ap.add_argument("--figures", default=str(REPO / "figures"))
     ap.add_argument("--only", nargs="*", help="notebook numbers or stems to run")
-    ap.add_argument("--no-html", action="store_true")
     ap.add_argument("--readme", help="fill this README's result blocks from the figures afterwards")
     args = ap.parse_args(argv)
     out, figs = Path(args.out), Path(args.figures)
@@ -136,16 +144,15 @@ def main(argv=None) -> int:
         except NotebookFailed as e:
             print(f"[hgsr] FAILED {e}", file=sys.stderr)
             return 1
-        if not args.no_html:
-            to_html(out / nb.name)
         rows.append({"notebook": nb.stem, "profile": args.profile, "seconds": round(secs, 1),
                      "cache_entries_written": len(manifest.cache_entries() - before)})
         manifest.update(figs, args.profile, rows[-1:], expected_outputs())
         print(f"[hgsr] {nb.name}: {secs:.1f} s", flush=True)
     timings = pd.DataFrame(rows)
     atomic_write_text(timings.to_csv(index=False), out / "timings.csv")
-    write_index(out, timings, args.profile)
     print(timings.to_string(index=False))
+    print(f"[hgsr] executed copies in {out}; the course site from them: python -m hgsr.suite.site --source {out} "
+          f"(make site)", flush=True)
     if args.readme:
         from . import readme
         readme.update(Path(args.readme), figs)
