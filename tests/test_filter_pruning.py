@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from hgsr import experiments, models, prune
+from hgsr.viz import vocabulary
 from hgsr.study import filter_pruning as fp
 from hgsr.study import pruning_starts
 
@@ -75,8 +76,9 @@ def test_curves_remove_candidate_channels_and_shrink_the_network(out):
         assert d["params"].iloc[1] < d["params"].iloc[0] and 0 < d["params_removed"].iloc[1] < 1
         assert 0 <= d["test_acc_recalibrated"].iloc[1] <= 1
         assert d["narrowest_kept"].iloc[1] >= fp.MIN_KEEP                  # the floor holds
-        assert d["narrowest_layer"].iloc[1] in {g.name for g in prune.prunable_groups(out["runs"]["hgsr"].model,
-                                                                                        out["input_shape"])}
+        names = vocabulary.layer_names(out["runs"]["hgsr"].model)                  # named as a reader names them
+        assert d["narrowest_layer"].iloc[1] in {vocabulary.group_name(g.name, names) for g in prune.prunable_groups(
+            out["runs"]["hgsr"].model, out["input_shape"])}
 
 
 def test_iterative_plans_are_nested_and_start_like_one_shot(out):

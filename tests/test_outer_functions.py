@@ -52,7 +52,7 @@ def test_matched_compares_the_fewest_channels_above_the_same_accuracy_floor():
     assert m.loc["gl12", "winner"] == "undecided" and math.isnan(m.loc["gl12", "hsq_fewest"])
     text = outer_functions.verdict(t, outer_functions.both_counts(t, 0.015))
     assert "the square root leaves fewer channels in 0 of 3 pairs, the square in 1" in text
-    assert "1 undecided" in text and "1 not bracketed" in text and "hsq_gl/input at λ × 2" in text
+    assert "1 undecided" in text and "1 not bracketed" in text and "HSQ-GL, feature-wise at λ × 2" in text
     assert "**The expectation of section 1 does not hold:**" in text       # the one decided pair, under both counts
 
 

@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from hgsr import models
@@ -52,4 +53,4 @@ def test_latency_summary_stacks_lenet_and_resnet_in_the_notebook_columns():
     t = speed.latency_summary(lenet, resnet)
     assert list(t.columns) == ["network", "label", "widths", "params", "speedup_b1", "mac_ratio"]
     assert t["network"].tolist() == ["LeNet-5"] * 2 + ["ResNet-20"] * 2
-    assert t["label"].tolist() == ["dense reference", "L1", "dense", "ΔL 30%"] and t["widths"].iloc[2] == ""
+    assert t["label"].tolist() == ["dense reference", "L1", "dense control", "ΔL 30%"] and pd.isna(t["widths"].iloc[2])

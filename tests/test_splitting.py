@@ -90,8 +90,8 @@ def _model_with_V():
 def test_w_vs_v_layers_and_v_model():
     m = _model_with_V()
     df = splitting.w_vs_v_layers(m, tol=1e-2)
-    assert list(df["layer"]) == ["0", "2"]
-    row = df.set_index("layer").loc["2"]
+    assert list(df["layer"]) == ["conv1", "conv2"]              # the reader's names of modules 0 and 2
+    row = df.set_index("layer").loc["conv2"]
     V = m[2].hgsr_V
     assert row["v_sparsity"] == pytest.approx(float((V == 0).float().mean()))
     assert row["w_active"] == 3              # filters 1 and 3 have mean|w| <= 1e-5

@@ -56,7 +56,7 @@ def test_toy_verdict_from_the_real_toy():
 
 
 def test_scale_invariance_verdict():
-    s = pd.DataFrame({"regularizer": ["L1/L2, level=filter"] * 2 + ["L1"] * 2, "scale": [0.1, 10] * 2,
+    s = pd.DataFrame({"regularizer": ["L1/L2, per filter"] * 2 + ["L1"] * 2, "scale": [0.1, 10] * 2,
                       "relative": [1.0, 1.0, 0.1, 10.0], "cos": [1e-8, 2e-8, 0.8, 0.8], "degree": [0, 0, 1, 1]})
     assert "scale invariant to rounding error" in theory_checks.scale_invariance_verdict(s)
     s.loc[1, "relative"] = 1.5
@@ -114,15 +114,16 @@ def _grid(hsr_left, hsq_left):
 def test_hierarchical_verdict_says_which_outer_function_removed_more():
     v = hgsr_variants.verdict(_grid((30, 40), (60, 70)), max_drop=0.015)
     assert "the square-rooted ones removed more channels" in v and "which holds here" in v
-    assert "the square-rooted ones zeroed more kernels" in v and "removed no channel at this tolerance: hsq_gl/output" in v
+    assert "the square-rooted ones zeroed more kernels" in v and "removed no channel at this tolerance: HSQ-GL, neuron-wise" in v
     v2 = hgsr_variants.verdict(_grid((60, 70), (30, 40)), max_drop=0.015)
     assert "the squared ones removed more channels" in v2 and "does not hold here" in v2
-    assert "fewest channels are left by **hsq_gl/input**" in v2
+    assert "fewest channels are left by **HSQ-GL, feature-wise**" in v2
     assert "No variant stays within" in hgsr_variants.verdict(_grid((60, 70), (30, 40)), max_drop=0.001)
 
 
 def test_reference_mix_note():
-    assert "defaults $\\lambda$ = 0.001" in hgsr_variants.reference_mix_note(1e-3, 0.5, {"key": "hgsr_ref"})
+    note = hgsr_variants.reference_mix_note(1e-3, 0.5, {"key": "hgsr_ref", "lam": 5e-4})
+    assert "defaults $\\lambda$ = 0.001" in note and "HGSR reference mix) runs it with λ = 0.0005" in note
 
 
 # ----------------------------------------------------------------------------- 04
@@ -132,7 +133,7 @@ def test_one_layer_verdict_reports_zero_filters_only_when_there_are():
     assert "No filter of V is zero" in splitting.one_layer_verdict(t, 8e-4, 1.0)
     t.loc[1, "v_zero_filters"] = 3
     v = splitting.one_layer_verdict(t, 8e-4, 1.0)
-    assert "No filter" not in v and "l0: 3" in v
+    assert "No filter" not in v and "L0: 3" in v
 
 
 def test_units_note_knows_whether_beta_grows():

@@ -24,9 +24,10 @@ def published_resnet() -> pd.DataFrame:
 
 def resnet_table(profile: str) -> tuple[pd.DataFrame, dict]:
     """The fine-tuned ResNet-20 points of notebook 06 (:func:`hgsr.study.filter_pruning.study`, cached: one
-    per protocol) and its headline (:func:`hgsr.study.filter_pruning.headline`, mean over seeds)."""
+    per protocol, named by the protocol's label) and its headline (:func:`hgsr.study.filter_pruning.headline`,
+    mean over seeds)."""
     out = filter_pruning.study(profile)
-    cols = ["protocol", "fraction", "params", "macs", "params_removed", "macs_removed", "acc_pruned", "val_acc",
+    cols = ["label", "fraction", "params", "macs", "params_removed", "macs_removed", "acc_pruned", "val_acc",
             "test_acc"]
     return out["finetuned"][cols], filter_pruning.headline(out)
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import experiments
 from ..errors import InvalidArgument
+from ..viz import vocabulary
 
 
 # ----------------------------------------------------------------------------- the LeNet-5 study plan
@@ -32,12 +33,9 @@ class Family:
 
     @property
     def spec_text(self) -> str:
-        """The regularizer spec as a table cell, ``key (name = value, …)``, or ``none``."""
-        if self.regularizer is None:
-            return "none"
-        rest = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
-                         for k, v in self.regularizer.items() if k != "key")
-        return f"{self.regularizer['key']} ({rest})" if rest else self.regularizer["key"]
+        """The regularizer's settings as a reader reads them (:func:`hgsr.viz.vocabulary.spec_text`:
+        ``λ = 0.017, groups: filters``), or ``none``; the label names the regularizer."""
+        return vocabulary.spec_text(self.regularizer)
 
 
 LENET_TASK = "lenet5_mnist"
@@ -128,8 +126,8 @@ def budget_text(profile: str = "default") -> str:
 
 
 def accuracy_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:
-    """One row per family run of ``{family name: run}``: label, key, regularizer spec, BatchNorm, test
-    accuracy and error."""
+    """One row per family run of ``{family name: run}``: label, key (the registry key: in the table's
+    appendix), regularizer settings, BatchNorm, test accuracy and error."""
     return pd.DataFrame([{"family": family(n).label, "key": n, "regularizer": family(n).spec_text,
                           "BatchNorm": bool(family(n).model_kw.get("batchnorm")),
                           "test_acc": r.metrics["test_acc"], "test_error": 1 - r.metrics["test_acc"]}
@@ -145,10 +143,11 @@ def training_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:
 
 
 def spec_table(names) -> pd.DataFrame:
-    """One row per family of ``names``: name, label and the fields of its regularizer spec, empty where a
-    family's spec lacks a field (for display)."""
-    specs = pd.DataFrame([{"family": n, "label": family(n).label, **family(n).regularizer} for n in names])
-    return specs.astype(object).where(specs.notna(), "")
+    """One row per family of ``names``: its label, its regularizer's name and settings, as a reader reads them
+    (for display; the registry keys are in :data:`FAMILIES`)."""
+    return pd.DataFrame([{"family": family(n).label,
+                          "regularizer": vocabulary.regularizer_name((family(n).regularizer or {}).get("key", "none")),
+                          "settings": family(n).spec_text} for n in names])
 
 
 def zero_filter_table(runs: Mapping[str, experiments.Run]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from torch import nn
 from .. import compact, experiments, measure
 from ..errors import InvalidArgument
 from ..results import widths_text
+from ..viz import vocabulary
 from . import dead_channels, families
 
 # (conv layers only, with the fc layers): the two pairs of registry families notebook 04 compares
@@ -47,7 +48,7 @@ def compact_row(name: str, run: experiments.Run, finetune_epochs: int) -> dict:
                                         include_linear=fam.include_linear)
     s = out["summary"]
     return {"label": fam.label, "fc_regularized": bool((fam.regularizer or {}).get("linear", False)),
-            "rule": fam.rule + (" (fc units too)" if fam.include_linear else ""),
+            "rule": vocabulary.rule_name(fam.rule) + (", fc units too" if fam.include_linear else ""),
             "nonzero_params": nonzero_weights(run.model), "weights": measure.count_params(run.model),
             "widths": widths_text(s["widths"]), "fc1_units": fc_units(out["model"]),
             "params": s["params"], "params_removed": s["params_removed"], "macs_removed": s["macs_removed"],

@@ -56,7 +56,7 @@ from torch import nn
 from .. import compact, experiments, measure, prune, results, train, viz
 from .. import pretrained as hpretrained
 from ..errors import InvalidArgument
-from ..viz import style
+from ..viz import style, vocabulary
 from .. import data as hdata
 from . import published, pruning_starts
 
@@ -375,6 +375,8 @@ def choose(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experi
             for p in protocols}
     curves = pd.concat([d["table"] for d in done.values()], ignore_index=True)
     curves["ablation"] = curves["protocol"].map({p.name: p.ablation for p in protocols})
+    names = vocabulary.layer_names(runs["hgsr"].model)      # layer1.0.conv1 -> conv2, layer1 -> its residual stream
+    curves["narrowest_layer"] = curves["narrowest_layer"].map(lambda g: vocabulary.group_name(g, names))
     points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
         f = target_fraction(done[p.name]["table"])
@@ -413,6 +415,16 @@ def model_key(protocol: Protocol, fraction: float) -> str:
     return f"{protocol.name} {fraction:.0%}"
 
 
+def model_label(key: str, protocols: Sequence[Protocol] = PROTOCOLS) -> str:
+    """A :func:`model_key` as a reader names it, by its protocol's label: ``"bn_gamma · internal 65%"`` ->
+    ``"BN |γ|, internal, 65% of the candidates"``; ``"dense"`` -> ``"dense control"``; any other name as it is."""
+    if key == "dense":
+        return "dense control"
+    name, _, fraction = str(key).rpartition(" ")
+    p = next((p for p in protocols if p.name == name), None)
+    return f"{p.label}, {fraction} of the candidates" if p is not None and fraction.endswith("%") else key
+
+
 def headline(out: dict) -> dict:
     """The winner against the dense control, over seeds: mean and std of the test accuracy of each,
     the change in points (mean pruned − mean control), its standard error over seeds
@@ -444,7 +456,7 @@ def headline_table(best: dict, profile: str) -> pd.DataFrame:
     """``06_headline``: ours (mean over seeds, std, seeds, test images) and the published row."""
     pub = published.row(PUBLISHED_KEY)
     return pd.DataFrame([
-        {"setting": f"ours: ResNet-20, CIFAR-10, profile {profile}", "model": best["name"],
+        {"setting": f"ours: ResNet-20, CIFAR-10, profile {profile}", "model": model_label(best["name"]),
          "params_removed": best["params_removed"], "macs_removed": best["macs_removed"],
          "acc_dense": best["acc_dense"], "acc": best["acc"], "acc_change_points": best["acc_change_points"],
          "acc_std": best["acc_std"], "acc_dense_std": best["acc_dense_std"], "seeds": best["seeds"],
@@ -558,8 +570,8 @@ def curves_verdict(curves: pd.DataFrame, target: float = TARGET_PARAMS_REMOVED) 
     first = d.sort_values("fraction").groupby("protocol", sort=False).head(1).sort_values("test_acc")
     hi, lo = first.iloc[-1], first.iloc[0]
     return (f"Before fine-tuning, at the first fraction that removes ≥ {target:.0%} of the parameters, "
-            f"*{hi['protocol']}* keeps the most accuracy ({100 * hi['test_acc']:.2f}% with "
-            f"{hi['params_removed']:.0%} removed) and *{lo['protocol']}* the least ({100 * lo['test_acc']:.2f}% "
+            f"*{hi['label']}* keeps the most accuracy ({100 * hi['test_acc']:.2f}% with "
+            f"{hi['params_removed']:.0%} removed) and *{lo['label']}* the least ({100 * lo['test_acc']:.2f}% "
             f"with {lo['params_removed']:.0%} removed).")
 
 

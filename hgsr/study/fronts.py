@@ -33,7 +33,7 @@ from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import run_sweep
 from ..train import NonFiniteLoss
-from ..viz import pareto_front
+from ..viz import pareto_front, vocabulary
 from . import filter_pruning, grids, published
 from .families import FAMILIES
 
@@ -44,8 +44,7 @@ SEEDS = (0, 1)            # seeds of the points near the front (seed 0 for every
 MAX_SEED = 4              # a seed whose run diverges is recorded and replaced by the next one, up to this seed
 EXTEND_STEPS = 2          # at most this many λ added past an edge of the grid where a family's choice sits
 TARGET_KEY = "ssl_lenet_3_12"   # the published point to beat (data/published.csv)
-RULE_TEXT = {"zeros": "‖F‖ ≤ tol", "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
-             "shared": "ΔL order, within the validation allowance"}
+RULE_TEXT = vocabulary.REMOVAL_RULES   # rule key -> the words a reader reads (one home: the vocabulary)
 SHARED = "_shared"        # suffix of the shared rule's columns in a sweep row (hgsr.study.grids.front_row)
 SHARED_COLUMNS = tuple(c + SHARED for c in (
     "widths_dense", "widths", "filters_left", "linear_units", "params_dense", "params", "macs_dense", "macs",
@@ -180,7 +179,7 @@ def divergence_text(rows: pd.DataFrame) -> str:
     runs = ", ".join(f"{r.label} at λ × {r.lam_mult:g}, seed {int(r.seed)}" for r in bad.itertuples())
     diverged_points = {(r.family, r.lam_mult): r.label for r in bad.itertuples()}
     gone = sorted((label, m) for (fam, m), label in diverged_points.items() if (fam, m) not in finished)
-    text = f"{len(bad)} run(s) diverged (non-finite loss; each error is in `07_sweep_runs`): {runs}."
+    text = f"{len(bad)} run(s) diverged (non-finite loss; each error message is in the sweep's appendix table): {runs}."
     if gone:
         text += (f" No seed of {len(gone)} point(s) finished ({', '.join(f'{l} at λ × {m:g}' for l, m in gone)}): "
                  f"they are not on the fronts.")

@@ -23,7 +23,7 @@ from torch import nn
 from .. import compact, experiments, groups, measure, prune, regularizers
 from ..errors import InvalidArgument
 from ..results import CompactResult, Results
-from ..viz import style
+from ..viz import style, vocabulary
 
 
 from . import dead_channels, families
@@ -102,6 +102,19 @@ def run(name: str, profile: str = "default", lam: float | None = None, progress:
 def runs(profile: str = "default", progress: bool = False) -> dict[str, experiments.Run]:
     """``{"none": baseline, variant: run, ...}`` for every variant of the grid."""
     return {n: run(n, profile, progress=progress) for n in ["none"] + variant_names()}
+
+
+def label(name: str) -> str:
+    """A variant (or ``"none"``) as a reader names it: ``"hsr_gl/input"`` -> ``"HSR-GL, feature-wise"``
+    (:func:`hgsr.viz.vocabulary.variant_name`)."""
+    return vocabulary.variant_name(name)
+
+
+def explorer_models(grid: dict[str, experiments.Run], full: dict[str, experiments.Run]) -> dict[str, nn.Module]:
+    """``{reader's name: model}`` for the explorers of notebook 03: the grid's runs (``{variant: run}``) by
+    :func:`label`, then the full-budget family runs (``{family key: run}``) by their family label."""
+    return {**{label(n): r.model for n, r in grid.items()},
+            **{f"{families.family(n).label}, full budget": r.model for n, r in full.items()}}
 
 
 def grad_norm(model: nn.Module, name: str) -> float:
@@ -201,10 +214,11 @@ def reference_mix_defaults() -> tuple[float, float]:
 
 def reference_mix_note(lam: float, lam2: float, family_spec) -> str:
     """Markdown: the reference code's mix with its default λ, λ2, and the spec the study's family runs."""
-    return (f"**The reference mix** (`hgsr_ref`, the authors' code): $\\lambda\\,[\\lambda_2\\,"
+    return (f"**The reference mix** (the authors' code): $\\lambda\\,[\\lambda_2\\,"
             f"\\mathrm{{HSQ\\text{{-}}GL}}_{{1/2}} + (1-\\lambda_2)\\,L_1]$ with the code's defaults $\\lambda$ = {lam:g}, "
             f"$\\lambda_2$ = {lam2:g}, plus SGD weight decay: a squared group L1/2 term over the kernels of each input "
-            f"channel and an element-wise L1 term. The full-budget family `hgsr_ref` of the study runs `{family_spec}`.")
+            f"channel and an element-wise L1 term. The study's full-budget family "
+            f"({families.family('hgsr_ref').label}) runs it with {vocabulary.spec_text(family_spec)}.")
 
 
 def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
@@ -224,7 +238,7 @@ def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
     if best is None:
         text.append(f"No variant stays within {max_drop:.1%} of the baseline.")
     else:
-        text.append(f"Within {max_drop:.1%} of the baseline, the fewest channels are left by **{best['variant']}** "
+        text.append(f"Within {max_drop:.1%} of the baseline, the fewest channels are left by **{label(best['variant'])}** "
                     f"({best['channels_left']} of {best['channels']}, at {best['test_acc']:.2%}; "
                     f"{best['params_left']:.0%} of the parameters, {best['macs_left']:.0%} of the MACs).")
     hier = grid[grid["key"].str.startswith(("hsr", "hsq"))]
@@ -249,7 +263,7 @@ def verdict(summary: pd.DataFrame, max_drop: float = 0.015) -> str:
         if {"input", "output"} <= set(by_g.index):
             text.append(f"By grouping: neuron-wise (output) variants leave {by_g['output']:.0f} channels on average, "
                         f"feature-wise (input) ones {by_g['input']:.0f}.")
-    none_removed = grid.loc[grid["channels_left"] >= grid["channels"], "variant"].tolist()
+    none_removed = [label(v) for v in grid.loc[grid["channels_left"] >= grid["channels"], "variant"]]
     if none_removed:
         text.append("Variants that removed no channel at this tolerance: " + ", ".join(none_removed) + ".")
     return " ".join(text)

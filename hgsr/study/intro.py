@@ -13,15 +13,21 @@ import pandas as pd
 import torch
 
 from .. import measure, models, timing
+from ..viz import vocabulary
 from ..errors import InvalidArgument
 
 
 def model_costs(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> dict[str, pd.DataFrame]:
-    """``{label: (model name, input shape (C,H,W), kwargs)}`` → ``{label: macs_by_layer table}``."""
+    """``{label: (model name, input shape (C,H,W), kwargs)}`` → ``{label: macs_by_layer table}`` with each
+    layer as a reader names it (``layer``: ``conv1``, ..., ``fc1``, :func:`hgsr.viz.vocabulary.layer_names`)
+    and its module path beside it (``module``, e.g. ``features.0``: a detail, in the table's appendix)."""
     out = {}
     for label, (name, shape, kw) in specs.items():
         m = models.build(name, 10, shape[0], shape[1], **kw)
-        out[label] = measure.macs_by_layer(m, shape)
+        t = measure.macs_by_layer(m, shape)
+        names = vocabulary.layer_names(m)
+        out[label] = t.assign(module=t["layer"], layer=t["layer"].map(names))[
+            ["layer", "module"] + [c for c in t.columns if c != "layer"]]
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import compact, experiments, measure, models, prune, regularizers, results, train
 from ..errors import InvalidArgument, check_range
+from ..viz import vocabulary
 from . import theory_checks
 
 DEFAULT_RHOS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
@@ -80,7 +81,8 @@ def rule_comparison(runs: Mapping[str, experiments.Run], labels: Mapping[str, st
     """Each run of ``{family: run}`` compacted twice (:func:`hgsr.compact.compact_from_zeros`, cached, then
     fine-tuned ``finetune_epochs``): by the relative rule ``||F[o]|| <= ρ·max`` with its ``rho[family]``,
     and by the absolute rule ``||F[o]|| <= tol``. One row per family and rule: ``family`` (its
-    ``labels[family]``), ``rule`` (as text), the compact summary's fields and ``error_finetuned``."""
+    ``labels[family]``), ``rule`` (as text), the compact summary's fields (widths as ``"20-50"`` text) and
+    ``error_finetuned``."""
     rows = []
     for n, run in runs.items():
         for rule, kw in ((f"relative ρ = {rho[n]:g}", {"rel": rho[n]}), (f"absolute tol = {tol:g}", {"tol": tol})):
@@ -88,6 +90,8 @@ def rule_comparison(runs: Mapping[str, experiments.Run], labels: Mapping[str, st
             rows.append({"family": labels[n], "rule": rule, **s})
     summary = pd.DataFrame(rows)
     summary["error_finetuned"] = 1 - summary["acc_finetuned"]
+    for col in ("widths_dense", "widths"):
+        summary[col] = summary[col].map(results.widths_text)
     return summary
 
 
@@ -95,10 +99,12 @@ def scale_check(lam: float, l1_spec, levels: Sequence[str] = ("filter", "per_fil
                 seed: int = 0) -> pd.DataFrame:
     """:func:`hgsr.study.theory_checks.scale_invariance_table` of L1/L2 at each ``level`` (λ = ``lam``)
     and of L1 (``l1_spec``, a registry spec) on a fresh LeNet-5 drawn after seeding everything with
-    ``seed`` (the same random network whatever ran before)."""
+    ``seed`` (the same random network whatever ran before). Each is named as a reader reads it
+    (``"L1/L2, per filter"``: :data:`hgsr.viz.vocabulary.SPEC_VALUES`)."""
     train.seed_everything(seed)
     fresh = models.build("lenet5", 10, 1, 28)
-    regs = {f"L1/L2, level={lv}": regularizers.build("l1_over_l2", lam=lam, level=lv) for lv in levels}
+    regs = {f"L1/L2, {vocabulary.SPEC_VALUES['level'].get(lv, lv)}": regularizers.build("l1_over_l2", lam=lam, level=lv)
+            for lv in levels}
     regs["L1"] = regularizers.from_spec(l1_spec)
     return theory_checks.scale_invariance_table(regs, fresh)
 

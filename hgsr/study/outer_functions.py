@@ -25,7 +25,7 @@ import pandas as pd
 from .. import measure
 from ..errors import InvalidArgument
 from ..train import NonFiniteLoss
-from ..viz import style
+from ..viz import style, vocabulary
 from . import hgsr_variants
 
 # multiples of each variant's grid λ (hgsr_variants.GRID_LAM): two octaves either side, factors of 2
@@ -174,7 +174,8 @@ def verdict(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
     both, or neither; the variants whose count moves non-monotonically with λ; the runs that diverged."""
     common = set.intersection(*(set(d["lam_mult"]) for _, d in table.groupby("variant")))
     extended = {v: sorted(set(d["lam_mult"]) - common) for v, d in table.groupby("variant", sort=False)}
-    ext = "; ".join(f"{v} also at × {', '.join(f'{m:g}' for m in ms)}" for v, ms in extended.items() if ms)
+    ext = "; ".join(f"{hgsr_variants.label(v)} also at × {', '.join(f'{m:g}' for m in ms)}"
+                    for v, ms in extended.items() if ms)
     text = [f"Each hierarchical variant ran at λ × {', '.join(f'{m:g}' for m in sorted(common))} of its grid λ"
             + (f" ({ext}: extended until it reached the floor)" if ext else "")
             + f"; a pair is judged by the fewest channels each outer function leaves at a test accuracy of at least "
@@ -184,8 +185,8 @@ def verdict(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
         p = pairs[pairs["count"] == COUNT_NAMES[count]]
         t = _tally(p)
         leads[count] = "hsr" if t["hsr"] > t["hsq"] else "hsq" if t["hsq"] > t["hsr"] else None
-        per = "; ".join(f"{r.inner.upper()} {r.grouping}: HSR {_fewest(r.hsr_fewest)}, HSQ {_fewest(r.hsq_fewest)}"
-                        for r in p.itertuples())
+        per = "; ".join(f"{vocabulary.regularizer_name(r.inner)}, {vocabulary.grouping_name(r.grouping)}: "
+                        f"HSR {_fewest(r.hsr_fewest)}, HSQ {_fewest(r.hsq_fewest)}" for r in p.itertuples())
         text.append(f"Under {words}, the square root leaves fewer channels in {t['hsr']} of {len(p)} pairs, the "
                     f"square in {t['hsq']}, {t['tie']} tie(s)" + (f", {t['undecided']} undecided (one side never "
                     f"reaches the floor)" if t["undecided"] else "")
@@ -202,11 +203,13 @@ def verdict(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
     wobbly = non_monotone(table)
     if wobbly:
         text.append(f"One seed per point: in {len(wobbly)} of {table['variant'].nunique()} variants the grid's count "
-                    f"rises somewhere as λ grows ({', '.join(wobbly)}), so single pairs are inside the noise.")
+                    f"rises somewhere as λ grows ({', '.join(map(hgsr_variants.label, wobbly))}), so single pairs are "
+                    f"inside the noise.")
     div = table[table["status"] == "diverged"]
     if len(div):
         text.append("Diverged (non-finite loss at lr 0.05, not counted): "
-                    + ", ".join(f"{v} at λ × {m:g}" for v, m in zip(div["variant"], div["lam_mult"])) + ".")
+                    + ", ".join(f"{hgsr_variants.label(v)} at λ × {m:g}" for v, m in zip(div["variant"], div["lam_mult"]))
+                    + ".")
     return " ".join(text)
 
 

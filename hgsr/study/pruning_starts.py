@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .. import groups, pretrained, train
-from ..viz import style
+from ..viz import style, vocabulary
 
 DENSE = "resnet20_cifar10"
 HGSR = "resnet20_cifar10_hgsr"
@@ -235,13 +235,17 @@ def describe(profile: str, knobs: dict) -> str:
     """One paragraph (Markdown) naming the two starts from their cards and this profile's budget."""
     d, h = pretrained.card(DENSE), pretrained.card(HGSR)
     rec = h["recipe"]
-    return (f"**Starts.** Dense: `{DENSE}`, {d['epochs']} epochs on {d['train_images']:,} images (every training "
-            f"image), {100 * d['test_accuracy']:.2f}% on {d['test_images']:,} test images, trained on "
-            f"{d['machine']['device']}. HGSR: `{HGSR}`, the dense start continued {h['epochs']} epochs with the "
-            f"penalty `{rec['regularizer']}` at lr {rec['lr']:g} ({rec['schedule'][0]} ×{rec['schedule'][2]:g} every "
+    reg = rec["regularizer"]
+    penalty = (f"{vocabulary.regularizer_name(reg.get('key', 'none'))} ({vocabulary.spec_text(reg)})"
+               if isinstance(reg, dict) else str(reg))
+    return (f"**Starts.** Dense: the committed dense ResNet-20, {d['epochs']} epochs on {d['train_images']:,} images "
+            f"(every training image), {100 * d['test_accuracy']:.2f}% on {d['test_images']:,} test images, trained on "
+            f"{d['machine']['device']}. HGSR: the committed HGSR-trained ResNet-20, the dense start continued "
+            f"{h['epochs']} epochs with the penalty {penalty} at lr {rec['lr']:g} ({rec['schedule'][0]} "
+            f"×{rec['schedule'][2]:g} every "
             f"{rec['schedule'][1]} epochs) on {h['train_images']:,} images, {100 * h['test_accuracy']:.2f}% on "
             f"{h['test_images']:,} test images, trained on {h['machine']['device']} in {h['wall_seconds'] / 60:.0f} min. "
-            f"**Profile `{profile}`:** {knobs['score_samples']:,} scoring images, fractions "
+            f"**Profile {profile}:** {knobs['score_samples']:,} scoring images, fractions "
             f"{', '.join(f'{f:g}' for f in knobs['prune_fractions'])} of the candidate channels, BatchNorm "
             f"recalibrated on {knobs['calibration_images']:,} images, short fine-tunes of {knobs['finetune_epochs']} "
             f"epoch(s) on {knobs['finetune_train']:,} images at lr {knobs['finetune_lr']:g}, the choice on "

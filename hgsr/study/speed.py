@@ -16,6 +16,7 @@ import pandas as pd
 from torch import nn
 
 from .. import timing
+from ..results import widths_text
 from ..errors import InvalidArgument
 from . import families
 
@@ -55,7 +56,7 @@ def lenet_latency(compacted: Mapping[str, dict], dense: nn.Module, batches: Sequ
     widths and accuracy after fine-tuning; ``network`` = "LeNet-5"; the dense row is the "dense
     reference" of widths 20-50. ``timing_kw``: repeats, warm-up passes and rounds."""
     models = {"dense": dense, **{n: out["model"] for n, out in compacted.items()}}
-    info = pd.DataFrame([{"model": n, "label": families.FAMILIES[n].label, "widths": out["summary"]["widths"],
+    info = pd.DataFrame([{"model": n, "label": families.FAMILIES[n].label, "widths": widths_text(out["summary"]["widths"]),
                           "acc_finetuned": out["summary"]["acc_finetuned"]} for n, out in compacted.items()])
     speed = timing.latency_table(models, (1, 28, 28), batches=batches, threads=threads, **timing_kw)
     table = info.merge(speed, on="model", how="right").assign(network="LeNet-5")
@@ -65,8 +66,11 @@ def lenet_latency(compacted: Mapping[str, dict], dense: nn.Module, batches: Sequ
 
 def latency_summary(lenet: pd.DataFrame, resnet: pd.DataFrame) -> pd.DataFrame:
     """The LeNet-5 table of :func:`lenet_latency` and a ResNet-20 :func:`hgsr.timing.latency_table`
-    (labelled by model name) in one table, the columns of :data:`LATENCY_COLUMNS` that it has."""
-    resnet = resnet.assign(network="ResNet-20", label=resnet["model"], widths="")
+    (each compact network labelled by its protocol, :func:`hgsr.study.filter_pruning.model_label`) in one
+    table, the columns of :data:`LATENCY_COLUMNS` that it has."""
+    from .filter_pruning import model_label
+
+    resnet = resnet.assign(network="ResNet-20", label=resnet["model"].map(model_label), widths=None)
     table = pd.concat([lenet, resnet], ignore_index=True)
     return table[[c for c in LATENCY_COLUMNS if c in table.columns]]
 

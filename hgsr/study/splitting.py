@@ -27,6 +27,8 @@ import torch
 from torch import nn
 
 from .. import compact, groups, measure, prox
+from ..viz import vocabulary
+from . import families
 from ..errors import InvalidArgument, check_range
 from ..regularizers.nonconvex import BUFFER, R_CHOICES, NonconvexSGL
 
@@ -151,15 +153,17 @@ def _v_of(conv: nn.Module) -> torch.Tensor | None:
 
 @torch.no_grad()
 def w_vs_v_layers(model: nn.Module, tol: float = measure.TOL, predicate=None) -> pd.DataFrame:
-    """Per target conv: weights; ``w_sparsity`` (|w| < 1e-5) and ``v_sparsity`` (V == 0, exact; NaN when
+    """Per target conv (``layer``: its reader's name, ``conv1``, ...): weights; ``w_sparsity`` (|w| < 1e-5) and
+    ``v_sparsity`` (V == 0, exact; NaN when
     the layer has no V); filters; ``w_active`` (mean|W[o]| > 1e-5, the reference code's filter
     activity); ``v_filters`` (filters of V with a nonzero entry); ``masked_filters`` (filters of
     ``W·[V ≠ 0]`` with L2 norm > ``tol``, what :func:`hgsr.compact.compact_from_zeros` keeps)."""
     rows = []
+    names = vocabulary.layer_names(model)
     for name, conv in groups.target_convs(model, predicate):
         W, V = conv.weight.detach(), _v_of(conv)
         masked = W * (V != 0) if V is not None else W
-        rows.append({"layer": name, "weights": W.numel(),
+        rows.append({"layer": names.get(name, name), "weights": W.numel(),
                      "w_sparsity": float((W.abs() < W_TOL).float().mean()),
                      "v_sparsity": float((V == 0).float().mean()) if V is not None else float("nan"),
                      "filters": W.shape[0],
@@ -267,7 +271,7 @@ def one_layer_verdict(terms: pd.DataFrame, lam: float, beta: float) -> str:
                  "below the threshold, and during training the group term on W shrinks whole filters towards that.")
     else:
         text += " Filters of V already zero after one step: " + ", ".join(
-            f"{r}: {int(v)}" for r, v in zf.items() if v > 0) + "."
+            f"{vocabulary.PENALTIES_R.get(r, r)}: {int(v)}" for r, v in zf.items() if v > 0) + "."
     return text
 
 
@@ -281,7 +285,8 @@ def toy_verdict(toys: Mapping[str, pd.DataFrame], n_filters: int) -> str:
             f"{first['gap'].min():.3g}–{first['gap'].max():.3g} to {last['gap'].min():.3g}–{last['gap'].max():.3g} "
             + ("(it closed for every R)" if closed else "(it did **not** close for every R)")
             + ". Zero filters of V at the end: "
-            + ", ".join(f"{R}: {int(v)}" for R, v in last["v_zero_filters"].items()) + f" of {n_filters}.")
+            + ", ".join(f"{vocabulary.PENALTIES_R.get(R, R)}: {int(v)}" for R, v in last["v_zero_filters"].items())
+            + f" of {n_filters}.")
 
 
 def w_vs_v_verdict(layers: pd.DataFrame, tol: float) -> str:
@@ -299,20 +304,23 @@ def w_vs_v_verdict(layers: pd.DataFrame, tol: float) -> str:
 
 
 def zeros_verdict(zeros: pd.DataFrame, tol: float) -> str:
-    """Markdown: exact zeros against near-zeros, from :func:`zero_kinds` (rows ``prox_l1``, ``l1``,
-    ``prox_group_lasso``, ``group_lasso_filter`` and the nonconvex ``(W)``/``(V)`` rows when present)."""
+    """Markdown: exact zeros against near-zeros, from :func:`zero_kinds` of models named by their family labels
+    (rows of the families ``prox_l1``, ``l1``, ``prox_group_lasso``, ``group_lasso_filter`` and the nonconvex
+    ``<label> (W)``/``<label> (V)`` rows when present)."""
     z = zeros.set_index("model")
     ft = f"filters_le_{tol:g}"
+    lab = {k: families.family(k).label for k in ("prox_l1", "l1", "prox_group_lasso", "group_lasso_filter")}
     text = []
-    if {"prox_l1", "l1"} <= set(z.index):
-        text.append(f"Proximal L1 leaves {z.loc['prox_l1', 'exact']:.1%} of the conv weights exactly 0; the L1 "
-                    f"penalty {z.loc['l1', 'exact']:.1%} exactly, {z.loc['l1', '|w|<=1e-05']:.1%} at |w| ≤ 1e-5 and "
-                    f"{z.loc['l1', f'|w|<={tol:g}']:.1%} at |w| ≤ {tol:g}.")
-    if {"prox_group_lasso", "group_lasso_filter"} <= set(z.index):
-        text.append(f"Proximal group lasso: {int(z.loc['prox_group_lasso', 'exact_zero_filters'])} filters exactly 0; "
-                    f"the penalty {int(z.loc['group_lasso_filter', 'exact_zero_filters'])} exactly and "
-                    f"{int(z.loc['group_lasso_filter', ft])} with norm ≤ {tol:g} (of "
-                    f"{int(z.loc['group_lasso_filter', 'filters'])}).")
+    if {lab["prox_l1"], lab["l1"]} <= set(z.index):
+        p, l1 = z.loc[lab["prox_l1"]], z.loc[lab["l1"]]
+        text.append(f"Proximal L1 leaves {p['exact']:.1%} of the conv weights exactly 0; the L1 "
+                    f"penalty {l1['exact']:.1%} exactly, {l1['|w|<=1e-05']:.1%} at |w| ≤ 1e-5 and "
+                    f"{l1[f'|w|<={tol:g}']:.1%} at |w| ≤ {tol:g}.")
+    if {lab["prox_group_lasso"], lab["group_lasso_filter"]} <= set(z.index):
+        p, g = z.loc[lab["prox_group_lasso"]], z.loc[lab["group_lasso_filter"]]
+        text.append(f"Proximal group lasso: {int(p['exact_zero_filters'])} filters exactly 0; "
+                    f"the penalty {int(g['exact_zero_filters'])} exactly and "
+                    f"{int(g[ft])} with norm ≤ {tol:g} (of {int(g['filters'])}).")
     w_rows = [i for i in z.index if i.endswith("(W)")]
     if w_rows:
         exact_w = float(z.loc[w_rows, "exact"].max())

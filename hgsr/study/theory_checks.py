@@ -115,12 +115,22 @@ def prox_optimality_table(cases=None, n1: int = 100_001, n2: int = 1_001) -> pd.
             xb, fmin, h = _grid_min(objective, y, n1, n2)
             gap = float(objective(x[None])[0]) - fmin
             dist = float((x - xb).abs().max())
-            fmt = lambda v: "(" + ", ".join(f"{float(e):.4g}" for e in v) + ")" if v.numel() > 1 \
-                else f"{float(v):.4g}"  # noqa: E731
-            rows.append({"operator": name, "params": ", ".join([f"t={t:g}"] + [f"{k}={v:g}" for k, v in kw.items()]),
+            fmt = lambda v: "(" + ", ".join(_number(e) for e in v) + ")" if v.numel() > 1 \
+                else _number(v)  # noqa: E731
+            rows.append({"operator": name, "params": ", ".join([f"t = {t:g}"] + [f"{_PARAMS.get(k, k)} = {v:g}"
+                                                                              for k, v in kw.items()]),
                          "y": fmt(y), "prox": fmt(x), "grid_argmin": fmt(xb), "distance": dist, "grid_step": h,
                          "objective_gap": gap, "optimal": bool(gap <= 1e-9 and dist <= h + 1e-12)})
     return pd.DataFrame(rows)
+
+
+_PARAMS = {"alpha": "α"}       # an operator's keyword as the formulas write it
+
+
+def _number(v) -> str:
+    """A prox value as table text (4 significant digits), a zero without its sign (``-0`` is 0)."""
+    x = float(v)
+    return f"{x + 0.0:.4g}" if x != 0 else "0"
 
 
 # --------------------------------------------------------------------------- scale invariance

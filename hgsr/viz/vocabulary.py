@@ -118,6 +118,14 @@ def criterion_name(key: str) -> str:
     return criteria.label(key) if isinstance(key, str) and key in criteria.CRITERIA else key
 
 
+def parameter_text(text: str) -> str:
+    """Settings written with the spec's parameter names, ``"lam_filter = 0.017, lam_channel = 0.008"``, with the
+    reader's (:data:`SPEC_PARAMETERS`): ``"λ (filters) = 0.017, λ (channels) = 0.008"``; other text as it is."""
+    if not isinstance(text, str):
+        return text
+    return re.sub(r"(?<![\w])([A-Za-z_]\w*)(?=\s*=)", lambda m: SPEC_PARAMETERS.get(m[1], m[1]), text)
+
+
 def variant_name(name: str) -> str:
     """A variant of notebook 03's grid, ``"<regularizer key>/<grouping>"``, as a reader names it:
     ``"hsr_gl/input"`` -> ``"HSR-GL, feature-wise"``; ``"none"`` -> ``"baseline (no penalty)"``; any other
@@ -211,7 +219,7 @@ QUANTITIES: dict[str, Quantity] = {
     "speedup_high": Quantity("fastest round's speed-up", "×", 1.0, 2),
     "mac_ratio": Quantity("MAC ratio, dense / compact", "×", 1.0, 2),
     # optimisation and thresholds
-    "epoch": Quantity("epoch"), "step": Quantity("step"), "beta": Quantity("β"), "lam": Quantity("λ"),
+    "epoch": Quantity("epoch"), "step": Quantity("step"), "beta": Quantity("β"), "lam": Quantity("λ", names=parameter_text),
     "t": Quantity("threshold t = λ/β"), "gap": Quantity("‖W − V‖₂"), "rho": Quantity("relative threshold ρ"),
     "tol": Quantity("tolerance"), "spearman": Quantity("Spearman rank correlation", "", 1.0, 3),
     "score": Quantity("score"),
@@ -352,6 +360,19 @@ def ordinal_layer_names(names: Sequence[str], kinds: Sequence[str] | None = None
         count[kind] += 1
         out[n] = f"{kind}{count[kind]}"
     return out
+
+
+def group_name(group: str, names: Mapping[str, str]) -> str:
+    """A prunable channel group (:func:`hgsr.prune.prunable_groups`) as a reader names it: the group of one conv
+    by that conv's short name (``names``: :func:`layer_names` of the model; ``layer1.0.conv1`` -> ``conv2`` in
+    ResNet-20), a stage's residual stream (``layer2``, every conv that writes it, coupled) as
+    ``"stage 2 residual stream"``; any other name as it is."""
+    if not isinstance(group, str):
+        return group
+    if group in names:
+        return names[group]
+    m = re.fullmatch(r"layer(\d+)", group)
+    return f"stage {m[1]} residual stream" if m else group
 
 
 def layer_names(model) -> dict[str, str]:
