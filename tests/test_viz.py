@@ -83,8 +83,8 @@ def test_sparsity_pattern_images_are_the_kernel_masks():
 def test_compare_sparsity_patterns_rows_are_runs():
     fig = viz.compare_sparsity_patterns({"sparse": sparse_lenet(), "dense": models.build("lenet5", 10, 1, 28)}, TOL)
     assert len(fig.axes) == 4
-    assert [fig.axes[0].get_ylabel().split("\n")[0], fig.axes[2].get_ylabel().split("\n")[0]] == ["sparse", "dense"]
-    assert fig.axes[0].get_ylabel().endswith("filter o") and fig.axes[2].get_xlabel() == "input channel i"
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["sparse", "dense"]    # each row titled by its run
+    assert fig.axes[0].get_ylabel() == "filter o" and fig.axes[2].get_xlabel() == "input channel i"
     assert fig.axes[0].get_title().startswith("conv1 (20×1)")
     assert "filters 50/50" in fig.axes[3].get_title()
     with pytest.raises(ValueError):
@@ -135,9 +135,9 @@ def test_thresholding_functions_panels():
 
 def test_penalty_contours_one_panel_per_penalty():
     fig = viz.penalty_contours()
-    assert len(fig.axes) == 8
+    assert len(fig.axes) == 16                                          # 8 panels, each with its colour bar
     fig2 = viz.penalty_contours(names=("l1", "l0"), n=51)
-    assert len(fig2.axes) == 2 and len(fig2.axes[1].lines) == 2        # L0's level-1 set: the two axes
+    assert len(fig2.axes) == 4 and len(fig2.axes[1].lines) == 2        # L0's level-1 set: the two axes
     with pytest.raises(ValueError, match="known"):
         viz.penalty_contours(names=("l7",))
 
@@ -238,7 +238,7 @@ def test_pareto_gives_16_families_distinct_colour_marker_pairs_and_a_legend_off_
                        "test_acc": np.linspace(0.984, 0.993, n), "source": [None] * n})
     fig = viz.pareto(df)
     ax = fig.axes[0]
-    pairs = {(tuple(c.get_facecolor()[0]), c.get_paths()[0].vertices.tobytes()) for c in ax.collections[:n]}
+    pairs = {(tuple(c.get_edgecolor()[0]), c.get_paths()[0].vertices.tobytes()) for c in ax.collections[:n]}
     assert len(pairs) == n
     assert ax.get_xscale() == "log"                                   # 4e4..4e5 spans a decade: auto log
     leg = ax.get_legend()

@@ -22,3 +22,7 @@ One module per topic a notebook studies:
 
 The core (:mod:`hgsr` top level) never imports this package.
 """
+
+from . import palette as _palette
+
+_palette.register()   # every family, protocol and penalty keeps one colour and marker in every figure

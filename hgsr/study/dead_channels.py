@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import experiments, measure, prune
+from .. import experiments, groups, measure, prune
 from ..errors import InvalidArgument
 from ..compact import compact_from_zeros, compact_with
 from . import families
@@ -122,6 +122,33 @@ def table_and_plan(model: nn.Module, input_shape, rule: str = "zeros+inputs", to
     df = pd.concat([df, pd.DataFrame([{"layer": "total", **total}])], ignore_index=True)
     df.attrs.update(rule=rule, rel=rel, **({} if rule == "gamma" else {"tol": tol}))
     return df, out
+
+
+def plot_norm_histograms(runs: Mapping[str, experiments.Run], input_shape, tol: float = measure.TOL,
+                         rel: float = 1e-2, ncols: int = 4):
+    """Notebook 02's histograms, one panel per family of ``{family key: run}`` (titled with its label), each
+    showing what its removal rule judges: the filter norms ``||F[o]||_2`` against ``tol`` for the families
+    removed by their zeros, the BatchNorm scales ``|γ|`` against ``rel · max |γ|`` for network slimming (rule
+    ``"gamma"``). Filter-norm panels share their axes (:func:`hgsr.viz.norm_histograms`). Returns the Figure."""
+    from .. import viz
+    from ..viz import style
+
+    panels = {}
+    for key, run in runs.items():
+        fam = families.family(key)
+        if fam.rule == "gamma":
+            ms = [m for m in channel_masks(run.model, input_shape, tol, rel) if m["gamma"] is not None]
+            names = style.ordinal_layer_names([m["group"] for m in ms])
+            gammas = {names[m["group"]]: m["gamma"].numpy() for m in ms}
+            gmax = max(float(v.max()) for v in gammas.values())
+            panels[fam.label] = {"norms": gammas, "threshold": rel * gmax, "threshold_text": f"{rel:g}·max |γ|",
+                                 "quantity": "gamma"}
+        else:
+            short = style.layer_names(run.model)
+            panels[fam.label] = {"norms": {short.get(n, n): groups.filter_l2(c.weight.detach()).numpy()
+                                           for n, c in groups.target_convs(run.model)},
+                                 "threshold": tol, "threshold_text": f"tol = {tol:g}", "quantity": "filter"}
+    return viz.norm_histograms(panels, ncols=ncols)
 
 
 def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float = measure.TOL, rel: float = 1e-2,

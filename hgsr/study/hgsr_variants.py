@@ -187,6 +187,35 @@ def as_results(table: pd.DataFrame) -> Results:
                    for _, r in table.iterrows())
 
 
+def short_name(name: str) -> str:
+    """A grid variant's penalty alone, abbreviated, for a point's label (the grouping is its colour):
+    ``"gl/input"`` -> ``"GL"``, ``"hsr_gl/output"`` -> ``"HSR-GL"`` (from :func:`hgsr.viz.vocabulary.regularizer_name`);
+    ``"none"`` -> ``"no penalty"``."""
+    if name == "none":
+        return "no penalty"
+    words = vocabulary.regularizer_name(split(name)[0])
+    return words[words.rindex("(") + 1:-1] if words.endswith(")") and "(" in words else words
+
+
+KINDS = {"input": "feature-wise (input)", "output": "neuron-wise (output)", "-": "no penalty"}
+
+
+def plot_accuracy_vs_channels(table: pd.DataFrame, tol: float = measure.TOL):
+    """Test accuracy against conv channels left (of a :func:`summary` table), one colour and marker per
+    grouping (:data:`KINDS`), each point named by its penalty (:func:`short_name`; labels that
+    would overlap are moved apart with leader lines), the front of the grid as a step line. Returns the Figure."""
+    from .. import viz
+
+    pts = table.assign(kind=table["grouping"].map(KINDS),
+                       name=[short_name(v) for v in table["variant"]])
+    fig = viz.pareto(pts, x="channels_left", y="test_acc", label="kind", logx=False)
+    ax = fig.axes[0]
+    ax.set_xlim(right=max(float(pts["channels_left"].max()) * 1.12, ax.get_xlim()[1]))   # room for labels
+    style.annotate_points(ax, pts["channels_left"], pts["test_acc"], pts["name"])
+    ax.set_xlabel(f"conv channels left of {int(table['channels'].max())} (norm > tol = {tol:g}, filters or dead inputs)")
+    return fig
+
+
 def fewest_channels(table: pd.DataFrame, max_drop: float = 0.01) -> pd.Series | None:
     """The variant of a :func:`summary` table with the fewest channels left among those whose test
     accuracy is at least the ``"none"`` row's minus ``max_drop`` (None if no variant qualifies); ties go to

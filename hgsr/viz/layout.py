@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
-from .theme import LEGEND_INSIDE_MAX
+from .theme import FONT_MIN, LEGEND_INSIDE_MAX
 
 # ---------------------------------------------------------------- legends and labels without overlap
 def legend(ax, outside: bool | None = None, **kw):
@@ -186,7 +186,8 @@ def _shift_annotation(ann, dx_px: float, dy_px: float, leader_box=None, anchor=N
 
 
 def declutter(ax, pad_px: float = 1.5, max_steps: int = 10) -> int:
-    """Move the text annotations of ``ax`` that overlap one another, the data or the axes' edge:
+    """Move the text annotations of ``ax`` (except those :func:`pin` fixed) that overlap one another, the data
+    or the axes' edge:
     each label (highest point first) takes the cheapest nearby spot, in steps of one text height up
     or down, right or left of its point, where it overlaps no label already placed, and as few data
     artists as possible; a moved label gets a thin leader line to its point. Returns how many labels
@@ -194,7 +195,7 @@ def declutter(ax, pad_px: float = 1.5, max_steps: int = 10) -> int:
     fig = ax.figure
     renderer = _renderer(fig)
     anns = [t for t in ax.texts if isinstance(t, Annotation) and t.get_text().strip() and t.get_visible()
-            and t.arrow_patch is None]
+            and t.arrow_patch is None and not getattr(t, "_hgsr_pinned", False)]
     if not anns:
         return 0
     frame = ax.get_window_extent(renderer)
@@ -235,7 +236,16 @@ def declutter(ax, pad_px: float = 1.5, max_steps: int = 10) -> int:
     return moved
 
 
-def annotate_points(ax, x: Iterable[float], y: Iterable[float], texts: Iterable[str], fontsize: float = 7.5,
+def pin(labels: Iterable) -> list:
+    """Mark text labels as belonging where they are (a bar's value on its bar, a line's name at its end):
+    :func:`declutter` and :func:`tidy` never move them. Returns them as a list."""
+    labels = list(labels)
+    for t in labels:
+        t._hgsr_pinned = True
+    return labels
+
+
+def annotate_points(ax, x: Iterable[float], y: Iterable[float], texts: Iterable[str], fontsize: float = FONT_MIN,
                     offset=(4, 3), **kw) -> list:
     """Label points ``(x[k], y[k])`` with ``texts[k]`` a few points up-right of each, then move
     overlapping labels apart (:func:`declutter`) with leader lines. Returns the Annotations."""
