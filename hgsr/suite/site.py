@@ -284,7 +284,7 @@ def index_markdown(built: dict[str, Path], profiles: dict[str, str | None]) -> s
         note += (" Only the `default` profile's numbers are the course's results; others train tiny budgets "
                  "and their numbers are placeholders.")
     return ("# hgsr: structured sparsity for convolutional networks, a course\n\n"
-            "Nine notebooks, meant to be read in order. Start with the [README](README.md#start-here) "
+            f"{len(LESSONS)} notebooks, meant to be read in order. Start with the [README](README.md#start-here) "
             "(how to run them, the glossary is in notebook 00); every formula is in "
             "[the methods](docs/methods.md).\n\n" + note + "\n\n"
             "| # | lesson | what it teaches |\n|---|---|---|\n" + "\n".join(rows) + "\n")

@@ -62,6 +62,13 @@ MATHJAX_DONE = """() => new Promise(resolve => {
   window.MathJax.Hub.Queue(() => resolve('done'));
 })"""
 
+# after MathJax: two frames laid out (what it added asks for its fonts then), and every font load settled
+FONTS_SETTLED = """async () => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await document.fonts.ready;
+  return document.fonts.status;
+}"""
+
 PAGE_REPORT = """() => ({
   typeset: document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG, mjx-container').length,
   errors: Array.from(document.querySelectorAll('.MathJax_Error, merror, [data-mjx-error]')).map(e => e.textContent.slice(0, 120)),
@@ -127,21 +134,35 @@ def build_small_site(tmp: Path, runs: Path) -> Path:
     return site.build(tmp / "executed", tmp / "site", log=lambda s: print(f"site_check: {s}"))
 
 
-def check_page(context, path: Path, site_root: Path) -> tuple[PageResult, dict]:
-    r = PageResult(path.name)
-    t = time.time()
-    page = context.new_page()
-    failed, errors = [], []
+@dataclass
+class OpenPage:
+    path: Path
+    page: object
+    t0: float
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def open_page(context, path: Path) -> OpenPage:
+    """A new tab navigating to ``path``; it goes on loading while other tabs are checked."""
+    o = OpenPage(path, context.new_page(), time.time())
     # MathJax's HTML-CSS output measures text with a font whose source is about:blank, on purpose
-    page.on("requestfailed", lambda req: req.url == "about:blank" or failed.append(f"{req.url} ({req.failure})"))
-    page.on("pageerror", lambda exc: errors.append(str(exc)[:200]))
+    o.page.on("requestfailed", lambda req: req.url == "about:blank" or o.failed.append(f"{req.url} ({req.failure})"))
+    o.page.on("pageerror", lambda exc: o.errors.append(str(exc)[:200]))
+    o.page.goto(path.as_uri(), wait_until="commit")
+    return o
+
+
+def check_page(o: OpenPage) -> tuple[PageResult, dict]:
+    """Wait for the page, MathJax and fonts, then check it (see the module docstring); closes the tab."""
+    r, page = PageResult(o.path.name), o.page
     try:
-        before = raw_tex(source_text(path))   # the TeX in the page before MathJax runs
-        page.goto(path.as_uri(), wait_until="load")
+        before = raw_tex(source_text(o.path))   # the TeX in the page before MathJax runs
+        page.wait_for_load_state("load")
         state = page.evaluate(MATHJAX_DONE)
         if state != "done":
             r.problems.append(f"MathJax did not start ({state})")
-        page.wait_for_load_state("networkidle")   # late requests (fonts of what MathJax added) fail here too
+        page.evaluate(FONTS_SETTLED)   # late requests (fonts of what MathJax added) are seen failing too
         rep = page.evaluate(PAGE_REPORT)
         after = raw_tex(page.evaluate(VISIBLE_TEXT))
     finally:
@@ -156,11 +177,11 @@ def check_page(context, path: Path, site_root: Path) -> tuple[PageResult, dict]:
     bad_imgs = [i["src"][:100] for i in rep["images"] if not i["ok"]]
     if bad_imgs:
         r.problems.append(f"{len(bad_imgs)} image(s) not loaded: {bad_imgs[:3]}")
-    if failed:
-        r.problems.append(f"{len(failed)} request(s) failed: {failed[:3]}")
-    if errors:
-        r.problems.append(f"script errors: {errors[:3]}")
-    r.seconds = time.time() - t
+    if o.failed:
+        r.problems.append(f"{len(o.failed)} request(s) failed: {o.failed[:3]}")
+    if o.errors:
+        r.problems.append(f"script errors: {o.errors[:3]}")
+    r.seconds = time.time() - o.t0
     return r, {"links": rep["links"], "ids": set(rep["ids"])}
 
 
@@ -168,7 +189,7 @@ def check_links(results: dict[str, PageResult], seen: dict[str, dict], site_root
     """Every file:// link names a file of the site, and its #fragment an element of that page."""
     root = site_root.resolve()
     for name, info in seen.items():
-        for href in info["links"]:
+        for href in dict.fromkeys(info["links"]):   # each link once (the bar is at the top and the bottom)
             parts = urlsplit(href)
             if parts.scheme != "file":
                 continue   # external links are kept as links (not followed: no network)
@@ -201,6 +222,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--site", help="check this built site instead of building a small one")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--tabs", type=int, default=4, help="pages loading at the same time (default 4)")
     ap.add_argument("--runs", default=str(REPO / "build" / "browser" / "runs"),
                     help="run cache for the smoke execution (default build/browser/runs)")
     args = ap.parse_args(argv)
@@ -237,8 +259,9 @@ def main(argv=None) -> int:
                         rt.abort("internetdisconnected")
 
                 context.route("**/*", route)
-                for p in pages:
-                    results[p.name], seen[p.name] = check_page(context, p, site_root)
+                for i in range(0, len(pages), args.tabs):   # a few tabs load at once: most of the time is waiting
+                    for o in [open_page(context, p) for p in pages[i:i + args.tabs]]:
+                        results[o.path.name], seen[o.path.name] = check_page(o)
             finally:
                 browser.close()
         check_links(results, seen, site_root)
@@ -247,15 +270,16 @@ def main(argv=None) -> int:
         print(f"\nsite_check: {len(pages)} page(s) of {site_root}, {sum(r.typeset for r in results.values())} "
               f"typeset expressions, {sum(r.images for r in results.values())} images, "
               f"{sum(r.links for r in results.values())} links; {time.time() - t_start:.0f} s in all")
+        failures = []
         if blocked:
-            print(f"site_check: FAILED: {len(blocked)} request(s) for the network: {sorted(set(blocked))[:5]}",
-                  file=sys.stderr)
-            return 1
+            failures.append(f"{len(blocked)} request(s) for the network: {sorted(set(blocked))[:5]}")
         if problems:
-            print(f"site_check: FAILED in {', '.join(r.name for r in problems)}", file=sys.stderr)
-            return 1
+            failures.append(f"problems in {', '.join(r.name for r in problems)} (table above)")
         if not any(r.typeset for r in results.values()):
-            print("site_check: FAILED: no page has typeset math", file=sys.stderr)
+            failures.append("no page has typeset math")
+        for f in failures:
+            print(f"site_check: FAILED: {f}", file=sys.stderr)
+        if failures:
             return 1
         print("site_check: every page, script, font and image loaded offline, math is typeset, every local "
               "link resolves")
