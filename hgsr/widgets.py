@@ -12,6 +12,11 @@ thresholding_playground    lam (log), a (log), alpha                    :func:`h
 pruning_explorer           fraction                                     :func:`hgsr.viz.layer_widths`
 =========================  ===========================================  ================================
 
+Options read as a reader names things: a layer dropdown shows ``conv1``, ``conv2`` (its value stays the module
+name, ``features.0``; :func:`hgsr.viz.vocabulary.layer_names`), a run dropdown the names of the ``runs`` dict
+(give family labels, not registry keys), the pruning explorer's widths its layers by name
+(:func:`hgsr.viz.vocabulary.group_name`).
+
 Each returns an :class:`Explorer` (an ``ipywidgets.VBox``): ``.controls`` (name -> widget),
 ``.update(**values)`` (set several controls, redraw once), ``.figure`` (the current Figure),
 ``.summary`` (the numbers of the text line) and ``.text`` (the HTML line). Tests drive them without a
@@ -27,6 +32,7 @@ import matplotlib.pyplot as plt
 from torch import nn
 
 from . import groups, measure, prox, prune, viz
+from .viz import vocabulary
 from .errors import (InvalidArgument, InvalidType, check_choice, check_module, check_nonneg, check_positive,
                      check_predicate, check_range, check_shape, check_str, check_type)
 
@@ -151,9 +157,10 @@ def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float 
     check_shape("input_shape", input_shape, 3)
     check_nonneg("rel", rel, optional=True)
     check_predicate(predicate)
-    layers = {r: [n for n, _ in groups.target_convs(m, predicate)] for r, m in runs.items()}
+    short = {r: vocabulary.layer_names(m) for r, m in runs.items()}       # features.0 -> conv1, ...
+    layers = {r: [(short[r].get(n, n), n) for n, _ in groups.target_convs(m, predicate)] for r, m in runs.items()}
     run = widgets.Dropdown(options=names, value=names[0], description="run")
-    layer = widgets.Dropdown(options=layers[names[0]], value=layers[names[0]][0], description="layer")
+    layer = widgets.Dropdown(options=layers[names[0]], value=layers[names[0]][0][1], description="layer")
     cache: dict = {}
 
     def structure(r: str, t: float):
@@ -163,7 +170,8 @@ def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float 
 
     def sync(controls, changed):
         if changed == "run":
-            keep = layer.value if layer.value in layers[run.value] else layers[run.value][0]
+            modules = [m for _, m in layers[run.value]]
+            keep = layer.value if layer.value in modules else modules[0]
             layer.options = layers[run.value]
             layer.value = keep
 
@@ -178,7 +186,8 @@ def filter_norm_explorer(runs: Mapping[str, nn.Module], input_shape, tol: float 
              "removed_channels": int(total["removed"]), "prunable_channels": int(total["channels"]),
              "params": int(total["params_compact"]), "params_dense": int(total["params_dense"]),
              "macs": int(total["macs_compact"]), "macs_dense": int(total["macs_dense"])}
-        text = (f"<b>{html.escape(layer)}</b> at tol = {tol:.2g}: {s['layer_zero_filters']}/{s['layer_filters']} "
+        text = (f"<b>{html.escape(short[run].get(layer, layer))}</b> at tol = {tol:.2g}: "
+                f"{s['layer_zero_filters']}/{s['layer_filters']} "
                 f"filters and {s['layer_zero_channels']}/{s['layer_channels']} input channels have norm ≤ tol. "
                 f"Whole network: {s['removed_channels']}/{s['prunable_channels']} prunable channels would go "
                 f"&rarr; params {s['params']:,} ({_pct(s['params'], s['params_dense'])} of {s['params_dense']:,}), "
@@ -257,6 +266,12 @@ def pruning_explorer(model: nn.Module, scores_df, input_shape, fraction: float =
     viz.tradeoffs.require(scores_df, ["group", "channel", "score"], "scores table")
     has_loss = loss_col in scores_df.columns
     dense = prune.compact_size(model, {}, input_shape)
+    short = vocabulary.layer_names(model)
+
+    def named(widths: Mapping[str, int]) -> dict[str, int]:
+        """``{group: width}`` with each group as a reader names it (``layer1.0.conv1`` -> ``conv2``)."""
+        return {vocabulary.group_name(g, short): w for g, w in widths.items()}
+
     total_channels = len(scores_df)
     delta = scores_df.set_index(["group", "channel"])[loss_col] if has_loss else None
     controls = {"fraction": widgets.FloatSlider(value=fraction, min=0.0, max=0.95, step=0.01,
@@ -279,7 +294,7 @@ def pruning_explorer(model: nn.Module, scores_df, input_shape, fraction: float =
         if has_loss:
             text += (f" Predicted loss increase Σ ΔL = {s['predicted_loss_increase']:.4g} "
                      f"(first-order, additive estimate: single-channel increases summed)")
-        fig = viz.layer_widths(dense["widths"], size["widths"],
+        fig = viz.layer_widths(named(dense["widths"]), named(size["widths"]),
                                title=f"widths after removing {removed} channels (fraction {fraction:.2f})")
         return fig, s, text
 

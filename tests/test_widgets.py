@@ -53,8 +53,9 @@ def test_filter_norm_explorer_run_switch_resets_layer_once(runs):
     n = ex.redraws
     ex.controls["run"].value = "vgg"                                    # features.2 is no conv there
     assert ex.redraws == n + 1
-    assert list(ex.controls["layer"].options) == ["features.0", "features.4"]
-    assert ex.controls["layer"].value == "features.0"
+    assert list(ex.controls["layer"].options) == [("conv1", "features.0"), ("conv2", "features.4")]
+    assert ex.controls["layer"].value == "features.0" and ex.controls["layer"].label == "conv1"
+    assert "<b>conv1</b>" in ex.text.value
     ex.update(layer="features.4", tol=1e-4)
     assert ex.redraws == n + 2 and ex.summary["layer_zero_filters"] == 6 and ex.summary["removed_channels"] == 6
     with pytest.raises(ValueError, match="controls"):

@@ -50,6 +50,15 @@ SHARED_COLUMNS = tuple(c + SHARED for c in (
     "widths_dense", "widths", "filters_left", "linear_units", "params_dense", "params", "macs_dense", "macs",
     "error_dense", "error_pruned", "error_finetuned", "val_error")) + ("val_error_unpruned_shared", "val_error_pruned_shared")
 
+# the columns a reader needs of the sweep's saved tables (07_sweep_runs, 07_sweep_points): the main tables of
+# hgsr.suite.report.split; every other column (keys, dense references, spreads of sizes, timings, error messages)
+# goes to the table's appendix
+RUNS_COLUMNS = ("label", "lam_mult", "lam", "seed", "rule", "widths", "filters_left", "params", "macs",
+                "error_finetuned", "val_error", "filters_left_shared", "error_finetuned_shared", "val_error_shared")
+POINTS_COLUMNS = ("label", "lam_mult", "lam", "seeds", "widths", "filters_left", "filters_left_std", "params_removed",
+                  "macs_removed", "error_finetuned", "error_finetuned_std", "val_error", "filters_left_shared",
+                  "error_finetuned_shared")
+
 # related families side by side in the figure (every family of the registry in exactly one panel)
 PANELS = {
     "baselines": ["none", "none_bn", "l1", "group_lasso_filter", "group_lasso_filter_sw", "group_lasso_channel", "ssl",
