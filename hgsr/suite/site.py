@@ -59,14 +59,14 @@ MAX_COPIED_BYTES = 20 * 2**20                         # a linked file larger tha
 FILE_MODE, DIR_MODE = 0o644, 0o755
 
 # MathJax configuration, one place: $...$ and \(...\) inline, $$...$$ and \[...\] displayed (as JupyterLab);
-# the package ships only the STIX-Web fonts, so HTML-CSS is told to use them (no image fonts).
+# the package ships only the STIX-Web fonts, so HTML-CSS is told to use them (no image fonts); no automatic line
+# breaks (as JupyterLab: they split formulas inside table cells).
 MATHJAX_HEAD = f"""<script type="text/x-mathjax-config">
 MathJax.Hub.Config({{
   tex2jax: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
             processEscapes: true, processEnvironments: true}},
   TeX: {{equationNumbers: {{autoNumber: "AMS", useLabelIds: true}}}},
-  "HTML-CSS": {{availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
-               linebreaks: {{automatic: true}}}},
+  "HTML-CSS": {{availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}},
   displayAlign: "center", messageStyle: "none", menuSettings: {{zoom: "None"}}
 }});
 </script>
