@@ -26,15 +26,11 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,site]'
 	touch $@
 
 test: install
 	$(BIN)/python -m pytest
-
-$(VENV)/.site-installed: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,site]'
-	touch $@
 
 $(VENV)/.browser-installed: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,site,browser]'
@@ -56,7 +52,7 @@ figures: install
 	$(BIN)/python -m hgsr.suite.run_notebooks --profile $(PROFILE) --out $(OUT) --figures $(FIGURES) $(if $(ONLY),--only $(ONLY)) $(if $(filter default,$(PROFILE)),--readme README.md)
 	$(MAKE) site OUT=$(OUT) SITE=$(SITE)
 
-site: $(VENV)/.site-installed
+site: install
 	$(BIN)/python -m hgsr.suite.site --source $(OUT) --dest $(SITE)
 
 bench: install
