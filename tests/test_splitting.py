@@ -122,4 +122,4 @@ def test_prox_panels_figure():
     from hgsr.study.splitting_plots import prox_panels
     fig = prox_panels(_W(3, (6, 4, 3, 3)), 0.02, 0.5)
     assert len(fig.axes) >= 8                # 4 scatter + 4 heatmaps (+ colour bars)
-    assert "R = l0" in fig.axes[1].get_title()
+    assert fig.axes[1].get_title().startswith("R = L0:")      # the reader's name of R, not its key

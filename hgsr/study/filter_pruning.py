@@ -45,6 +45,8 @@ import functools
 import hashlib
 import json
 import math
+import re
+import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -528,29 +530,56 @@ def residual_share(scores: pd.DataFrame, model: nn.Module, shape, bottom: float 
             "residual_share": float(scores["group"].isin(coupled).mean())}
 
 
-def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
-    """Scatter of every other criterion's score against ``reference``'s (one point per channel,
-    coloured by group, log scale where positive). Returns the Figure."""
-    import matplotlib.pyplot as plt
+# channel groups of ResNet-20 by stage (colour, dark to light: none of the protocols' colours) and kind (marker)
+_STAGE_GREYS = ("0.05", "0.4", "0.68")
 
+
+def _stage_kind(group: str) -> tuple[int, str]:
+    """``("layer2" -> (2, "residual stream"), "layer2.1.conv1" -> (2, "block-internal"))``; (0, group) otherwise."""
+    m = re.match(r"layer(\d+)(\.|$)", group)
+    if not m:
+        return 0, group
+    return int(m[1]), ("residual stream" if m[2] == "" else "block-internal")
+
+
+def plot_scores(scores: dict[str, pd.DataFrame], reference: str = "loss"):
+    """Scatter of ``reference``'s score (the loss increase ΔL) against every other criterion's, one point per
+    channel: shade = the channel's stage, marker = residual-stream or block-internal channel (ResNet-20's
+    groups, :func:`_stage_kind`); a log x axis where the scores are positive, a symlog y axis (linear within
+    ±0.1, logarithmic beyond) so that one large ΔL does not flatten every other point. Returns the Figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    style.ensure()
     others = [c for c in scores if c != reference]
-    fig, axes = plt.subplots(1, max(1, len(others)), figsize=(4.5 * max(1, len(others)), 3.8),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(others)), figsize=(min(13.2, 4.4 * max(1, len(others))), 5.0),
+                             layout="constrained", squeeze=False, sharey=True)
     ref = scores[reference]
-    st = style.series_styles(list(dict.fromkeys(ref["group"])))      # one colour + marker per group
+    kinds = {g: _stage_kind(g) for g in dict.fromkeys(ref["group"])}
+    stages = sorted({k[0] for k in kinds.values()})
+    shade = {st: _STAGE_GREYS[i % len(_STAGE_GREYS)] for i, st in enumerate(stages)}
+    marker = {"residual stream": "D", "block-internal": "o"}
     for ax, c in zip(axes[0], others):
         m = ref.merge(scores[c], on=["group", "channel"], suffixes=("_ref", "_other"))
         m = m[m["score_other"].abs() < float("inf")]
-        for g, d in m.groupby("group", sort=False):
-            ax.scatter(d["score_other"], d["score_ref"], s=12, label=g, color=st[g]["color"], marker=st[g]["marker"])
+        m = m.assign(stage=[kinds[g][0] for g in m["group"]], kind=[kinds[g][1] for g in m["group"]])
+        for (st, kind), d in m.groupby(["stage", "kind"], sort=True):
+            ax.scatter(d["score_other"], d["score_ref"], s=28 if kind == "block-internal" else 40,
+                       color=shade[st], marker=marker.get(kind, "s"), edgecolors="white", linewidths=0.4,
+                       label=f"stage {st}, {kind}" if st else kind)
         if (m["score_other"] > 0).all():
             ax.set_xscale("log")
             style.log_ticks(ax, "x")
-        ax.set_xlabel(f"{prune.criteria.label(c)} score")
-        ax.set_ylabel(f"{prune.criteria.label(reference)} score")
-        ax.axhline(0, color="k", lw=0.6)
-        ax.set_title(f"{reference} vs {c}, one point per channel", fontsize=9)
-    style.legend(axes[0][0], title="group")
+        ax.set_yscale("symlog", linthresh=0.1, linscale=0.6)
+        ax.set_xlabel(f"{prune.criteria.label(c)}")
+        ax.axhline(0, color="0.6", lw=0.8, zorder=0)
+        ax.set_title(f"ΔL against {prune.criteria.label(c)}")
+    axes[0][0].set_ylabel(f"{prune.criteria.label(reference)} (symlog)")
+    axes[0][0].yaxis.set_major_locator(FixedLocator([-1, -0.1, 0, 0.1, 1, 10, 100]))
+    axes[0][0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)))
+    fig.suptitle("one point per channel of the HGSR start")
     return fig
 
 
@@ -595,45 +624,118 @@ def finetune_verdict(finetuned: pd.DataFrame, winner: Protocol, val_images: int)
     return text + " The headline below uses the chosen protocol."
 
 
+CHANCE = 0.1   # CIFAR-10: ten classes
+
+
+def _reference_lines(ax, start_acc: float | None = None, dense: float | None = None):
+    """The unpruned HGSR start (black, dotted), chance (grey, dash-dot) and the dense control (grey, dashed)."""
+    if start_acc is not None:
+        ax.axhline(start_acc, color="k", ls=":", lw=1.4, label="unpruned HGSR start")
+    ax.axhline(CHANCE, color=style.REFERENCE, ls="-.", lw=1.2, label="chance (10 classes)")
+    if dense is not None:
+        ax.axhline(dense, color=style.REFERENCE, ls="--", lw=1.4, label="dense control, fine-tuned")
+
+
+def _protocol_lines(ax, curves: pd.DataFrame, y: str, styles: dict) -> None:
+    for label, d in curves.groupby("label", sort=False):
+        d = d.sort_values("params_removed")
+        ablation = bool(d["ablation"].iloc[0])
+        ax.plot(d["params_removed"], d[y], marker=styles[label]["marker"], color=styles[label]["color"],
+                ls="--" if ablation else "-", label=label + (" (ablation)" if ablation else ""))
+
+
 def plot_curves(curves: pd.DataFrame, start_acc: float):
-    """Accuracy before fine-tuning against the parameters removed, one line per protocol: top row with the
-    stale BatchNorm statistics, bottom row recalibrated; left the loss-increase protocols, right the others
-    (ablations dashed). Returns the Figure."""
+    """Accuracy before fine-tuning against the parameters removed, one line per protocol (its colour in every
+    figure of the notebook): top row with the stale BatchNorm statistics, bottom row recalibrated; left the
+    loss-increase protocols, right the others (ablations dashed); the unpruned start and chance as reference
+    lines; one legend for all panels. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     style.ensure()
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7.6), layout="constrained", sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12.5, 7.4), layout="constrained", sharex=True, sharey=True)
     st = style.series_styles(list(dict.fromkeys(curves["label"])))
     loss_like = curves["protocol"].str.startswith("loss")
     for row, y in enumerate(("test_acc", "test_acc_recalibrated")):
         for col, part in enumerate((curves[loss_like], curves[~loss_like])):
             ax = axes[row][col]
-            for label, d in part.groupby("label", sort=False):
-                d = d.sort_values("params_removed")
-                ablation = bool(d["ablation"].iloc[0])
-                ax.plot(d["params_removed"], d[y], marker=st[label]["marker"], color=st[label]["color"],
-                        ls="--" if ablation else "-", label=label + (" (ablation)" if ablation else ""))
-            ax.axhline(start_acc, color="k", ls=":", lw=1, label="unpruned start")
-            ax.axhline(0.1, color="0.6", ls="-.", lw=0.8, label="chance (10 classes)")
+            _protocol_lines(ax, part, y, st)
+            _reference_lines(ax, start_acc)
             style.format_axis(ax, "x", "params_removed")
-            style.format_axis(ax, "y", y)
-            ax.set_title(("loss increase: candidates and iteration" if col == 0 else "other criteria")
-                         + (" — stale BatchNorm" if row == 0 else " — BatchNorm recalibrated"))
-            style.legend(ax)
+            style.format_axis(ax, "y", "test_acc")
+            same = viz.tradeoffs.coinciding({lab: d.sort_values("params_removed")
+                                             for lab, d in part.groupby("label", sort=False)}, "params_removed", y)
+            ax.set_title(("loss increase ΔL" if col == 0 else "other criteria")
+                         + (", stale BatchNorm" if row == 0 else ", BatchNorm recalibrated")
+                         + "".join(f"\n{' and '.join(g)}: one curve" for g in same))
+            if col:
+                ax.set_ylabel("")
+            if not row:
+                ax.set_xlabel("")
+    seen, refs = {}, {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            (seen if lab in st or lab.endswith("(ablation)") else refs).setdefault(lab, h)
+    seen.update(refs)                                   # the protocols, then the reference lines
+    fig.legend(list(seen.values()), list(seen), loc="outside right upper")
     return fig
 
 
-def plot_finetuned(curves: pd.DataFrame, finetuned: pd.DataFrame):
-    """The recalibrated curves (lines, before fine-tuning) with each protocol's short fine-tune (star, after).
+def plot_finetuned(curves: pd.DataFrame, finetuned: pd.DataFrame, dense_control: float | None = None,
+                   start_acc: float | None = None):
+    """Left, the recalibrated curves (before fine-tuning) of every protocol; right, one row per protocol (best
+    first) with its accuracy after the short fine-tune (filled) and before it at the same fraction (open,
+    BatchNorm recalibrated), joined: what fine-tuning recovered. Reference lines: the dense control fine-tuned
+    (``dense_control``), the unpruned HGSR start (``start_acc``), chance. Colours are the protocols'.
     Returns the Figure."""
-    fig = viz.pruning_curve(curves, x="params_removed", y="test_acc_recalibrated", hue="label")
-    ax = fig.axes[0]
-    colour = {line.get_label(): line.get_color() for line in ax.lines}
-    for _, r in finetuned.iterrows():
-        ax.scatter(r["params_removed"], r["test_acc"], marker="*", s=150, edgecolors="k",
-                   color=colour.get(r["label"], "k"), zorder=5)
-    ax.set_title("ResNet-20 / CIFAR-10 — lines: before fine-tuning (BN recalibrated); stars: after")
+    import matplotlib.pyplot as plt
+
+    style.ensure()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13.2, 6.2), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1.0, 1.25]})
+    st = style.series_styles(list(dict.fromkeys(list(curves["label"]) + list(finetuned["label"]))))
+    _protocol_lines(left, curves, "test_acc_recalibrated", st)
+    _reference_lines(left, start_acc, dense_control)
+    style.format_axis(left, "x", "params_removed")
+    style.format_axis(left, "y", "test_acc")
+    left.set_title("before fine-tuning (BatchNorm recalibrated)")
+    d = finetuned.sort_values("test_acc", ascending=True).reset_index(drop=True)
+    for k, r in d.iterrows():
+        before = curves[(curves["protocol"] == r["protocol"]) & (curves["fraction"] == r["fraction"])]
+        s_ = st[r["label"]]
+        if len(before):
+            b = float(before["test_acc_recalibrated"].iloc[0])
+            right.plot([b, r["test_acc"]], [k, k], color=s_["color"], lw=1.6, zorder=2)
+            right.scatter([b], [k], marker=s_["marker"], s=70, facecolors="white", edgecolors=s_["color"],
+                          linewidths=1.6, zorder=3)
+        right.scatter([r["test_acc"]], [k], marker=s_["marker"], s=90, color=s_["color"], zorder=4)
+    for x, ls, color, lab in ((dense_control, "--", style.REFERENCE, "dense control, fine-tuned"),
+                              (start_acc, ":", "k", "unpruned HGSR start")):
+        if x is not None:
+            right.axvline(x, color=color, ls=ls, lw=1.4)
+            right.annotate(lab, (x, len(d) - 0.5), xytext=(-4, 0), textcoords="offset points", ha="right",
+                           va="center", fontsize=style.FONT_MIN, color=color)
+    names = [f"{lab}{' (ablation)' if abl else ''}, {pr:.0%} removed"
+             for lab, abl, pr in zip(d["label"], d["ablation"], d["params_removed"])]
+    right.set_yticks(range(len(d)), [textwrap.fill(n, 30) for n in names])
+    right.set_ylim(-0.6, len(d) - 0.2)
+    style.format_axis(right, "x", "test_acc")
+    right.grid(False, axis="y")
+    right.set_title("after the short fine-tune (filled; open: before it)")
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.suptitle("ResNet-20 / CIFAR-10: the pruning protocols before and after fine-tuning")
     return fig
+
+
+def plot_layer_widths(out: dict, best: dict):
+    """The winner's channels per group against the dense network's (:func:`hgsr.viz.layer_widths`), the
+    groups named as a reader names them (:func:`hgsr.viz.vocabulary.group_name`: ``conv2``, ``stage 1
+    residual stream``), the bars in the winning protocol's colour. Returns the Figure."""
+    names = vocabulary.layer_names(out["runs"]["hgsr"].model)
+    before = out["widths_dense"]
+    return viz.layer_widths(before, out["widths"][best["name"]],
+                            title=f"{best['label']}: {best['fraction']:.0%} of the candidate channels removed",
+                            label=best["label"], names={g: vocabulary.group_name(g, names) for g in before})
 
 
 def breakdown(out: dict, best: dict) -> pd.DataFrame:

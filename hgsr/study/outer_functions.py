@@ -233,10 +233,10 @@ def plot(table: pd.DataFrame, max_drop: float):
             ax.plot(d["channels_left_rel"], d["test_acc"], ls=":", mfc="white", color=st["color"], marker=st["marker"],
                     label=f"{outer}, scale-free count")
         ax.axhline(floor, color=".3", ls="--", lw=1)
-        ax.set_title(f"{inner.upper()} inner norm, {'feature' if grouping == 'input' else 'neuron'}-wise", fontsize=11)
+        ax.set_title(f"{inner.upper()} inner norm, {'feature' if grouping == 'input' else 'neuron'}-wise")
     style.format_axis(axes[0, 0], "y", "test_acc")
     style.label_outer(list(axes.flat), 3, xlabel=style.axis_label("channels_left"), ylabel=style.axis_label("test_acc"))
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=10,
+    fig.legend(handles, labels, loc="outside lower center", ncols=2,
                title=f"λ × {', '.join(f'{m:g}' for m in sorted(table['lam_mult'].unique()))}; dashed line: baseline − {max_drop:.1%}")
     return fig

@@ -80,19 +80,22 @@ def plot_premise(models: dict[str, nn.Module], kind: str = "filter"):
     import matplotlib.pyplot as plt
 
     style.ensure()
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
-    st = style.series_styles(list(models))
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    # the notebook's colours: black the HGSR start (as in the pruning curves), grey the dense network
+    colors = {"dense start": style.REFERENCE, "HGSR start": "k"}
+    st = style.series_styles([lab for lab in models if lab not in colors])
     bins = np.logspace(-6, 0, 49)
-    for label, m in models.items():
+    for k, (label, m) in enumerate(models.items()):
         r = relative_norms(m)
         r = r[r["kind"] == kind]["relative"].clip(lower=1e-6)
-        ax.hist(r, bins=bins, histtype="step", lw=1.6, color=st[label]["color"], label=label)
+        ax.hist(r, bins=bins, histtype="step", lw=2.0, ls=("-", "--")[k % 2],
+                color=colors.get(label) or st[label]["color"], label=label)
     ax.set_xscale("log")
     for rho in RHOS:
         ax.axvline(rho, color="0.4", ls=":", lw=1)
     ax.set_xlabel(f"{kind} L2 norm / largest in its layer")
-    ax.set_ylabel("channels")
-    ax.set_title(f"Relative {kind} norms of the two starts (dotted: 1 % and 10 %)")
+    ax.set_ylabel("channels (count)")
+    ax.set_title(f"relative {kind} norms of the two starts (dotted: 1 % and 10 %)")
     style.legend(ax)
     return fig
 
@@ -213,19 +216,21 @@ def budget_curve(cards: dict) -> pd.DataFrame:
                           "seeds": len(per["pruned"][e])} for e in epochs])
 
 
-def plot_budget_curve(curve: pd.DataFrame, drop_target: float):
-    """Accuracy change (points, winner − dense control) against fine-tuning epochs, with the target line."""
+def plot_budget_curve(curve: pd.DataFrame, drop_target: float, label: str | None = None):
+    """Accuracy change (points, winner − dense control) against fine-tuning epochs, with the target line; the
+    curve in the colour of the winner's protocol ``label`` (its series colour), else black."""
     import matplotlib.pyplot as plt
 
     style.ensure()
-    fig, ax = plt.subplots(figsize=(6.0, 3.4), layout="constrained")
-    ax.plot(curve["epoch"], curve["acc_change_points"], marker="o", color=style.PALETTE[0],
-            label="pruned − dense control")
-    ax.axhline(-drop_target, color=style.PALETTE[3], ls="--", lw=1, label=f"target: −{drop_target:g} point")
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    color = style.series_styles([label])[label]["color"] if label else "k"
+    ax.plot(curve["epoch"], curve["acc_change_points"], marker="o", color=color,
+            label=f"pruned ({label}) − dense control" if label else "pruned − dense control")
+    ax.axhline(-drop_target, color=style.REFERENCE, ls="--", lw=1.2, label=f"target: −{drop_target:g} point")
     ax.axhline(0, color="0.5", lw=0.6)
     ax.set_xlabel("fine-tuning epochs")
     ax.set_ylabel("accuracy change (points)")
-    ax.set_title(f"Accuracy change against fine-tuning epochs (mean of {int(curve['seeds'].min())} seeds)")
+    ax.set_title(f"accuracy change against fine-tuning epochs (mean of {int(curve['seeds'].min())} seeds)")
     style.integer_ticks(ax, "x")
     style.legend(ax)
     return fig

@@ -239,9 +239,8 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
         raise InvalidArgument(f"panels name labels absent from the table: {unknown}; the table's {label!r} "
                               f"column has {sorted(set(df[label]))[:10]}")
     style.ensure()
-    longest = max(len(labs) for labs in panels.values())
-    fig, axes = plt.subplots(len(xs), len(panels), figsize=style.slide_size(3.3 * len(panels),
-                                                                            2.75 * len(xs) + 0.25 * longest + 0.4),
+    fig, axes = plt.subplots(len(xs), len(panels), figsize=style.slide_size(2.45 * len(panels) + 3.7,
+                                                                            3.15 * len(xs) + 0.3),
                              squeeze=False, sharey=True, layout="constrained")
     styles = series_styles([lab for labs in panels.values() for lab in labs])
     # the y range of the bulk of the points: collapsed networks (far below) would squash the rest into a line
@@ -272,9 +271,23 @@ def pareto_panels(df: pd.DataFrame, panels: Mapping[str, Sequence[str]], xs: Seq
                 style.format_axis(ax, "y", y)
             # every panel titled (group and size axis): a row's x label never reads as the next row's title
             ax.set_title(f"{title}\nby {style.quantity(x).label if style.quantity(x) else x}")
-    for c in range(len(panels)):   # one legend per panel column, under it
-        axes[-1][c].legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), frameon=False, handletextpad=0.3,
-                           borderaxespad=0.0)
+    # one legend right of the panels, its entries under the title of their panel
+    from matplotlib.lines import Line2D
+
+    by_label = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            by_label.setdefault(lab, h)
+    handles = [by_label.pop("front of all points")] if "front of all points" in by_label else []
+    labels = ["front of all points"] if handles else []
+    for title, labs in panels.items():
+        handles.append(Line2D([], [], ls="none", marker=None))
+        labels.append(f"{title}:")
+        for lab in labs:
+            if str(lab) in by_label:
+                handles.append(by_label[str(lab)])
+                labels.append(str(lab))
+    fig.legend(handles, labels, loc="outside right upper", handletextpad=0.4, labelspacing=0.3)
     return fig
 
 
@@ -410,6 +423,7 @@ def threshold_sweeps(sweeps: Mapping[str, pd.DataFrame], chosen: Mapping[str, fl
     fig, axes = plt.subplots(2, n, figsize=style.slide_size(max(6.0, 4.3 * n), 6.6), sharex=True, sharey="row",
                              squeeze=False, layout="constrained")
     styles = series_styles(list(sweeps))
+    axes[1][0].set_yscale("symlog", linthresh=1.0, linscale=1.0)     # shared by the row
     for c, (lab, d) in enumerate(sweeps.items()):
         d = d.sort_values(x)
         st = styles[lab]
@@ -423,14 +437,18 @@ def threshold_sweeps(sweeps: Mapping[str, pd.DataFrame], chosen: Mapping[str, fl
         if lab in chosen:
             for ax in (top, bottom):
                 ax.axvline(chosen[lab], color=style.REFERENCE, ls="--", lw=1.4,
-                           label=f"chosen ρ = {chosen[lab]:g}" if ax is bottom else None)
+                           label="chosen ρ (in the title)" if ax is bottom else None)
         top.set_title(f"{lab}" + (f"\nchosen ρ = {chosen[lab]:g}" if lab in chosen else ""))
         bottom.set_xscale("log")
         bottom.set_xlabel(style.axis_label(x) + " (log)")
         style.integer_ticks(top, "y")
     axes[0][0].set_ylabel(style.axis_label(left))
     axes[1][0].set_ylabel("accuracy lost before\nfine-tuning (points)")
-    axes[1][0].set_yscale("symlog", linthresh=1.0, linscale=1.0)
+    for ax in axes[1]:
+        ax.relim()
+        ax.autoscale_view()
+    axes[1][0].yaxis.set_major_locator(ticker.FixedLocator([-1, -0.5, 0, 0.5, 1, 2, 5, 10, 20, 50, 100]))
+    axes[1][0].yaxis.set_minor_locator(ticker.NullLocator())
     axes[1][0].yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     style.log_ticks(axes[1][0], "x")
     handles, labels = axes[1][0].get_legend_handles_labels()

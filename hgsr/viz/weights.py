@@ -114,7 +114,9 @@ def filter_norm_histogram(model_or_W, layer=None, tol: float | None = None, rel:
         lo = min(lo, rel * min(maxes))
     floor = lo / 3
     edges = np.logspace(np.log10(floor), np.log10(hi * 1.05), bins + 1)
-    colors = {k: st["color"] for k, st in series_styles(list(norms)).items()}
+    # one layer is not a series: neutral grey (the palette's colours name families and protocols)
+    colors = ({k: "0.45" for k in norms} if len(norms) == 1 else
+              {k: st["color"] for k, st in series_styles(list(norms)).items()})
     for name, v in norms.items():
         zeros = int((v == 0).sum())
         lab = name + (f" ({zeros} exactly 0, at left edge)" if zeros else "")
