@@ -379,6 +379,7 @@ def choose(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experi
     curves["ablation"] = curves["protocol"].map({p.name: p.ablation for p in protocols})
     names = vocabulary.layer_names(runs["hgsr"].model)      # layer1.0.conv1 -> conv2, layer1 -> its residual stream
     curves["narrowest_layer"] = curves["narrowest_layer"].map(lambda g: vocabulary.group_name(g, names))
+    curves = curves[["label"] + [c for c in curves.columns if c != "label"]]      # a reader reads the protocol first
     points, models, widths, chosen = [], {}, {}, {}
     for p in protocols:
         f = target_fraction(done[p.name]["table"])
@@ -388,6 +389,7 @@ def choose(profile: str, protocols: Sequence[Protocol] = PROTOCOLS, base: experi
         models[model_key(p, f)] = out["model"]
         widths[model_key(p, f)] = out["widths"]
     finetuned = pd.DataFrame(points)
+    finetuned = finetuned[["label"] + [c for c in finetuned.columns if c != "label"]]
     eligible = finetuned[~finetuned["ablation"]]
     winner = next(p for p in protocols if p.name == eligible.sort_values("val_acc", ascending=False,
                                                                           kind="stable").iloc[0]["protocol"])
