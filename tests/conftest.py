@@ -100,3 +100,39 @@ def randomize_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
             mod.weight.uniform_(0.5, 1.5)
             mod.bias.uniform_(-0.5, 0.5)
     return model
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """A function ``nb path -> (executed notebook, figures folder)`` that runs a notebook once per session in
+    the ``smoke`` profile with its exercises' code blocks appended (:func:`hgsr.suite.exercises.with_exercises`).
+    tests/test_notebooks.py checks the figures and tables from that run and tests/test_exercises.py its
+    exercises, so no notebook runs twice. The notebooks share one run cache, as in ``make figures``; a failed
+    run is remembered and raised again, not repeated."""
+    from hgsr.suite import exercises, run_notebooks
+
+    base = tmp_path_factory.mktemp("smoke")
+    done: dict = {}
+
+    def run(nb):
+        if nb.stem not in done:
+            env = {"HGSR_RUNS": str(base / "runs"), "MPLBACKEND": "Agg"}
+            saved = {k: os.environ.get(k) for k in env}
+            os.environ.update(env)
+            try:
+                source = exercises.with_exercises(nb, base / "with_exercises")
+                run_notebooks.execute(source, base / "executed", "smoke", base / "figures", timeout=600)
+                done[nb.stem] = (base / "executed" / nb.name, base / "figures")
+            except Exception as e:   # noqa: BLE001 - re-raised below, for every test that asks
+                done[nb.stem] = e
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        if isinstance(done[nb.stem], Exception):
+            raise done[nb.stem]
+        return done[nb.stem]
+
+    return run

@@ -126,6 +126,86 @@ def test_the_link_check_can_fail(tmp_path):
     assert slug("5. The L1/L2 pseudo-norm on filters") == "5-the-l1l2-pseudo-norm-on-filters"
 
 
+# ----------------------------------------------------------------------------- external links and references
+DOI = re.compile(r"^https://doi\.org/(10\.\d{4,9}/[^\s]+)$")
+ARXIV = re.compile(r"^https://arxiv\.org/abs/(\d{4}\.\d{4,5})$")
+HOST = re.compile(r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/[^\s]*)?$")
+LINK_WITH_TEXT = re.compile(r"\[([^\[\]]*)\]\(\s*<?([^)\s>]+)>?\s*\)")
+
+
+def malformed_links(text: str) -> list[str]:
+    """The links of ``text`` that are not well-formed: an external target that is not ``https://host/...``
+    (``http:``, no host, another scheme), a doi.org or arxiv.org target that is not a DOI or a new-style arXiv
+    abstract page, a link text ``doi:X`` / ``arXiv:Y`` naming another identifier than its target, and a
+    relative target with a space or a backslash."""
+    bad = []
+    for label, target in LINK_WITH_TEXT.findall(strip_code(text)):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            if not HOST.match(target):
+                bad.append(target)
+            elif "doi.org" in target.split("/")[2] and not DOI.match(target):
+                bad.append(target)
+            elif "arxiv.org" in target.split("/")[2] and not ARXIV.match(target):
+                bad.append(target)
+            else:
+                for kind, pattern in (("doi:", DOI), ("arxiv:", ARXIV)):
+                    if label.lower().startswith(kind):
+                        m = pattern.match(target)
+                        if not m or label[len(kind):].strip() != m.group(1):
+                            bad.append(target)
+        elif " " in target or "\\" in target:
+            bad.append(target)
+    return bad
+
+
+def test_the_well_formed_check_can_fail():
+    good = ("[arXiv:2004.04394](https://arxiv.org/abs/2004.04394) [doi:10.1109/5.726791](https://doi.org/10.1109/5.726791) "
+            "[code](https://github.com/a/b) [local](../docs/methods.md#9-references)")
+    assert malformed_links(good) == []
+    bad = ("[x](http://example.org) [y](https:/nohost) [arXiv:1234.5678](https://arxiv.org/abs/1234.56789) "
+           "[z](https://arxiv.org/pdf/2004.04394) [doi:10.1/a](https://doi.org/11.1/a) [w](ftp://a.b/c) [v](a\\b.md)")
+    assert malformed_links(bad) == ["http://example.org", "https:/nohost", "https://arxiv.org/abs/1234.56789",
+                                    "https://arxiv.org/pdf/2004.04394", "https://doi.org/11.1/a", "ftp://a.b/c",
+                                    "a\\b.md"]
+
+
+@pytest.mark.parametrize("name,text,base", pages(), ids=[p[0] for p in pages()])
+def test_links_are_well_formed(name, text, base):
+    assert not malformed_links(text), f"{name}: malformed links {malformed_links(text)}"
+
+
+def references_section(md: str) -> str:
+    """The text under ``## References`` (or ``## 9. References``) up to the next heading of that level."""
+    m = re.search(r"^## (?:\d+\. )?References\s*$(.*?)(?=^## |\Z)", md, re.S | re.M)
+    return m.group(1) if m else ""
+
+
+def unlinked_references(md: str) -> list[str]:
+    """The entries (``- `` bullets) of the references section that carry no link."""
+    entries = re.split(r"^- ", references_section(md), flags=re.M)[1:]
+    return [" ".join(e.split())[:80] for e in entries if not links(e)]
+
+
+def test_the_reference_check_can_fail():
+    md = "# T\n\n## References\n\n- A, *Paper*, 2020: [arXiv:2004.04394](https://arxiv.org/abs/2004.04394).\n- B, *Other*.\n\n## Next\n- C\n"
+    assert unlinked_references(md) == ["B, *Other*."]
+
+
+@pytest.mark.parametrize("name,text,base", [p for p in pages() if p[0] != "README.md"], ids=[p[0] for p in pages()
+                                                                                            if p[0] != "README.md"])
+def test_every_reference_has_a_link(name, text, base):
+    assert references_section(text).strip(), f"{name} has no references section"
+    assert not unlinked_references(text), f"{name}: references without a link (DOI, arXiv or a URL): {unlinked_references(text)}"
+
+
+def test_methods_references_link_a_doi_or_arxiv_page():
+    """Every paper of docs/methods.md §9 carries a persistent identifier, except a dataset page."""
+    section = references_section((ROOT / "docs" / "methods.md").read_text())
+    for entry in re.split(r"^- ", section, flags=re.M)[1:]:
+        targets = [t for _, t in LINK_WITH_TEXT.findall(entry)]
+        assert any(DOI.match(t) or ARXIV.match(t) for t in targets) or "dataset page" in entry, entry[:80]
+
+
 def test_methods_doc_has_every_section_the_code_cites():
     text = (ROOT / "docs" / "methods.md").read_text()
     heads = anchors(text)

@@ -1,5 +1,7 @@
 """Execute every notebook headless in the ``smoke`` profile (papermill) and check that each figure and
-table it promises (notebooks/outputs.json) appears and is non-empty."""
+table it promises (notebooks/outputs.json) appears and is non-empty. The run is the session's one smoke run
+of the notebook (tests/conftest.py ``smoke_run``), with its exercises' code appended: tests/test_exercises.py
+reads the same run."""
 import hashlib
 import json
 from pathlib import Path
@@ -20,19 +22,10 @@ def test_manifest_covers_every_notebook():
         assert all(Path(f).name.startswith(stem[:2] + "_") for f in files), stem
 
 
-@pytest.fixture(scope="session")
-def smoke_dirs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("smoke")
-    return base / "executed", base / "figures", base / "runs"
-
-
 @pytest.mark.notebooks
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_smoke_profile(nb, smoke_dirs, monkeypatch):
-    executed, figures, runs = smoke_dirs
-    monkeypatch.setenv("HGSR_RUNS", str(runs))  # shared by the notebooks, as in `make figures`
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    run_notebooks.execute(nb, executed, "smoke", figures, timeout=600)
+def test_notebook_runs_in_smoke_profile(nb, smoke_run):
+    _, figures = smoke_run(nb)   # one run cache shared by the notebooks, as in `make figures`
     for rel in EXPECTED[nb.stem]:
         f = figures / rel
         assert f.exists(), f"{nb.name} did not write {rel}"

@@ -18,6 +18,7 @@ One module per topic a notebook studies:
 | :mod:`.dense_start`, :mod:`.regularized_start`, :mod:`.finetuned_start` | 06 | the commands that make 06's committed networks |
 | :mod:`.fronts`, :mod:`.shared_rule`, :mod:`.comparison`, :mod:`.published` | 07 | λ sweeps as fronts, one shared removal rule, every family against published numbers |
 | :mod:`.speed` | 08 | measured latency of compact networks against their MAC ratio |
+| :mod:`.recap` | 09 | which method when: the committed result tables side by side, and what they say |
 | :mod:`.grids` | — | named sweep grids, run with ``python -m hgsr.study.grids`` (every family × λ multipliers) |
 
 The core (:mod:`hgsr` top level) never imports this package.

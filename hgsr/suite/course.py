@@ -1,8 +1,12 @@
-"""The course: the notebooks in reading order, what each teaches, what it trains, and how long it takes.
+"""The course: the notebooks in reading order, what each teaches, what it trains, how long it takes to run and
+how long to teach.
 
 One place for what the README's "Start here" block, notebook 00's reading order and the
 previous/next bars at the top and bottom of every notebook say (``tests/test_docs.py`` checks the
 bars against :func:`nav_bar`).
+
+Lecture times (:attr:`Lesson.lecture_min`) are a teaching plan, not a measurement: the minutes a lecturer
+needs to present a notebook with its exercises and questions, results read from the committed figures.
 
 Wall times: the ``default`` profile's come from ``figures/manifest.json`` (written by ``make figures``;
 each notebook run in order, so later notebooks find earlier runs in the cache). The ``smoke``
@@ -26,6 +30,7 @@ class Lesson:
     title: str       # short title (the notebook's H1 without its number)
     teaches: str     # one line
     trains: str      # what it trains from a cold cache
+    lecture_min: int  # a teaching plan: minutes to present it with its exercises (not a measurement)
     reuses: tuple[str, ...] = ()   # notebooks whose cached runs it reads (and trains itself when missing)
 
     @property
@@ -41,39 +46,43 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("00_introduction", "Introduction",
            "where a CNN's parameters and MACs are; why removing filters speeds a network up and zeroing weights "
            "does not; the datasets; the glossary",
-           "nothing (times a VGG-11 on random inputs)"),
+           "nothing (times a VGG-11 on random inputs)", 45),
     Lesson("01_penalties_and_proximal_operators", "Penalties and proximal operators",
            "penalty contours, thresholding functions, subgradient against proximal steps, on one or two weights",
-           "nothing"),
+           "nothing", 60),
     Lesson("02_baselines", "Baselines",
            "L1, weight decay, group lasso on filters or channels, SSL, network slimming on LeNet-5/MNIST; "
            "from zero filters to a compact network",
-           "7 LeNet-5 runs, and fine-tunes their compact networks"),
+           "7 LeNet-5 runs, and fine-tunes their compact networks", 75),
     Lesson("03_hierarchical_group_sparsity", "Hierarchical group sparsity",
            "the ten HGSR penalties, feature-wise against neuron-wise grouping, kernel-norm heatmaps, square root "
            "against square at matched strength, the kernel-vs-filter tolerance trap",
            "a grid of 17 LeNet-5 runs on an MNIST subset, a λ sweep of its 12 hierarchical variants (about 50 more "
-           "such runs) and 2 full-budget runs"),
+           "such runs) and 2 full-budget runs", 90),
     Lesson("04_nonconvex_sparse_group_lasso", "Nonconvex sparse group lasso",
            "variable splitting W/V, L1 against L0, TL1 and L1−L2, exact zeros of proximal steps",
-           "7 LeNet-5 runs", reuses=("02",)),
+           "7 LeNet-5 runs", 90, reuses=("02",)),
     Lesson("05_l1_over_l2", "The L1/L2 pseudo-norm",
            "scale invariance, the relative-threshold sweep, L1/L2 against L1 and weight decay",
-           "1 LeNet-5 run", reuses=("02",)),
+           "1 LeNet-5 run", 60, reuses=("02",)),
     Lesson("06_filter_pruning", "Filter pruning",
            "HGSR filter pruning of a ResNet-20 on CIFAR-10: whether the penalty made channels small, four criteria "
            "ranked fairly (per layer where scores are scale-dependent), two candidate sets, one-shot against "
            "iterative ΔL, BatchNorm recalibration, an equal dense control, seeds, standard errors and a budget curve",
            "nothing long (reads the committed dense and HGSR-trained starts and long fine-tunes); channel scores, "
-           "pruning curves, short fine-tunes to choose"),
+           "pruning curves, short fine-tunes to choose", 90),
     Lesson("07_comparison", "Comparison",
            "every family on one budget: a λ sweep per family on Dask, one shared scale-free removal rule (ΔL order "
            "within an allowance of validation error) beside each family's own, accuracy-vs-size fronts, λ chosen on validation, "
            "seeds where it is close, published numbers beside ours",
-           "the λ sweep: 92 LeNet-5 runs and a second seed near the front", reuses=("02", "03", "04", "05", "06")),
+           "the λ sweep: 92 LeNet-5 runs and a second seed near the front", 75, reuses=("02", "03", "04", "05", "06")),
     Lesson("08_speed", "Speed",
            "measured CPU latency of the compact networks against their MAC reduction",
-           "nothing new (times the compact networks)", reuses=("02", "03", "04", "05", "06")),
+           "nothing new (times the compact networks)", 45, reuses=("02", "03", "04", "05", "06")),
+    Lesson("09_recap", "Recap: which method when",
+           "the course's results side by side: every LeNet-5 family under the shared and its own removal rule, the "
+           "parameters and MACs removed, the measured speed, the ResNet-20 headline; what to use when",
+           "nothing (reads the committed result tables of 03, 06, 07 and 08)", 30),
 )
 
 # Smoke profile, 2 CPU cores (AMD EPYC), `python -m hgsr.suite.run_notebooks --profile smoke` from an empty run
@@ -82,6 +91,7 @@ SMOKE_SECONDS: dict[str, float] = {
     "00_introduction": 20.0, "01_penalties_and_proximal_operators": 12.6, "02_baselines": 20.0,
     "03_hierarchical_group_sparsity": 19.4, "04_nonconvex_sparse_group_lasso": 28.9, "05_l1_over_l2": 16.2,
     "06_filter_pruning": 25.0, "07_comparison": 64.0, "08_speed": 11.7,
+    "09_recap": 9.8,   # 09 alone (it reads committed tables, trains nothing), 2 cores (Intel Xeon) beside a training
 }
 # 08 alone from an empty cache: it trains every LeNet-5 family and both ResNet-20 runs itself.
 SMOKE_SECONDS_08_ALONE: float = 36.1
@@ -133,7 +143,8 @@ def load_manifest(figures_dir: Path | str = REPO / "figures") -> dict | None:
 
 def reading_order(manifest: dict | None = None) -> pd.DataFrame:
     """One row per notebook in reading order: number, title, what it teaches, what it trains from a cold
-    cache, which notebooks' runs it reuses, the smoke wall time (s) and, when ``manifest`` is a
+    cache, which notebooks' runs it reuses, the planned lecture time (min), the smoke wall time (s) and, when
+    ``manifest`` is a
     ``default``-profile manifest, the default wall time (min) and the ``runs/`` entries that run wrote
     (None where the manifest predates that record; 0: a rerun from a warm cache)."""
     default, written = {}, {}
@@ -141,7 +152,8 @@ def reading_order(manifest: dict | None = None) -> pd.DataFrame:
         default = {k: v["seconds"] for k, v in manifest.get("notebooks", {}).items()}
         written = {k: v.get("cache_entries_written") for k, v in manifest.get("notebooks", {}).items()}
     return pd.DataFrame([{"notebook": x.stem, "title": x.title, "teaches": x.teaches, "trains": x.trains,
-                          "reuses runs of": ", ".join(x.reuses), "smoke_s": SMOKE_SECONDS.get(x.stem, float("nan")),
+                          "reuses runs of": ", ".join(x.reuses), "lecture_min": x.lecture_min,
+                          "smoke_s": SMOKE_SECONDS.get(x.stem, float("nan")),
                           "default_min": default.get(x.stem, float("nan")) / 60,
                           "cache_entries_written": written.get(x.stem)} for x in LESSONS])
 
@@ -154,10 +166,11 @@ def reading_order_markdown(manifest: dict | None = None, link_prefix: str = "not
     for x, r in zip(LESSONS, t.itertuples()):
         reuse = ", ".join(f"[{n}]({link_prefix}{lesson(n).file})" for n in x.reuses) or "–"
         smoke = "" if r.smoke_s != r.smoke_s else f"{r.smoke_s:.0f}"
-        rows.append(f"| {x.number} | [{x.title}]({link_prefix}{x.file}) | {x.teaches} | {x.trains} | {reuse} | "
-                    f"{smoke} | {_minutes(r.default_min * 60)}{_cache_note(r.cache_entries_written)} |")
-    head = ("| # | notebook | what it teaches | trains from a cold cache | reuses the runs of (trains them "
-            "when missing) | smoke (s) | default (min; warm or new cache entries) |\n|---|---|---|---|---|---|---|")
+        rows.append(f"| {x.number} | [{x.title}]({link_prefix}{x.file}) | {x.teaches} | {x.lecture_min} | {x.trains} | "
+                    f"{reuse} | {smoke} | {_minutes(r.default_min * 60)}{_cache_note(r.cache_entries_written)} |")
+    head = ("| # | notebook | what it teaches | lecture (min, planned) | trains from a cold cache | reuses the runs of "
+            "(trains them when missing) | smoke (s) | default (min; warm or new cache entries) |\n"
+            "|---|---|---|---|---|---|---|---|")
     prov = ""
     if manifest and manifest.get("profile") == "default":
         prov = (f"\n\nDefault-profile times: `figures/manifest.json` (commit `{manifest['commit'][:7]}`, "
