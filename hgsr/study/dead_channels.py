@@ -270,3 +270,37 @@ def verdict_baselines(left: pd.DataFrame, gaps: pd.DataFrame, l1: str = "L1",
             text.append("For " + ", ".join(moving) + " the tolerance lies outside the widest band of some layer: "
                         "their counts depend on the tolerance.")
     return "\n\n".join(text)
+
+
+# ----------------------------------------------------------------------------- exercise answers (notebook 02)
+def zero_filters_by_tolerance(models: Mapping[str, nn.Module], tols) -> pd.DataFrame:
+    """One row per model of ``{label: model}``: its conv filters, and for each ``tol`` of ``tols`` the
+    filters with ``||F[o]||_2 <= tol`` over every target conv (columns named by the tolerance)."""
+    tols = sorted(float(t) for t in tols)
+    if len(tols) < 2:
+        raise InvalidArgument(f"tols={tols!r}: give at least two tolerances (the two ends of a sweep)")
+    rows = []
+    for label, m in models.items():
+        counts = {f"{t:g}": int(measure.sparsity_table(m, tol=t).iloc[-1]["zero_filters"]) for t in tols}
+        rows.append({"model": label, "filters": int(measure.sparsity_table(m).iloc[-1]["filters"]), **counts})
+    return pd.DataFrame(rows)
+
+
+def tolerance_stability_answer(counts: pd.DataFrame) -> str:
+    """Notebook 02, exercise 1, from :func:`zero_filters_by_tolerance`: how far each model's count of
+    zero filters moves between the smallest and the largest tolerance (the filter norms that lie between
+    them), and which count is the stable one."""
+    tols = [c for c in counts.columns if c not in ("model", "filters")]
+    lo, hi = tols[0], tols[-1]
+    moved = {r["model"]: int(r[hi]) - int(r[lo]) for _, r in counts.iterrows()}
+    parts = [f"{r['model']}: {int(r[lo])} zero filters at tol = {lo}, {int(r[hi])} at tol = {hi} "
+             f"({moved[r['model']]} filter norms lie in between)" for _, r in counts.iterrows()]
+    text = f"From tol = {lo} to tol = {hi} (of {int(counts['filters'].iloc[0])} conv filters): " + "; ".join(parts) + "."
+    least = min(moved.values())
+    steady = [m for m, v in moved.items() if v == least]
+    if len(steady) == len(moved):
+        return text + (" Both counts move by as many filters over this range: neither is more stable here."
+                       if least else " Neither count moves: no filter norm of either run lies in this range.")
+    return (text + f" The stable count is **{', '.join(steady)}**'s: fewer of its filter norms fall in the range the "
+            "slider sweeps, so the tolerance moves through an emptier part of its histogram; every filter norm in "
+            "the range changes a count by one.")

@@ -2,6 +2,7 @@
 
 - :func:`model_costs`: per-layer parameters and MACs of the study's models.
 - :func:`cost_totals`, :func:`dataset_table`: the totals of those tables; the datasets' sizes.
+- :func:`batchnorm_note`: which parameter count includes BatchNorm (the tables here do not).
 - :func:`structured_vs_unstructured`: dense vs element-wise zeroed vs filter-removed, measured latency.
 """
 from __future__ import annotations
@@ -38,6 +39,26 @@ def cost_totals(costs: dict[str, pd.DataFrame]) -> pd.DataFrame:
                           "conv share of params": v[v.type == "Conv2d"].params.sum() / v.params.sum(),
                           "conv share of MACs": v[v.type == "Conv2d"].macs.sum() / v.macs.sum()}
                          for k, v in costs.items()])
+
+
+def batchnorm_note(specs: dict[str, tuple[str, tuple[int, int, int], dict]]) -> str:
+    """Markdown: which parameter count is which. The tables of :func:`model_costs` count the weights and
+    biases of the conv and fully connected layers; :func:`hgsr.measure.count_params` (notebooks 06 and 08)
+    counts every parameter, BatchNorm's scale γ and shift β included. For each model of ``specs`` (as in
+    :func:`model_costs`) with BatchNorm layers: both counts, computed from the architecture."""
+    parts = []
+    for label, (name, shape, kw) in specs.items():
+        m = models.build(name, 10, shape[0], shape[1], **kw)
+        total = measure.count_params(m)
+        layers = int(measure.macs_by_layer(m, shape)["params"].sum())
+        if total != layers:
+            parts.append(f"{label} has {layers:,} parameters in its conv and fully connected layers and "
+                         f"{total - layers:,} in its BatchNorm layers (γ and β per channel), {total:,} in all")
+    if not parts:
+        return "None of these models has BatchNorm: the table counts every parameter."
+    return ("The parameters above are the weights and biases of the conv and fully connected layers, the layers "
+            "that pruning shrinks. " + "; ".join(parts) + ": the count notebooks 06 and 08 show, which includes "
+            "BatchNorm.")
 
 
 def dataset_table(sets) -> pd.DataFrame:

@@ -11,6 +11,7 @@ Notebook 05 also calls :func:`rule_comparison` (relative against absolute rule, 
 """
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -189,3 +190,68 @@ def verdict(summary: pd.DataFrame, ratio_label: str, l1_label: str, baseline_lab
     if outcomes and errs_worse:
         text.append(f"Under every rule {ratio_label} ends with a higher error than {l1_label} after fine-tuning.")
     return " ".join(text)
+
+
+# ----------------------------------------------------------------------------- exercise answers (notebook 05)
+def _ints(widths) -> list[int]:
+    """Conv widths as integers, from a tuple or from text ("3-9", "(3, 9)")."""
+    return [int(x) for x in (re.findall(r"\d+", widths) if isinstance(widths, str) else widths)]
+
+
+def _rule_row(summary: pd.DataFrame, family: str, rule: str) -> pd.Series:
+    """The row of notebook 05's summary table for ``family`` under the rule whose text starts with ``rule``."""
+    d = summary[(summary["family"] == family) & summary["rule"].str.startswith(rule)]
+    if d.empty:
+        raise InvalidArgument(f"summary has no {rule!r} row for family {family!r}; its families are "
+                              f"{sorted(set(summary['family']))}")
+    return d.iloc[0]
+
+
+def next_rho(rhos: Sequence[float], rho: float) -> float | None:
+    """The grid value of ``rhos`` right above ``rho`` (None when ``rho`` is the largest)."""
+    above = [r for r in rhos if r > rho]
+    return min(above) if above else None
+
+
+def next_rho_answer(summary: pd.DataFrame, family: str, rho: float, nxt: float | None, at_next: dict | None,
+                    max_drop: float) -> str:
+    """Notebook 05, exercise 4: is the choice of ρ on accuracy *before* fine-tuning too cautious? From the
+    summary table of section 6 (``family``'s row under the relative rule at the chosen ``rho``) and the
+    compact summary (:func:`hgsr.compact.compact_from_zeros`) at the next grid value ``nxt``: the rule was too
+    cautious when ``nxt`` removes more filters and, after the same fine-tuning, still keeps the accuracy
+    within ``max_drop`` of the unpruned network."""
+    chosen = _rule_row(summary, family, "relative")
+    if nxt is None or at_next is None:
+        return (f"ρ = {rho:g} is the largest value of the grid: there is no larger ρ to try, so this run cannot say "
+                "whether the rule was too cautious.")
+    floor = float(chosen["acc_dense"]) - max_drop
+    f0, f1 = sum(_ints(chosen["widths"])), sum(_ints(at_next["widths"]))
+    a0, a1 = float(chosen["acc_finetuned"]), float(at_next["acc_finetuned"])
+    text = (f"{family}: at the chosen ρ = {rho:g}, {_wt(chosen['widths'])} filters and {a0:.2%} accuracy after "
+            f"fine-tuning; at the next ρ = {nxt:g}, {_wt(at_next['widths'])} and {a1:.2%}; the unpruned network has "
+            f"{float(chosen['acc_dense']):.2%}, so the budget of {max_drop:.0%} allows {floor:.2%}. ")
+    if f1 >= f0:
+        return text + "The next ρ removes no more filters: nothing to gain, so the rule lost nothing by stopping."
+    if a1 >= floor:
+        return text + ("**Yes, too cautious** here: fine-tuning brings the network with fewer filters back within the "
+                       "budget, so accuracy before fine-tuning overstated the cost of the next step.")
+    return text + ("**No**: even after fine-tuning the network at the next ρ stays below the budget; the drop in the "
+                   "sweep was real damage.")
+
+
+def rule_agreement_answer(summary: pd.DataFrame, families: Sequence[str]) -> str:
+    """Notebook 05, exercise 5, from the summary table of section 6: per family of ``families``, the widths
+    under the relative and the absolute rule and how many filters they differ by (summed over layers); the
+    family whose two rules differ by fewer filters is the one where they agree better."""
+    diff, parts = {}, []
+    for fam in families:
+        r, a = _rule_row(summary, fam, "relative"), _rule_row(summary, fam, "absolute")
+        wr, wa = _ints(r["widths"]), _ints(a["widths"])
+        diff[fam] = sum(abs(x - y) for x, y in zip(wr, wa))
+        parts.append(f"{fam}: {_wt(r['widths'])} under the relative rule ({r['rule']}), {_wt(a['widths'])} under the "
+                     f"absolute one ({a['rule']}), {diff[fam]} filters apart")
+    best = min(diff.values())
+    closest = [f for f, d in diff.items() if d == best]
+    verdict = (f"the two rules agree better for **{closest[0]}**" if len(closest) == 1
+               else "the two rules agree equally well for " + " and ".join(closest))
+    return "; ".join(parts) + f". In this run {verdict}."

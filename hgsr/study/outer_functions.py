@@ -240,3 +240,56 @@ def plot(table: pd.DataFrame, max_drop: float):
     fig.legend(handles, labels, loc="outside lower center", ncols=2,
                title=f"λ × {', '.join(f'{m:g}' for m in sorted(table['lam_mult'].unique()))}; dashed line: baseline − {max_drop:.1%}")
     return fig
+
+
+# ----------------------------------------------------------------------------- exercise answers (notebook 03)
+def _fewest_within(points: pd.DataFrame, floor: float):
+    """The row of ``points`` (variant, test_acc, channels_left) with the fewest channels among those at or
+    above the accuracy ``floor`` (ties: higher accuracy), or None."""
+    ok = points[points["test_acc"] >= floor]
+    return None if ok.empty else ok.sort_values(["channels_left", "test_acc"], ascending=[True, False],
+                                                kind="stable").iloc[0]
+
+
+def _named(row) -> str:
+    return "no variant" if row is None else f"**{row['variant']}**"
+
+
+def lambda_factor_answer(strength: pd.DataFrame, summary: pd.DataFrame, max_drop: float,
+                         variant: str = "hsr_gl/output", factors=(0.5, 2.0)) -> str:
+    """Notebook 03, exercise 2, from the matched-strength runs (:func:`strength_table`, which trains each
+    hierarchical variant at its grid λ times :data:`STRENGTHS`) and the grid (:func:`hgsr_variants.summary`):
+    accuracy and channels left of ``variant`` at λ × each of ``factors`` beside its grid point, and whether
+    the grid's variant with the fewest channels within ``max_drop`` of the baseline stays the same when
+    ``variant``'s point is replaced by each of those."""
+    base = summary.loc[summary["variant"] == "none", "test_acc"]
+    if base.empty or variant not in set(summary["variant"]):
+        raise InvalidArgument(f"summary needs the 'none' row and a {variant!r} row; it has "
+                              f"{sorted(set(summary['variant']))[:12]}")
+    floor = float(base.iloc[0]) - max_drop
+    grid = summary[summary["variant"] != "none"][["variant", "test_acc", "channels_left"]]
+    own = grid[grid["variant"] == variant].iloc[0]
+    points, text = {}, []
+    for f in factors:
+        d = strength[(strength["variant"] == variant) & np.isclose(strength["lam_mult"], f)]
+        if d.empty:
+            text.append(f"λ × {f:g} is not among the matched-strength runs of {variant}.")
+        elif d["status"].iloc[0] != "trained":
+            text.append(f"At λ × {f:g} the training of {variant} diverged.")
+        else:
+            points[f] = d.iloc[0]
+    text.insert(0, f"{variant}: at the grid's λ {own['test_acc']:.2%} accuracy and {int(own['channels_left'])} "
+                   "channels left; " + "; ".join(f"at λ × {f:g} {p['test_acc']:.2%} and {int(p['channels_left'])}"
+                                                 for f, p in points.items()) + ".")
+    before = _fewest_within(grid, floor)
+    for f, p in points.items():
+        swapped = grid.copy()
+        swapped.loc[swapped["variant"] == variant, ["test_acc", "channels_left"]] = [p["test_acc"], p["channels_left"]]
+        after = _fewest_within(swapped, floor)
+        same = (before is None and after is None) or (before is not None and after is not None
+                                                       and before["variant"] == after["variant"])
+        text.append(f"With {variant} at λ × {f:g}, the fewest channels within {max_drop:.1%} of the baseline are left "
+                    f"by {_named(after)}" + (" as on the grid: that ranking survives the factor."
+                                           if same else f" (on the grid: {_named(before)}): one λ per variant was not "
+                                                        "enough to rank them."))
+    return " ".join(text)

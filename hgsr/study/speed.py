@@ -113,3 +113,53 @@ def verdict(table: pd.DataFrame, batches: Sequence[int] = (1, 64), by: str = "ne
                          + (" runs" if len(above) == 1 else " run") + " at or above it.")
         lines.append(line)
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- exercise answers (notebook 08)
+def _median_efficiency(table: pd.DataFrame, batch: int, min_ratio: float = 1.05) -> float:
+    """Median speed-up / MAC ratio at ``batch`` over the models of ``table`` with ``mac_ratio > min_ratio``."""
+    col = f"efficiency_b{batch}"
+    if col not in table.columns:
+        raise InvalidArgument(f"table has no {col!r} column (timed batches: "
+                              f"{[c[len('efficiency_b'):] for c in table.columns if c.startswith('efficiency_b')]})")
+    red = table[table["mac_ratio"] > min_ratio]
+    return float(red[col].median()) if len(red) else float("nan")
+
+
+def threads_answer(before: pd.DataFrame, after: pd.DataFrame, batches: Sequence[int], threads_before: int,
+                   threads_after: int, min_ratio: float = 1.05) -> str:
+    """Notebook 08, exercise 1, from two :func:`lenet_latency` tables of the same networks timed with
+    ``threads_before`` and ``threads_after`` intra-op threads: the median efficiency (speed-up / MAC ratio)
+    of the networks with fewer MACs, batch by batch, and whether the extra threads raised or lowered it."""
+    parts, moves = [], []
+    for b in batches:
+        e0, e1 = _median_efficiency(before, b, min_ratio), _median_efficiency(after, b, min_ratio)
+        moves.append(e1 - e0)
+        parts.append(f"batch {b}: {e0:.2f} with {threads_before} thread(s), {e1:.2f} with {threads_after}")
+    text = "Median efficiency of the compact LeNet-5 networks, " + "; ".join(parts) + ". "
+    if all(m < 0 for m in moves):
+        return text + ("With more threads it went **down**: the extra threads sped up the dense reference, whose "
+                       "operators have more work to split, more than the narrow networks, whose operators are too "
+                       "small to pay for splitting and synchronizing.")
+    if all(m > 0 for m in moves):
+        return text + ("With more threads it went **up**: on this machine the narrow networks gained from the extra "
+                       "threads at least as much as the dense reference (their operators were large enough to split, "
+                       "or the dense one was held back by something else, e.g. memory traffic).")
+    return text + ("It moved in **different directions** at different batch sizes: whether splitting an operator "
+                   "between threads pays depends on how much work it has, and that grows with the batch.")
+
+
+def batch_answer(table: pd.DataFrame, larger: pd.DataFrame, batches: Sequence[int], batch: int,
+                 settled: float = 0.1, min_ratio: float = 1.05) -> str:
+    """Notebook 08, exercise 2: the median efficiency of the compact LeNet-5 networks at each of
+    ``batches`` (``table``) and at the larger ``batch`` (``larger``, the same networks timed at it), and
+    whether it has settled: within ``settled`` (relative) of the largest batch of ``batches``."""
+    effs = {b: _median_efficiency(table, b, min_ratio) for b in batches}
+    effs[batch] = _median_efficiency(larger, batch, min_ratio)
+    prev = effs[max(batches)]
+    text = "Median efficiency by batch size: " + ", ".join(f"{e:.2f} at batch {b}" for b, e in effs.items()) + ". "
+    if abs(effs[batch] - prev) <= settled * abs(prev):
+        return text + (f"From batch {max(batches)} to {batch} it moves by less than {settled:.0%}: it has **settled** "
+                       f"near {effs[batch]:.2f}, so batch {max(batches)} was already in the arithmetic-bound regime.")
+    return text + (f"From batch {max(batches)} to {batch} it still moves by more than {settled:.0%} "
+                   f"({'up' if effs[batch] > prev else 'down'}): it has **not settled** at these batch sizes.")
