@@ -252,7 +252,7 @@ def _fewest_within(points: pd.DataFrame, floor: float):
 
 
 def _named(row) -> str:
-    return "no variant" if row is None else f"**{row['variant']}**"
+    return "no variant" if row is None else f"**{hgsr_variants.label(row['variant'])}**"
 
 
 def lambda_factor_answer(strength: pd.DataFrame, summary: pd.DataFrame, max_drop: float,
@@ -269,16 +269,17 @@ def lambda_factor_answer(strength: pd.DataFrame, summary: pd.DataFrame, max_drop
     floor = float(base.iloc[0]) - max_drop
     grid = summary[summary["variant"] != "none"][["variant", "test_acc", "channels_left"]]
     own = grid[grid["variant"] == variant].iloc[0]
+    name = hgsr_variants.label(variant)            # the variant as a reader names it
     points, text = {}, []
     for f in factors:
         d = strength[(strength["variant"] == variant) & np.isclose(strength["lam_mult"], f)]
         if d.empty:
-            text.append(f"λ × {f:g} is not among the matched-strength runs of {variant}.")
+            text.append(f"λ × {f:g} is not among the matched-strength runs of {name}.")
         elif d["status"].iloc[0] != "trained":
-            text.append(f"At λ × {f:g} the training of {variant} diverged.")
+            text.append(f"At λ × {f:g} the training of {name} diverged.")
         else:
             points[f] = d.iloc[0]
-    text.insert(0, f"{variant}: at the grid's λ {own['test_acc']:.2%} accuracy and {int(own['channels_left'])} "
+    text.insert(0, f"{name}: at the grid's λ {own['test_acc']:.2%} accuracy and {int(own['channels_left'])} "
                    "channels left; " + "; ".join(f"at λ × {f:g} {p['test_acc']:.2%} and {int(p['channels_left'])}"
                                                  for f, p in points.items()) + ".")
     before = _fewest_within(grid, floor)
@@ -288,7 +289,7 @@ def lambda_factor_answer(strength: pd.DataFrame, summary: pd.DataFrame, max_drop
         after = _fewest_within(swapped, floor)
         same = (before is None and after is None) or (before is not None and after is not None
                                                        and before["variant"] == after["variant"])
-        text.append(f"With {variant} at λ × {f:g}, the fewest channels within {max_drop:.1%} of the baseline are left "
+        text.append(f"With {name} at λ × {f:g}, the fewest channels within {max_drop:.1%} of the baseline are left "
                     f"by {_named(after)}" + (" as on the grid: that ranking survives the factor."
                                            if same else f" (on the grid: {_named(before)}): one λ per variant was not "
                                                         "enough to rank them."))
