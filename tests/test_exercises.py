@@ -260,3 +260,12 @@ def test_zero_filter_table_counts_at_the_one_group_tolerance(zero_filter_run):
     table = families.zero_filter_table({"l1": zero_filter_run((5, 20))})
     assert table.loc[0, f"zero filters (norm ≤ {measure.TOL:g})"] == 25 and table.loc[0, "filters"] == 70
     assert f"zero filters (norm ≤ {1e-5:g})" in families.zero_filter_table({"l1": zero_filter_run((5, 20))}, 1e-5).columns
+
+
+def test_channel_term_answer_reads_the_conv1_column():
+    left = pd.DataFrame({"conv1": [5, 9, 9], "conv2": [10, 12, 12]}, index=["SSL", "GL", "GL2"])
+    assert "removed **4 more** conv1 filters" in dead_channels.channel_term_answer(left, "SSL", "GL")
+    assert "**no more**" in dead_channels.channel_term_answer(left, "GL", "GL2")
+    assert "leaves **4 more**" in dead_channels.channel_term_answer(left, "GL", "SSL")
+    with pytest.raises(InvalidArgument, match="rows"):
+        dead_channels.channel_term_answer(left, "SSL", "L1")

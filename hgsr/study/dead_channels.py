@@ -304,3 +304,22 @@ def tolerance_stability_answer(counts: pd.DataFrame) -> str:
     return (text + f" The stable count is **{', '.join(steady)}**'s: fewer of its filter norms fall in the range the "
             "slider sweeps, so the tolerance moves through an emptier part of its histogram; every filter norm in "
             "the range changes a count by one.")
+
+
+def channel_term_answer(left: pd.DataFrame, ssl: str, group: str, layer: str = "conv1") -> str:
+    """Notebook 02, exercise 2, from the filters-left table (index: family label, one column per conv): how many
+    ``layer`` filters SSL (label ``ssl``) and group lasso on filters (label ``group``, SSL's filter term alone)
+    leave, and what SSL's channel term therefore added there."""
+    missing = [x for x in (ssl, group) if x not in left.index]
+    if missing or layer not in left.columns:
+        raise InvalidArgument(f"left needs the rows {[ssl, group]} and the column {layer!r}; it has rows "
+                              f"{list(left.index)} and columns {list(left.columns)}")
+    a, b = int(left.loc[ssl, layer]), int(left.loc[group, layer])
+    text = f"{layer} filters left: {ssl} {a}, {group} {b}. "
+    if a < b:
+        return text + (f"SSL's channel term removed **{b - a} more** {layer} filters than its filter term alone: it "
+                       "zeroes the next layer's input slices, and a filter nobody reads then decays.")
+    if a == b:
+        return text + f"SSL's channel term removed **no more** {layer} filters than its filter term alone in this run."
+    return text + (f"SSL leaves **{a - b} more** {layer} filters than its filter term alone: in this run the channel "
+                   "term did not add removals there (the two runs share the filter term, not the path training took).")
