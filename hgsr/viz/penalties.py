@@ -118,7 +118,7 @@ def thresholding_functions(lam: float = 1.0, a: float = 1.0, alpha: float = 0.5,
     for ax in axes[:4]:
         ax.set_xlabel("y")
         ax.set_ylabel("prox(y)")
-    fig.suptitle(f"proximal operators prox_λR(y), λ = {lam:g} (dashed: identity)")
+    fig.suptitle(r"proximal operators $\mathrm{prox}_{\lambda R}(y)$" + f", λ = {lam:g} (dashed: identity)")
     return fig
 
 

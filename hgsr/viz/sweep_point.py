@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import InvalidArgument
-from ._common import new_axes
+from ._common import new_axes, series_styles
 from .axes import format_axis
+from .theme import OTHER
 from .tradeoffs import pareto_front, require
 
 
@@ -25,11 +26,12 @@ def sweep_point(points: pd.DataFrame, label: str, lam_mult: float, x: str = "par
         raise InvalidArgument(f"lam_mult={lam_mult!r} is not swept for {label!r}; swept: "
                               f"{', '.join(f'{m:g}' for m in fam[lam_col])}")
     fig, ax = new_axes(ax, figsize=(7.5, 4.2))
-    ax.scatter(points[x], points[y], s=12, color="0.8", zorder=1, label="every family and λ")
+    ax.scatter(points[x], points[y], s=12, color=OTHER, zorder=1, label="every family and λ")
     front = points[pareto_front(points, x, y)].sort_values(x)
     ax.step(front[x], front[y], where="post", color="k", lw=1.0, zorder=2, label="front of all points")
-    ax.plot(fam[x], fam[y], "-o", color="C0", ms=5, zorder=3, label=f"{label}, λ swept")
-    ax.scatter(here[x], here[y], s=160, facecolors="none", edgecolors="C3", lw=2, zorder=4,
+    st = series_styles([label])[label]             # the family's own colour and marker (hgsr.study.palette)
+    ax.plot(fam[x], fam[y], "-", marker=st["marker"], color=st["color"], ms=6, zorder=3, label=f"{label}, λ swept")
+    ax.scatter(here[x], here[y], s=190, facecolors="none", edgecolors="k", lw=2, zorder=4,
                label=f"λ × {lam_mult:g}")
     format_axis(ax, "x", x, log=True)
     format_axis(ax, "y", y)
@@ -38,5 +40,5 @@ def sweep_point(points: pd.DataFrame, label: str, lam_mult: float, x: str = "par
     low = min(max(float(points[y].min()), q10 - (high - q10)), float(fam[y].min()))
     pad = 0.05 * (high - low or 1.0)
     ax.set_ylim(low - pad, high + pad)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right")
     return fig

@@ -45,8 +45,10 @@ def params_macs_by_layer(df: pd.DataFrame, title: str | None = None, axes=None):
         vals = df[col].to_numpy(dtype=float)
         total = vals.sum()
         ax.barh(ypos, vals, color=color)
-        style.pin(ax.annotate(f" {fmt_count(v)} ({100 * v / total:.0f}%)" if total else "", (v, yy), va="center",
-                              fontsize=style.FONT_MIN, annotation_clip=False) for yy, v in zip(ypos, vals))
+        share = [(f"{100 * v / total:.0f}%" if v == 0 or 100 * v / total >= 0.5 else "<1%") if total else ""
+                 for v in vals]
+        style.pin(ax.annotate(f" {fmt_count(v)} ({sh})" if total else "", (v, yy), va="center",
+                              fontsize=style.FONT_MIN, annotation_clip=False) for yy, v, sh in zip(ypos, vals, share))
         ax.set_xlabel(f"{style.axis_label(col)} (count)")
         ax.xaxis.set_major_formatter(style.count_formatter())
         ax.set_title(f"{style.axis_label(col)}: total {fmt_count(total)}")
