@@ -668,7 +668,7 @@ def plot_curves(curves: pd.DataFrame, start_acc: float):
                                              for lab, d in part.groupby("label", sort=False)}, "params_removed", y)
             ax.set_title(("loss increase ΔL" if col == 0 else "other criteria")
                          + (", stale BatchNorm" if row == 0 else ", BatchNorm recalibrated")
-                         + "".join(f"\n{' and '.join(g)}: one curve" for g in same))
+                         + "".join("\n" + textwrap.fill(f"{' and '.join(g)}: one curve", 40) for g in same))
             if col:
                 ax.set_ylabel("")
             if not row:

@@ -8,6 +8,7 @@ marker each (:func:`hgsr.viz.style.series_styles`).
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -135,8 +136,9 @@ def training_curves(histories: Mapping[str, pd.DataFrame], cols=("test_acc", "ze
             style.integer_ticks(ax, "x")
         title = style.quantity(c).label if style.quantity(c) else c.replace("_", " ")
         if same:      # curves drawn on top of one another: say so, a reader cannot see it
-            title += "\n" + "; ".join("all on one curve" if len(g) == len(histories) else
-                                      " and ".join(map(str, g)) + " on one curve" for g in same)
+            note = "; ".join("all on one curve" if len(g) == len(histories) else
+                             " and ".join(map(str, g)) + " on one curve" for g in same)
+            title += "\n" + textwrap.fill(note, max(20, int(ax.get_position().width * fig.get_figwidth() * 7)))
         ax.set_title(title)
     if len(axes) == 1:
         style.legend(axes[0])
