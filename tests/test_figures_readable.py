@@ -237,6 +237,8 @@ def test_thresholding_functions_one_colour_per_operator_in_every_panel():
     assert {to_hex(ln.get_color()) for ln in data_lines(fig.axes[1])} == {col["l0"]}
     overlay = {ln.get_label().split(",")[0]: to_hex(ln.get_color()) for ln in data_lines(fig.axes[5])}
     assert overlay["TL1"] == col["tl1"] and overlay["hard (L0)"] == col["l0"] and overlay["soft (L1)"] == col["l1"]
+    scale = {ln.get_label(): to_hex(ln.get_color()) for ln in viz.scale_invariance(scales=[1, 10]).axes[0].get_lines()}
+    assert scale["‖c·w‖₁"] == col["l1"] and scale["‖c·w‖₂"] == col["l2"]       # notebook 01: L1 is L1's colour
 
 
 def test_norm_histograms_share_their_axes_and_slimming_is_judged_by_gamma(built):

@@ -188,8 +188,9 @@ def subgradient_vs_prox_path(lam: float = 1.0, lr: float = 0.3, steps: int = 30,
     df = toy.toy_paths(y=y, lam=lam, lr=lr, steps=steps, x0=x0)
     fig, ax = new_axes(ax, figsize=(8, 4.5))
     ax.axhline(df.attrs["minimizer"], color=style.REFERENCE, ls="--", lw=1, label=f"minimizer {df.attrs['minimizer']:g}")
-    ax.plot(df["step"], df["subgradient"], "o-", ms=3, label="subgradient step")
-    ax.plot(df["step"], df["prox"], "s-", ms=3, label="proximal step (soft threshold)")
+    ax.plot(df["step"], df["subgradient"], "o-", ms=4, color="k", label="subgradient step")
+    ax.plot(df["step"], df["prox"], "s-", ms=4, color=style.PENALTY_COLORS["l1"],       # L1's colour: its prox
+            label="proximal step (soft threshold)")
     k = df.attrs["prox_zero_from"]
     note = f"prox exactly 0 from step {k}" if k is not None else "prox not (yet) at 0"
     note += f"; last subgradient iterate {df['subgradient'].iloc[-1]:.3g}"
@@ -207,9 +208,10 @@ def scale_invariance(w=None, scales=None, ax=None):
     df = toy.scale_curves(w, scales)
     nw = df.attrs["n"]
     fig, ax = new_axes(ax, figsize=(7, 4.5))
-    ax.loglog(df["scale"], df["l1"], label="‖c·w‖₁")
-    ax.loglog(df["scale"], df["l2"], label="‖c·w‖₂")
-    ax.loglog(df["scale"], df["l1_over_l2"], lw=2.5, label="‖c·w‖₁ / ‖c·w‖₂")
+    col = style.PENALTY_COLORS                         # each penalty in its colour of notebook 01
+    ax.loglog(df["scale"], df["l1"], color=col["l1"], label="‖c·w‖₁")
+    ax.loglog(df["scale"], df["l2"], color=col["l2"], label="‖c·w‖₂")
+    ax.loglog(df["scale"], df["l1_over_l2"], color=col["l1_over_l2"], lw=2.5, label="‖c·w‖₁ / ‖c·w‖₂")
     for b, txt in ((1.0, "1"), (np.sqrt(nw), f"√n = {np.sqrt(nw):.3g}")):
         ax.axhline(b, color=style.REFERENCE, ls="--", lw=1)
         ax.annotate(txt, (df["scale"].iloc[-1], b), xytext=(-2, 2), textcoords="offset points", fontsize=style.FONT_MIN,
