@@ -8,9 +8,11 @@ returns the matplotlib Figure; no saving (notebooks save with :func:`hgsr.suite.
   Importing this package applies it to matplotlib (its one global effect; ``hgsr.viz.style.apply(False)``
   undoes it);
 - :mod:`.datasets`: sample images per class;
-- :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms, sparsity patterns;
-- :mod:`.theory`: proximal (thresholding) maps, 2-D penalty level sets, subgradient vs prox, L1/L2;
-- :mod:`.results`: cost per layer, filters per layer, training curves, Pareto, speedup, sweeps.
+- :mod:`.weights`: kernel-norm heatmaps, filter-norm histograms (one network, or many on shared axes),
+  sparsity patterns and the overlay of two networks' patterns;
+- :mod:`.penalties`: proximal (thresholding) maps, 2-D penalty level sets, subgradient vs prox, L1/L2;
+- :mod:`.tradeoffs`: cost per layer, filters per layer, training curves, Pareto, speedup, sweeps;
+- :mod:`.sweep_point`: one λ of a family on the front of all sweep points.
 """
 from . import style  # noqa: F401
 from .datasets import image_grid  # noqa: F401
