@@ -19,6 +19,7 @@ One module per topic a notebook studies:
 | :mod:`.fronts`, :mod:`.shared_rule`, :mod:`.comparison`, :mod:`.published` | 07 | λ sweeps as fronts, one shared removal rule, every family against published numbers |
 | :mod:`.speed` | 08 | measured latency of compact networks against their MAC ratio |
 | :mod:`.recap` | 09 | which method when: the committed result tables side by side, and what they say |
+| :mod:`.palette` | 02-08 | one colour and marker per family, protocol and penalty in every figure |
 | :mod:`.grids` | — | named sweep grids, run with ``python -m hgsr.study.grids`` (every family × λ multipliers) |
 
 The core (:mod:`hgsr` top level) never imports this package.
