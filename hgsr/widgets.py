@@ -10,6 +10,7 @@ filter_norm_explorer       run, layer, tol (log)                        :func:`h
 sparsity_pattern_viewer    run_a, run_b, tol (log)                      :func:`hgsr.viz.compare_sparsity_patterns`
 thresholding_playground    lam (log), a (log), alpha                    :func:`hgsr.viz.thresholding_functions`
 pruning_explorer           fraction                                     :func:`hgsr.viz.layer_widths`
+front_explorer             rule, family, λ multiple                     :func:`hgsr.viz.sweep_point.sweep_point`
 =========================  ===========================================  ================================
 
 Options read as a reader names things: a layer dropdown shows ``conv1``, ``conv2`` (its value stays the module
@@ -299,3 +300,59 @@ def pruning_explorer(model: nn.Module, scores_df, input_shape, fraction: float =
         return fig, s, text
 
     return Explorer(controls, draw)
+
+
+def front_explorer(frames: Mapping[str, "pd.DataFrame"], label: str | None = None, lam_mult: float | None = None,
+                   x: str = "params", y: str = "test_acc") -> Explorer:
+    """A λ-sweep explorer over sweep points judged by one or more removal rules (``{rule name: points
+    table}``, e.g. notebook 07's own-rule and shared-rule points): pick the rule and a family, move λ (the
+    family's swept multiples of its registered λ), and see the point on the front of all points
+    (:func:`hgsr.viz.sweep_point.sweep_point`) with its filter widths, filters left, test error and the
+    share of parameters removed."""
+    import pandas as pd
+    from .viz.sweep_point import sweep_point
+
+    check_type("frames", frames, Mapping, "a dict {rule name: sweep points table}")
+    if not frames:
+        raise InvalidArgument("frames is empty: give at least one {rule name: sweep points table}")
+    for rule, df in frames.items():
+        check_type(f"frames[{rule!r}]", df, pd.DataFrame, "a pandas DataFrame of sweep points")
+        viz.tradeoffs.require(df, ["label", "lam_mult", "widths", "filters_left", "error_finetuned", x, y],
+                              f"sweep points of rule {rule!r}")
+    first = next(iter(frames.values()))
+    labels = sorted(first["label"].unique())
+    label = labels[0] if label is None else label
+    check_choice("label", label, labels)
+
+    def mults(rule, lab):
+        return sorted(float(m) for m in frames[rule].loc[frames[rule]["label"] == lab, "lam_mult"].unique())
+
+    start = mults(next(iter(frames)), label)
+    lam_mult = start[len(start) // 2] if lam_mult is None else lam_mult
+    check_choice("lam_mult", lam_mult, start)
+    controls = {"rule": widgets.Dropdown(options=list(frames), description="rule"),
+                "label": widgets.Dropdown(options=labels, value=label, description="family",
+                                          layout=widgets.Layout(width="22em")),
+                "lam_mult": widgets.SelectionSlider(options=[(f"{m:g}", m) for m in start], value=lam_mult,
+                                                    description="λ / grid λ", continuous_update=False)}
+
+    def sync(c, changed):
+        if changed in ("rule", "label"):
+            options = mults(c["rule"].value, c["label"].value)
+            old = c["lam_mult"].value
+            c["lam_mult"].options = [(f"{m:g}", m) for m in options]
+            c["lam_mult"].value = min(options, key=lambda m: abs(m - old))
+
+    def draw(rule, label, lam_mult):
+        df = frames[rule]
+        row = df[(df["label"] == label) & (df["lam_mult"] == lam_mult)].iloc[0]
+        fig = sweep_point(df, label, lam_mult, x=x, y=y)
+        fig.axes[0].set_title(f"{label}, λ × {lam_mult:g}, {rule} rule")
+        s = {"rule": rule, "label": label, "lam_mult": lam_mult, "widths": row["widths"],
+             "filters_left": float(row["filters_left"]), "error": float(row["error_finetuned"]), x: float(row[x])}
+        text = (f"<b>{html.escape(label)}</b> at λ × {lam_mult:g} ({html.escape(rule)} rule): widths "
+                f"{html.escape(str(row['widths']))}, {row['filters_left']:.1f} conv filters left, test error "
+                f"{row['error_finetuned']:.2%}, {html.escape(viz.style.axis_label(x))} {row[x]:,.0f}")
+        return fig, s, text
+
+    return Explorer(controls, draw, sync)

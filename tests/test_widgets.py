@@ -116,3 +116,37 @@ def test_pruning_explorer_widths_sizes_and_predicted_loss():
     assert min(ex.summary["widths"].values()) >= 1
     with pytest.raises(ValueError, match="score"):
         widgets.pruning_explorer(model, scores.drop(columns="score"), SHAPE)
+
+
+# ----------------------------------------------------------------------------- front_explorer (notebook 07)
+def _sweep_points(shift=0.0):
+    import pandas as pd
+    rows = []
+    for lab, mults in (("A", (0.5, 1.0, 2.0)), ("B", (1.0, 4.0))):
+        for k, m in enumerate(mults):
+            rows.append({"label": lab, "lam_mult": m, "widths": f"{20 - 5 * k}-{50 - 10 * k}",
+                         "filters_left": 70.0 - 15 * k, "error_finetuned": 0.01 + 0.002 * k + shift,
+                         "params": 4e5 / (k + 1), "test_acc": 0.99 - 0.002 * k - shift})
+    return pd.DataFrame(rows)
+
+
+def test_front_explorer_moves_lambda_within_the_family_and_rule():
+    from hgsr import widgets as W
+    ex = W.front_explorer({"shared rule": _sweep_points(), "own rule": _sweep_points(0.001)}, label="A", lam_mult=1.0)
+    assert ex.summary["widths"] == "15-40" and "15-40" in ex.text.value
+    ex.update(lam_mult=2.0)
+    assert ex.summary["filters_left"] == 40.0
+    ex.update(label="B")                   # B was swept at 1 and 4: the nearest of them to 2 is taken
+    assert [v for _, v in ex.controls["lam_mult"].options] == [1.0, 4.0] and ex.summary["lam_mult"] in (1.0, 4.0)
+    ex.update(rule="own rule")
+    assert ex.summary["rule"] == "own rule" and "own rule" in ex.figure.axes[0].get_title()
+
+
+def test_front_explorer_names_bad_input():
+    from hgsr import widgets as W
+    with pytest.raises(ValueError, match="label"):
+        W.front_explorer({"shared rule": _sweep_points()}, label="C")
+    with pytest.raises(ValueError, match="lam_mult"):
+        W.front_explorer({"shared rule": _sweep_points()}, label="A", lam_mult=3.0)
+    with pytest.raises(ValueError, match="empty"):
+        W.front_explorer({})
