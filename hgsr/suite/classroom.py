@@ -100,14 +100,16 @@ class Lecture:
         self._display(text if self.live else placeholder_markdown(text, name, self.profile, self.committed))
         return text
 
-    def table(self, df: pd.DataFrame, name: str, **show_kwargs) -> None:
-        """Save the result table ``df`` as ``<figures_dir>/tables/<name>.csv|md`` and display it formatted
+    def table(self, df: pd.DataFrame, name: str, save: bool = True, **show_kwargs) -> None:
+        """Save the result table ``df`` as ``<figures_dir>/tables/<name>.csv|md`` (``save=False``: it was
+        saved already, e.g. whole, and ``df`` shows part of it) and display it formatted
         (:func:`hgsr.suite.report.show`). Outside the default profile the live table is displayed under the
         placeholder banner and the committed table of the same name follows."""
         if not isinstance(df, pd.DataFrame):
             raise InvalidArgument(f"table({name!r}): df must be a pandas DataFrame, got {type(df).__name__}")
         from IPython.display import display
-        report.save_table(df, name, self.figures_dir, **show_kwargs)
+        if save:
+            report.save_table(df, name, self.figures_dir, **show_kwargs)
         shown = report.show(df, **show_kwargs)
         if self.live:
             display(shown)
