@@ -22,7 +22,7 @@ FORMER = {
               "score_samples": 16, "variant_train": 1024, "prune_fractions": (0.5,),
               "train_images": 512, "calibration_images": 256, "finetune_train": 256,
               "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
-              "latency": {"repeats": 3, "warmup": 1, "rounds": 1}},
+              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2,
                 "score_samples": 1024, "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
