@@ -205,4 +205,4 @@ def test_speed_verdict_names_networks_faster_than_their_mac_ratio():
 
 def test_timing_note():
     info = {"cpu": "X", "cores": 2, "platform": "p", "torch": "t", "threads": 1}
-    assert "**1 thread(s)**" in speed.timing_note(info, {"repeats": 3, "rounds": 1, "warmup": 1}, (1, 64))
+    assert "**1 thread**" in speed.timing_note(info, {"repeats": 3, "rounds": 1, "warmup": 1}, (1, 64))
