@@ -45,7 +45,7 @@ test-browser: $(VENV)/.browser-installed
 	    echo "test-browser: no Chromium at $(CHROMIUM); install it (apt-get install chromium, as root) or pass CHROMIUM=/path/to/chromium" >&2; exit 1; \
 	  fi; \
 	fi
-	$(BIN)/python tests/browser/lab_check.py --chromium $(CHROMIUM)
+	$(BIN)/python tests/browser/lab_check.py --chromium $(CHROMIUM) --timeout 900
 	$(BIN)/python tests/browser/site_check.py --chromium $(CHROMIUM)
 
 figures: install
