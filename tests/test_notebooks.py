@@ -108,3 +108,45 @@ def test_uncommitted_changes_ignore_the_runs_own_outputs(tmp_path, monkeypatch):
     assert manifest.uncommitted_changes() == []   # make figures writes these itself
     (tmp_path / "code.py").write_text("x = 2\n")
     assert manifest.uncommitted_changes() == ["code.py"]
+
+
+# ----------------------------------------------------------------------------- classroom mode in the smoke run
+def _lecture_names(nb_path: Path) -> list[str]:
+    """The names of the results a notebook states through its lecture (``lecture.say(..., "NAME")``,
+    ``lecture.table(..., "NAME")``) in its code cells."""
+    import re
+    nb = json.loads(nb_path.read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return re.findall(r'lecture\.(?:say|table)\((?:.|\n)*?"(\d\d_\w+)"(?:,\s*\n?\s*save=False)?\)', code)
+
+
+def _shown_text(executed: Path) -> str:
+    nb = json.loads(executed.read_text())
+    parts = []
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            data = o.get("data", {})
+            parts.append("".join(data.get("text/markdown", "")) + "".join(data.get("text/html", "")))
+    return "\n".join(parts)
+
+
+def test_lecture_names_are_found():
+    names = _lecture_names(ROOT / "notebooks" / "00_introduction.ipynb")
+    assert "00_speed_verdict" in names and "00_structured_vs_unstructured" in names
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("nb", [p for p in NOTEBOOKS if "lecture." in p.read_text()],
+                         ids=[p.stem for p in NOTEBOOKS if "lecture." in p.read_text()])
+def test_smoke_results_are_placeholders_beside_the_committed_ones(nb, smoke_run):
+    """Classroom mode: in the smoke profile every result the notebook states through its lecture is shown
+    under a placeholder banner, followed by the committed default result of the same name."""
+    executed, _ = smoke_run(nb)
+    shown = _shown_text(executed)
+    names = _lecture_names(nb)
+    assert names, f"{nb.name}: no lecture.say/lecture.table call found"
+    assert shown.count("**Placeholder**") >= len(names), f"{nb.name}: fewer placeholder banners than results"
+    for name in names:
+        committed = ROOT / "figures" / "tables" / f"{name}.md"
+        assert committed.is_file(), f"{name}: no committed default result at {committed} (regenerate the notebook)"
+        assert f"figures/tables/{name}.md" in shown, f"{nb.name}: the committed {name} is not shown beside the smoke one"
