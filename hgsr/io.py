@@ -7,12 +7,14 @@ damaged afterwards (truncated, or bytes changed at the same size) is caught by :
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Iterable, Mapping
 
 import torch
 
@@ -93,3 +95,21 @@ def verified_load(path, what: str = "file", remedy: str = "delete it and run aga
     except Exception as e:
         reason = "not a torch archive" if isinstance(e, zipfile.BadZipFile) else f"{type(e).__name__}: {e}"
         raise CorruptFile(f"{what} {path} is truncated or corrupt ({str(reason)[:300]}); {remedy}", path) from e
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str] | None = None, restore: Iterable[str] = ()):
+    """Set ``values`` in ``os.environ`` for the block (a process started inside inherits them); afterwards
+    every variable of ``values`` and of ``restore`` (ones something inside may set) is as before the
+    block: its old value, or unset if it was unset."""
+    values = dict(values or {})
+    old = {k: os.environ.get(k) for k in [*values, *restore]}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -63,6 +63,7 @@ import psutil  # a dependency of distributed
 
 from . import experiments
 from .errors import InvalidArgument, InvalidType, check_bool, check_nonneg_int, check_positive, check_positive_int
+from .io import environment
 from .train import NonFiniteLoss
 
 # A claim's owner refreshes its lock file's mtime every CLAIM_HEARTBEAT_S seconds; a claim held
@@ -409,26 +410,20 @@ def local_cluster(workers: int | None = None, retries: int = 2, **kwargs):
     # the lock: distributed's lazy imports race when two threads start clusters at once
     with _CLUSTER_START, dask.config.set(CLUSTER_CONFIG):
         keys = [*dask.config.get("distributed.nanny.pre-spawn-environ"), "PYTHONHASHSEED"]
-        before = {k: os.environ.get(k) for k in keys}
-        try:
-            return LocalCluster(**{**opts, **kwargs})
-        except Exception as exc:
-            script = getattr(sys.modules.get("__main__"), "__file__", None)
-            if script is None:   # an interactive session or a notebook: no script to re-import
-                raise
-            raise RuntimeError(
-                f"the local Dask cluster could not start its worker processes ({type(exc).__name__}: {exc}). "
-                f"Worker processes are spawned and import the main script {script!r} again: a script that calls "
-                f"run_sweep or local_cluster must do so under `if __name__ == \"__main__\":` (Python's 'spawn' "
-                f"start method); other causes are in the worker errors printed above") from exc
-        finally:
-            # the nannies set their workers' variables (OMP_NUM_THREADS=1, ...) in this process too
-            # before spawning (again before any restart): do not leave them to this process's children
-            for k, v in before.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        # the nannies set their workers' variables (OMP_NUM_THREADS=1, ...) in this process too before
+        # spawning (again before any restart): do not leave them to this process's children
+        with environment(restore=keys):
+            try:
+                return LocalCluster(**{**opts, **kwargs})
+            except Exception as exc:
+                script = getattr(sys.modules.get("__main__"), "__file__", None)
+                if script is None:   # an interactive session or a notebook: no script to re-import
+                    raise
+                raise RuntimeError(
+                    f"the local Dask cluster could not start its worker processes ({type(exc).__name__}: {exc}). "
+                    f"Worker processes are spawned and import the main script {script!r} again: a script that calls "
+                    f"run_sweep or local_cluster must do so under `if __name__ == \"__main__\":` (Python's 'spawn' "
+                    f"start method); other causes are in the worker errors printed above") from exc
 
 
 def run_sweep(tasks: Iterable[Task], scheduler=None, workers: int | None = None, progress: bool = True,

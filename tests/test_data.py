@@ -1,3 +1,4 @@
+import os
 import shutil
 from pathlib import Path
 
@@ -220,3 +221,17 @@ def test_file_digest_matches_hashlib_over_several_chunks(tmp_path):
     path.write_bytes(blob)
     assert file_digest(path) == hashlib.sha256(blob).hexdigest()
     assert file_digest(path, "md5") == hashlib.md5(blob).hexdigest()
+
+
+def test_environment_sets_for_the_block_and_restores_after(monkeypatch):
+    from hgsr.io import environment
+    monkeypatch.setenv("HGSR_T_SET", "old")
+    monkeypatch.delenv("HGSR_T_NEW", raising=False)
+    monkeypatch.delenv("HGSR_T_INSIDE", raising=False)
+    with pytest.raises(RuntimeError):
+        with environment({"HGSR_T_SET": "new", "HGSR_T_NEW": "1"}, restore=["HGSR_T_INSIDE"]):
+            assert os.environ["HGSR_T_SET"] == "new" and os.environ["HGSR_T_NEW"] == "1"
+            os.environ["HGSR_T_INSIDE"] = "set by something inside"
+            raise RuntimeError("the block fails")
+    assert os.environ["HGSR_T_SET"] == "old"
+    assert "HGSR_T_NEW" not in os.environ and "HGSR_T_INSIDE" not in os.environ

@@ -16,7 +16,6 @@ notebooks themselves and interactive sessions are unchanged.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ import pandas as pd
 from . import manifest
 from ..data import REPO
 from ..errors import InvalidArgument, InvalidType
-from ..io import atomic_write_text
+from ..io import atomic_write_text, environment
 from ..progress import DISABLE_ENV
 
 NOTEBOOKS = REPO / "notebooks"
@@ -79,21 +78,6 @@ def _source_position(nb: Path, source: str | None) -> str:
     return str(hits[0]) if hits else "?"
 
 
-@contextlib.contextmanager
-def _environment(**values: str):
-    """Set environment variables for the duration of the block (a kernel started inside inherits them)."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: int | None = None,
             progress: bool = False) -> float:
     """Execute one notebook (its kernel with ``TQDM_DISABLE=1``: no progress bars, see the module
@@ -103,7 +87,7 @@ def execute(nb: Path, out_dir: Path, profile: str, figures_dir: Path, timeout: i
     out_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     try:
-        with _environment(**{DISABLE_ENV: "1"}):
+        with environment({DISABLE_ENV: "1"}):
             pm.execute_notebook(str(nb), str(out_dir / nb.name), cwd=str(nb.parent), kernel_name="python3",
                                 parameters={"PROFILE": profile, "INTERACTIVE": False,
                                             "FIGURES_DIR": str(figures_dir.resolve())},
