@@ -39,6 +39,26 @@ MISSING_FIX = ("Two ways to fix this: set HGSR_DATA_ROOT to a folder with the fi
                "HGSR_ALLOW_MISSING_DATA=1 skips these tests instead.")
 
 
+def pipe_rows(md: str) -> list[list[str]]:
+    """The cells of every pipe-table line (``|`` …) of Markdown ``md``, split on unescaped pipes only
+    (a ``\\|`` inside a cell stays in it), header and ``---`` rule included."""
+    out = []
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells, cur, esc = [], "", False
+        for ch in line.strip()[1:-1]:
+            if ch == "|" and not esc:
+                cells.append(cur.strip())
+                cur = ""
+                continue
+            esc = ch == "\\" and not esc
+            cur += ch
+        cells.append(cur.strip())
+        out.append(cells)
+    return out
+
+
 def load_or_skip(name: str) -> hdata.Dataset:
     """The dataset, trying the offline folders and then torchvision's download; a named failure when
     neither works (a skip only with HGSR_ALLOW_MISSING_DATA=1)."""
@@ -109,6 +129,7 @@ def smoke_run(tmp_path_factory):
     tests/test_notebooks.py checks the figures and tables from that run and tests/test_exercises.py its
     exercises, so no notebook runs twice. The notebooks share one run cache, as in ``make figures``; a failed
     run is remembered and raised again, not repeated."""
+    from hgsr.io import environment
     from hgsr.suite import exercises, run_notebooks
 
     base = tmp_path_factory.mktemp("smoke")
@@ -116,21 +137,13 @@ def smoke_run(tmp_path_factory):
 
     def run(nb):
         if nb.stem not in done:
-            env = {"HGSR_RUNS": str(base / "runs"), "MPLBACKEND": "Agg"}
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
             try:
-                source = exercises.with_exercises(nb, base / "with_exercises")
-                run_notebooks.execute(source, base / "executed", "smoke", base / "figures", timeout=600)
+                with environment({"HGSR_RUNS": str(base / "runs"), "MPLBACKEND": "Agg"}):
+                    source = exercises.with_exercises(nb, base / "with_exercises")
+                    run_notebooks.execute(source, base / "executed", "smoke", base / "figures", timeout=600)
                 done[nb.stem] = (base / "executed" / nb.name, base / "figures")
             except Exception as e:   # noqa: BLE001 - re-raised below, for every test that asks
                 done[nb.stem] = e
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
         if isinstance(done[nb.stem], Exception):
             raise done[nb.stem]
         return done[nb.stem]

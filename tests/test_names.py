@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import pipe_rows
 from hgsr import data, models, prune, regularizers, widgets
 from hgsr.regularizers.nonconvex import R_CHOICES
 from hgsr.study import (dead_channels, families, fc_layers, filter_pruning, fronts, hgsr_variants, outer_functions,
@@ -89,23 +90,9 @@ def test_every_column_of_the_study_has_words():
 
 # ----------------------------------------------------------------------------- the committed tables and texts
 def _cells(md: str) -> tuple[list[str], list[list[str]]] | None:
-    """Header and rows of the first Markdown pipe table of ``md`` (unescaped pipes split cells), or None."""
-    lines = [ln for ln in md.splitlines() if ln.startswith("|")]
-    if len(lines) < 2:
-        return None
-    out = []
-    for line in lines:
-        cells, cur, esc = [], "", False
-        for ch in line.strip()[1:-1]:
-            if ch == "|" and not esc:
-                cells.append(cur.strip())
-                cur = ""
-                continue
-            esc = ch == "\\" and not esc
-            cur += ch
-        cells.append(cur.strip())
-        out.append(cells)
-    return out[0], out[2:]
+    """Header and rows of the pipe table of ``md`` (unescaped pipes split cells), or None."""
+    rows = pipe_rows(md)
+    return (rows[0], rows[2:]) if len(rows) >= 2 else None
 
 
 @pytest.mark.parametrize("path", TABLES, ids=[p.stem for p in TABLES])

@@ -4,24 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import pipe_rows
 from hgsr.suite import report
-
-
-def _rows(md: str) -> list[list[str]]:
-    """Cells of a pipe table, splitting on unescaped pipes only."""
-    out = []
-    for line in md.strip().splitlines():
-        cells, cur, esc = [], "", False
-        for ch in line.strip()[1:-1]:
-            if ch == "|" and not esc:
-                cells.append(cur.strip())
-                cur = ""
-                continue
-            esc = ch == "\\" and not esc
-            cur += ch
-        cells.append(cur.strip())
-        out.append(cells)
-    return out
 
 
 TABLE = pd.DataFrame({"model": ["prox_l1", "a|b"], "|w|<=0.01": [0.9868, 0.5],
@@ -31,7 +15,7 @@ TABLE = pd.DataFrame({"model": ["prox_l1", "a|b"], "|w|<=0.01": [0.9868, 0.5],
 
 def test_markdown_headers_units_percent_missing_and_escaped_pipes():
     md = report.markdown_table(TABLE)
-    rows = _rows(md)
+    rows = pipe_rows(md)
     assert len({len(r) for r in rows}) == 1 and len(rows[0]) == 6      # a `|` in a cell breaks nothing
     assert rows[0] == ["model", "weights with \\|w\\| ≤ 0.01 (%)", "error after fine-tuning (%)",
                        "parameters removed (%)", "parameters", "note"]
@@ -54,11 +38,11 @@ def test_header_mapping_is_one_place_and_guards_misnamed_columns():
     assert report.header("latency_b1_ms") == "latency, batch 1 (ms)"
     assert report.HEADERS["params_removed"].header == "parameters removed (%)"
     md = report.markdown_table(pd.DataFrame({"params": ["t=1"], "zero_kernels": [12], "ok": [True]}))
-    rows = _rows(md)
+    rows = pipe_rows(md)
     assert rows[0] == ["params", "zero_kernels", "ok"]                   # not "parameters", not "(%)"
     assert rows[2] == ["t=1", "12", "yes"]
     mixed = report.markdown_table(pd.DataFrame({"params_removed": [0.495, "> 50%"]}))
-    assert _rows(mixed)[2:] == [["49.5"], ["> 50%"]]
+    assert pipe_rows(mixed)[2:] == [["49.5"], ["> 50%"]]
 
 
 def test_save_figure_tidies_and_writes(tmp_path):
@@ -116,7 +100,7 @@ def test_key_columns_show_names_and_keep_keys_in_the_csv(tmp_path):
     df = pd.DataFrame({"dataset": ["fashion_mnist", "MNIST"], "rule": ["zeros+inputs", "‖F‖ ≤ 0.01"],
                        "criterion_a": ["bn_gamma", "loss"], "grouping": ["input", "output"],
                        "variant": ["hsr_gl12/output", "dense"]})
-    rows = _rows(report.markdown_table(df))
+    rows = pipe_rows(report.markdown_table(df))
     assert rows[2] == ["Fashion-MNIST", "‖F‖ ≤ tol or inputs ≤ tol", "BN \\|γ\\|", "feature-wise",
                        "HSR-GL1/2, neuron-wise"]
     assert rows[3] == ["MNIST", "‖F‖ ≤ 0.01", "loss increase ΔL", "neuron-wise", "dense"]   # names pass through
