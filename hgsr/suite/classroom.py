@@ -55,20 +55,27 @@ def committed_text(name: str, committed: str | Path = COMMITTED) -> str | None:
     return path.read_text() if path.is_file() else None
 
 
+def budget_text(profile: str) -> str:
+    """The budget a non-default ``profile`` computes on, in words (:data:`BUDGETS`)."""
+    return BUDGETS.get(profile, f"the {profile} profile")
+
+
+def committed_markdown(name: str, committed: str | Path = COMMITTED) -> str:
+    """The committed default result of ``name`` under its heading, or a line saying how to make it."""
+    saved = committed_text(name, committed)
+    if saved is None:
+        return (f"**Committed default result:** none yet at `figures/tables/{name}.md`; `make figures` "
+                f"makes it (or `make figures ONLY=<notebook>`).")
+    return f"**Committed default result** (`figures/tables/{name}.md`, made by `make figures`):\n\n{saved}"
+
+
 def placeholder_markdown(live: str, name: str, profile: str, committed: str | Path = COMMITTED) -> str:
     """Markdown of a live result of a non-default ``profile`` marked as a placeholder, followed by the
     committed default result of the same ``name`` (or how to make it)."""
-    budget = BUDGETS.get(profile, f"the {profile} profile")
     quoted = "\n".join("> " + line for line in live.rstrip("\n").splitlines())
-    head = (f"> **Placeholder** — computed live on {budget}. Do not teach this number; the committed "
-            f"result follows.\n>\n")
-    saved = committed_text(name, committed)
-    if saved is None:
-        tail = (f"**Committed default result:** none yet at `figures/tables/{name}.md`; `make figures` "
-                f"makes it (or `make figures ONLY=<notebook>`).")
-    else:
-        tail = f"**Committed default result** (`figures/tables/{name}.md`, made by `make figures`):\n\n{saved}"
-    return head + quoted + "\n\n" + tail
+    head = (f"> **Placeholder** — computed live on {budget_text(profile)}. Do not teach this number; the "
+            f"committed result follows.\n>\n")
+    return head + quoted + "\n\n" + committed_markdown(name, committed)
 
 
 class Lecture:
@@ -114,10 +121,7 @@ class Lecture:
         if self.live:
             display(shown)
             return
-        self._display(f"> **Placeholder** — the table below was computed live on "
-                      f"{BUDGETS.get(self.profile, self.profile)}; the committed result follows it.")
+        self._display(f"> **Placeholder** — the table below was computed live on {budget_text(self.profile)}; "
+                      f"the committed result follows it.")
         display(shown)
-        saved = committed_text(name, self.committed)
-        self._display(f"**Committed default result** (`figures/tables/{name}.md`, made by `make figures`):\n\n{saved}"
-                      if saved is not None else
-                      f"**Committed default result:** none yet at `figures/tables/{name}.md`; `make figures` makes it.")
+        self._display(committed_markdown(name, self.committed))
