@@ -80,13 +80,12 @@ def record_texts(name: str, texts: Sequence[str], figures_dir: str | Path = "../
     """Set ``name``'s entry of ``<figures_dir>/figure_texts.json`` to ``texts`` (sorted), keeping every other
     figure's entry (a run of some notebooks leaves the others' texts); keys sorted, so the file is
     deterministic."""
-    path = Path(figures_dir) / FIGURE_TEXTS
     try:
-        texts_by_figure = json.loads(path.read_text()) if path.exists() else {}
+        texts_by_figure = read_texts(figures_dir)
     except json.JSONDecodeError:
         texts_by_figure = {}          # a broken file is rewritten from the figures saved from now on
     texts_by_figure[name] = sorted(set(texts))
-    return atomic_write_json(dict(sorted(texts_by_figure.items())), path)
+    return atomic_write_json(dict(sorted(texts_by_figure.items())), Path(figures_dir) / FIGURE_TEXTS)
 
 
 def read_texts(figures_dir: str | Path = "../figures") -> dict[str, list[str]]:
