@@ -15,7 +15,7 @@ from matplotlib.colors import to_hex, to_rgb
 from matplotlib.text import Text
 
 from hgsr import data as hdata, measure, models, prune, viz
-from hgsr.study import dead_channels, families, filter_pruning, fronts, hgsr_variants, palette, pruning_starts
+from hgsr.study import budget, dead_channels, families, filter_pruning, fronts, hgsr_variants, palette, pruning_starts
 from hgsr.study import splitting_plots
 from hgsr.viz import style, theme
 from hgsr.viz.sweep_point import sweep_point
@@ -167,7 +167,12 @@ def _figures() -> dict:
         "08_latency_vs_macs": lambda: viz.latency_vs_macs(pd.DataFrame({"mac_ratio": [1.5, 3.0], "speedup": [1.2, 2.0],
                                                                         "network": ["LeNet-5", "ResNet-20"]}),
                                                           label="network"),
-        "07_sweep_point": lambda: sweep_point(_points().assign(lam_mult=np.tile([0.5, 1.0, 2.0], 6)),
+        "07_budget": lambda: budget.plot(pd.DataFrame({
+            "epochs": [3, 10, 20] * 2, "family": ["nonconvex_l1_l2"] * 3 + ["hgsr_ref"] * 3,
+            "label": [families.family("nonconvex_l1_l2").label] * 3 + [families.family("hgsr_ref").label] * 3,
+            "filters_left_mean": [20.5, 14.0, 11.0, 21.5, 18.0, 17.0], "filters_left_std": [6.4, 1.0, 1.0, 3.5, 2.0, 1.0],
+            "reaches_on_val": True, "meets_test": [True] * 5 + [False]})),
+        "07_sweep_point": lambda: sweep_point(_points().assign(lam_mult=lambda t: np.tile([0.5, 1.0, 2.0], len(t) // 3)),
                                               families.family("prox_l1").label, 1.0),
         "training_curves": lambda: viz.training_curves({"a": _history(0), "b": _history(1)}),
         "pruning_curve": lambda: viz.pruning_curve(curves, hue="label"),

@@ -287,8 +287,28 @@ def test_front_row_names_the_run_whose_fine_tuning_diverged(monkeypatch):
     def diverge(model, ds, epochs, **kw):
         raise train.NonFiniteLoss("non-finite loss at epoch 1, step 3")
     monkeypatch.setattr(compact.prune, "finetune", diverge)
-    with pytest.raises(train.NonFiniteLoss, match=f"fine-tuning the compact network of run {cfg.hash()}.*epoch 1, step 3"):
+    last = cfg.replace(lr=cfg.lr * grids.LR_RETRY_FACTOR ** grids.LR_RETRIES)   # every retry diverged too
+    with pytest.raises(train.NonFiniteLoss, match=f"fine-tuning the compact network of run {last.hash()}.*epoch 1, step 3"):
         grids.front_row(cfg)
+
+
+def test_front_row_retries_a_diverged_point_at_a_lower_learning_rate(tmp_path, monkeypatch):
+    from hgsr import train
+    monkeypatch.setenv("HGSR_RUNS", str(tmp_path))
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", epochs=1, batch_size=64, val_images=64, lr=0.05,
+                             profile="smoke", train_subset=256, test_subset=128, regularizer={"key": "l1", "lam": 1e-3})
+    real, tried = experiments.run, []
+
+    def first_diverges(config, *a, **kw):
+        tried.append(config.lr)
+        if config.regularizer and config.lr == cfg.lr:
+            raise train.NonFiniteLoss(f"run {config.hash()}: non-finite loss at epoch 1, step 2")
+        return real(config, *a, **kw)
+    monkeypatch.setattr(grids.experiments, "run", first_diverges)
+    row = grids.front_row(cfg)
+    assert row["lr_retries"] == 1 and row["lr"] == pytest.approx(cfg.lr * grids.LR_RETRY_FACTOR)
+    assert cfg.lr in tried and cfg.lr * grids.LR_RETRY_FACTOR in tried
+    assert 0 <= row["error_finetuned"] <= 1
 
 
 def test_front_row_reports_the_shared_rule_beside_the_own_one(tmp_path, monkeypatch):

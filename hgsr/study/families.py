@@ -56,7 +56,14 @@ FAMILIES: dict[str, Family] = {
                        notebook="02", rule="gamma"),
     "hsr_gl_output": Family("HSR-GL (output grouping)", {"key": "hsr_gl", "lam": 8e-3, "grouping": "output"},
                             notebook="03"),
-    "hgsr_ref": Family("HGSR reference mix", {"key": "hgsr_ref", "lam": 1e-3}, notebook="03", rule="zeros+inputs"),
+    # feature-wise grouping kills input slices, so its rule reads dead inputs too; λ scaled from the output
+    # grouping's by the two groupings' calibration ratio (hgsr.study.hgsr_variants: 0.033 / 0.02)
+    "hsr_gl_input": Family("HSR-GL (input grouping)", {"key": "hsr_gl", "lam": 0.013, "grouping": "input"},
+                           notebook="03", rule="zeros+inputs"),
+    "hgsr_ref": Family("HGSR reference mix (input grouping)", {"key": "hgsr_ref", "lam": 1e-3}, notebook="03",
+                       rule="zeros+inputs"),
+    "hgsr_ref_output": Family("HGSR reference mix (output grouping)",
+                              {"key": "hgsr_ref", "lam": 1e-3, "grouping": "output"}, notebook="03"),
     "prox_l1": Family("proximal L1", {"key": "prox_l1", "lam": 0.013}, notebook="04"),
     "prox_group_lasso": Family("proximal group lasso (filters)", {"key": "prox_group_lasso", "lam": 0.1,
                                                                   "group": "filter"}, notebook="04"),

@@ -63,7 +63,7 @@ POINTS_COLUMNS = ("label", "lam_mult", "lam", "seeds", "widths", "filters_left",
 PANELS = {
     "baselines": ["none", "none_bn", "l1", "group_lasso_filter", "group_lasso_filter_sw", "group_lasso_channel", "ssl",
                   "slimming"],
-    "hierarchical and L1/L2": ["hsr_gl_output", "hgsr_ref", "l1_over_l2"],
+    "hierarchical and L1/L2": ["hsr_gl_output", "hsr_gl_input", "hgsr_ref", "hgsr_ref_output", "l1_over_l2"],
     "proximal": ["prox_l1", "prox_group_lasso", "prox_sgl"],
     "nonconvex SGL": ["nonconvex_l1", "nonconvex_l0", "nonconvex_tl1", "nonconvex_l1_l2", "nonconvex_tl1_fc",
                       "group_lasso_filter_fc"],

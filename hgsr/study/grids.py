@@ -60,6 +60,10 @@ def scale_lams(spec, mult: float):
     return {k: (v * mult if k.startswith("lam") else v) for k, v in spec.items()}
 
 
+LR_RETRIES = 2            # a point whose training or fine-tuning diverges is trained again at lr × LR_RETRY_FACTOR,
+LR_RETRY_FACTOR = 0.5     # then × its square: a missing point of a front is a lesson lost (notebook 07)
+
+
 def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False) -> dict:
     """One point of notebook 07's fronts: train (or load) ``config``, then compact it twice and report both:
 
@@ -71,8 +75,25 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
       error within the allowance, then a short fine-tuning): the same figures in columns ending ``_shared``,
       plus ``val_error_unpruned_shared`` and ``val_error_pruned_shared`` (before fine-tuning).
 
-    A fine-tuning that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run
-    (:func:`hgsr.compact.compact_with`)."""
+    Divergence is handled, not dropped: if the training or a fine-tuning diverges (:class:`hgsr.train.NonFiniteLoss`),
+    the point is trained again with the learning rate × :data:`LR_RETRY_FACTOR` (``lr_k = lr · 0.5^k``), up to
+    :data:`LR_RETRIES` times; the row's ``lr`` and ``lr_retries`` say which run it reports. The validation bound
+    stays the one of the task's own recipe. Only a point that diverges at every learning rate raises
+    :class:`hgsr.train.NonFiniteLoss`, naming the run (:func:`hgsr.compact.compact_with`)."""
+    for retry in range(LR_RETRIES + 1):
+        attempt = config.replace(lr=config.lr * LR_RETRY_FACTOR ** retry) if retry else config
+        try:
+            row = _front_row(attempt, rule, include_linear, shared_rule.allowance(config))
+        except train.NonFiniteLoss:
+            if retry == LR_RETRIES:
+                raise
+            continue
+        return {**row, "lr": attempt.lr, "lr_retries": retry}
+    raise AssertionError("unreachable")   # the loop returns or raises
+
+
+def _front_row(config: experiments.Config, rule: str, include_linear: bool, allowed_rise: float) -> dict:
+    """:func:`front_row` for one learning rate (no retry)."""
     P = experiments.profile(config.profile)
     run = experiments.run(config, progress=False)
     ep = P["lenet_finetune_epochs"]
@@ -80,7 +101,7 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
         out = compact.compact_from_zeros(run, finetune_epochs=ep)
     else:
         out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
-    shared = shared_rule.compact_shared(run, shared_rule.allowance(config))
+    shared = shared_rule.compact_shared(run, allowed_rise)
     val = experiments.validation_for(config)
     reg = config.regularizer or {}
     row = {"seed": config.seed, "rule": rule,

@@ -1,0 +1,225 @@
+"""Notebook 07's budget lesson: does the front move when the leading families train longer?
+
+The survey (:func:`hgsr.study.fronts.sweep`: every family at five λ, the profile's ``lenet_epochs``) is
+short. This stage trains the families that matter longer and asks whether the answer changes:
+
+1. :func:`leaders`: under the shared removal rule, the :data:`LEADERS` families with the fewest filters at
+   the target (validation choice within the bound and test error ``<= ERROR_TARGET``) among the non-HGSR
+   families, plus the better grouping of the HGSR reference mix (:data:`HGSR_FAMILIES`): the course's subject
+   always has its best shot on the longer budget;
+2. :func:`sweep`: for each budget of :data:`BUDGETS` (``lenet_budget_epochs``, epochs), each leader at its
+   survey choice of λ times :data:`STEPS` (one step of the survey's grid either side), seed 0, with one more
+   step past an edge where the budget's choice sits on one (:func:`hgsr.study.fronts.edge_extensions`), and
+   the unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); then
+   more seeds at each (budget, family) choice until it has :data:`SEEDS` (the survey budget included);
+3. :func:`table`: per (family, budget), the point chosen on validation under the shared rule
+   (:func:`hgsr.study.fronts.chosen` with that budget's bounds), its filters and test error (mean, std over
+   seeds); :func:`plot` draws filters left against epochs; :func:`verdict` states whether the longest budget
+   meets the target, whether the last budget step still moved the front, and whether the ranking of the
+   leaders changed from the survey (the condition under which a two-stage sweep is sound).
+
+Every point is a :func:`hgsr.study.grids.front_row` (own rule and shared rule, fine-tuning as in the survey).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import experiments
+from ..errors import InvalidArgument
+from ..sweep import Task
+from . import fronts, grids
+from .families import FAMILIES
+from .shared_rule import ERROR_TARGET
+
+LEADERS = 2                    # non-HGSR families taken to the longer budgets
+HGSR_FAMILIES = ("hgsr_ref", "hgsr_ref_output")   # the reference mix's two groupings: the better one goes on
+STEPS = (1 / 2.83, 1.0, 2.83)  # λ multiples around the survey's choice (one step of grids.LAM_MULTS either side)
+SEEDS = 3                      # seeds at each (budget, family) choice
+MAX_ROUNDS = 3                 # seed rounds: a choice that moves when seeds are added gets its seeds too
+BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,)}, "default": {"lenet_budget_epochs": (10, 20)},
+                            "paper": {"lenet_budget_epochs": ()}}
+
+
+def budget(profile: str) -> dict:
+    """This study's budget at ``profile`` (:data:`BUDGETS`); an unknown name lists the known profiles."""
+    experiments.profile(profile)
+    return dict(BUDGETS[profile])
+
+
+def leaders(shared_table: pd.DataFrame) -> list[str]:
+    """The families to train longer, from the survey's :func:`hgsr.study.fronts.table` under the shared rule:
+    the :data:`LEADERS` non-HGSR families at the target with the fewest filters, then the HGSR grouping of
+    :data:`HGSR_FAMILIES` that leaves fewer filters at the target (else the lower test error)."""
+    need = {"family", "filters_left_mean", "error_finetuned", "reaches_on_val", "meets_test"}
+    if not need <= set(shared_table.columns):
+        raise InvalidArgument(f"shared_table lacks columns {sorted(need - set(shared_table.columns))}: pass "
+                              f"fronts.table(...) of the shared-rule points")
+    ok = shared_table[shared_table["reaches_on_val"] & shared_table["meets_test"]]
+    others = ok[~ok["family"].isin(HGSR_FAMILIES) & ok["family"].map(lambda f: FAMILIES[f].regularizer is not None)]
+    lead = others.sort_values(["filters_left_mean", "error_finetuned"], kind="stable")["family"].head(LEADERS).tolist()
+    h = shared_table[shared_table["family"].isin(HGSR_FAMILIES)]
+    at = h[h["reaches_on_val"] & h["meets_test"]]
+    if len(at):
+        lead.append(at.sort_values(["filters_left_mean", "error_finetuned"], kind="stable")["family"].iloc[0])
+    elif len(h):
+        lead.append(h.sort_values("error_finetuned", kind="stable")["family"].iloc[0])
+    return lead
+
+
+def _task(name: str, profile: str, epochs: int, mult: float, seed: int) -> Task:
+    """:func:`hgsr.study.grids.family_task` trained ``epochs`` epochs (tag ``epochs``)."""
+    t = grids.family_task(name, profile, mult, seed)
+    if epochs == t.config.epochs:
+        return Task(t.config, fn=t.fn, tags={**t.tags, "epochs": epochs})
+    return Task(t.config.replace(epochs=epochs), fn=t.fn, tags={**t.tags, "epochs": epochs})
+
+
+def _bounds(rows: pd.DataFrame) -> dict:
+    """The validation bounds of one budget's rows (its own baseline run)."""
+    return fronts.validation_bounds(fronts._trained(rows)[lambda t: t["seed"] == 0])
+
+
+def _choices(rows: pd.DataFrame, names) -> dict[str, float]:
+    """``{family: λ multiple}`` chosen on validation under the shared rule (mean over the seeds so far)."""
+    pts = fronts.under_shared(fronts.points(fronts._trained(rows)))
+    c = fronts.chosen(pts[pts["family"].isin(names)], _bounds(rows))
+    return dict(zip(c["family"], c["lam_mult"].astype(float)))
+
+
+def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
+          scheduler: str | None = None) -> pd.DataFrame:
+    """Every point of the budget stage (module docstring), one row per (budget, family, λ, seed) with an
+    ``epochs`` column; the survey's rows of the leaders and the baseline come first (``epochs`` = the
+    profile's ``lenet_epochs``). Cached runs are read, not retrained."""
+    P = experiments.profile(profile)
+    short = P["lenet_epochs"]
+    survey = survey.assign(epochs=short)
+    bounds = fronts.validation_bounds(fronts._trained(survey)[lambda t: t["seed"] == 0])
+    shared_tab = fronts.table(fronts.under_shared(fronts.points(survey)), bounds)
+    names = leaders(shared_tab)
+    start = dict(zip(shared_tab["family"], shared_tab["lam_mult"].astype(float)))
+    keep = survey["family"].isin([fronts.BASELINE, *names])
+    out = [survey[keep]]
+    for epochs in budget(profile)["lenet_budget_epochs"]:
+        tasks = [_task(fronts.BASELINE, profile, epochs, 1.0, 0)]
+        tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in STEPS]
+        rows = fronts._run(tasks, progress, workers, scheduler, allow_divergence=True)
+        for _ in range(fronts.EXTEND_STEPS):
+            more = fronts.edge_extensions(fronts.under_shared(rows), _bounds(rows), step=STEPS[2])
+            more = [_task(f, profile, epochs, m, 0) for f, m in more if f in names]
+            if not more:
+                break
+            rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
+                             ignore_index=True)
+        out.append(rows.assign(epochs=epochs))
+    rows = pd.concat(out, ignore_index=True)
+    for _ in range(MAX_ROUNDS):                 # seeds at every (budget, family) choice
+        more = []
+        for epochs, d in rows.groupby("epochs", sort=True):
+            have = set(zip(d["family"], d["lam_mult"].astype(float), d["seed"]))
+            for fam, m in _choices(d, names).items():
+                finished = ((fronts._trained(d)["family"] == fam) & (fronts._trained(d)["lam_mult"].astype(float) == m)).sum()
+                seeds = [s for s in range(fronts.MAX_SEED + 1) if (fam, m, s) not in have][:max(0, SEEDS - finished)]
+                more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
+        if not more:
+            break
+        new = fronts._run(more, progress, workers, scheduler, allow_divergence=True)
+        rows = pd.concat([rows, new.assign(epochs=new["epochs"].astype(int))], ignore_index=True)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return rows.sort_values(["epochs", "family", "lam_mult", "seed"], kind="stable",
+                            key=lambda c: c.map(order) if c.name == "family" else c).reset_index(drop=True)
+
+
+def table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (budget, family): the point chosen on validation under the shared rule at that budget's bounds
+    (:func:`hgsr.study.fronts.table`), with ``epochs``; the baseline is left out."""
+    out = []
+    for epochs, d in rows.groupby("epochs", sort=True):
+        t = fronts.table(fronts.under_shared(fronts.points(fronts._trained(d))), _bounds(d))
+        out.append(t[t["family"] != fronts.BASELINE].assign(epochs=int(epochs)))
+    cols = ["epochs", "label", "lam", "lam_mult", "seeds", "widths", "filters_left_mean", "filters_left_std",
+            "params_removed", "val_error", "error_finetuned", "error_finetuned_std", "reaches_on_val", "meets_test",
+            "family"]
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def plot(tab: pd.DataFrame):
+    """Filters left at each budget's validation choice (mean ± std over seeds) against training epochs, one
+    line per family (its palette style); a hollow marker where the choice misses the target on test."""
+    from ..viz import style
+    from ..viz._common import new_axes, series_styles
+
+    fig, ax = new_axes(figsize=(8, 4.5))
+    styles = series_styles(list(dict.fromkeys(tab["label"])))
+    for fam, d in tab.groupby("family", sort=False):
+        d = d.sort_values("epochs")
+        st = styles[d["label"].iloc[0]]
+        ax.errorbar(d["epochs"], d["filters_left_mean"], yerr=d["filters_left_std"].fillna(0), label=d["label"].iloc[0],
+                    color=st["color"], marker=st["marker"], capsize=3, linewidth=1.5)
+        miss = d[~(d["reaches_on_val"] & d["meets_test"])]
+        ax.scatter(miss["epochs"], miss["filters_left_mean"], s=140, facecolors="white", edgecolors=st["color"],
+                   zorder=3, linewidths=1.5)
+    ax.set_xticks(sorted(tab["epochs"].unique()))
+    ax.set_xlabel("training epochs")
+    ax.set_ylabel("filters left at the validation choice")
+    ax.set_title(f"Does a longer training move the front? (shared rule, ≤ {style.percent(ERROR_TARGET, 2)} target; "
+                 f"hollow: target missed)")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def verdict(tab: pd.DataFrame, survey_table: pd.DataFrame) -> str:
+    """Markdown from :func:`table` and the survey's shared-rule :func:`hgsr.study.fronts.table`: the family
+    with the fewest filters at the target at the longest budget (mean ± std, seeds) against SSL's published
+    point (the target: fewer filters than it at ``<= ERROR_TARGET``); how much the last budget step moved each
+    leader (against the seeds' spread); whether the leaders' order changed between the survey and the longest
+    budget; the HGSR reference mix's rank among them."""
+    from ..viz.style import percent
+    from . import published
+
+    pub = published.lenet_result(fronts.TARGET_KEY)
+    budgets = sorted(tab["epochs"].unique())
+    first, last = budgets[0], budgets[-1]
+    L = tab[tab["epochs"] == last]
+    ok = L[L["reaches_on_val"] & L["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
+    text = []
+    if ok.empty:
+        text.append(f"At {last} epochs no leader reaches the target (≤ {percent(ERROR_TARGET, 2)} test error at a "
+                    f"validation choice within the bound).")
+    else:
+        b = ok.iloc[0]
+        std = "" if np.isnan(b["filters_left_std"]) else f" ± {b['filters_left_std']:.1f}"
+        met = b["filters_left_mean"] < pub.filters_left
+        text.append(f"**At {last} epochs, fewest filters at ≤ {percent(ERROR_TARGET, 2)} test error: {b['label']}**, "
+                    f"{b['filters_left_mean']:.1f}{std} filters ({b['widths']}) at {percent(b['error_finetuned'], 2)} "
+                    f"test error, mean of {int(b['seeds'])} seeds; SSL's *published* result is {pub.filters_left} "
+                    f"filters at {percent(pub.error_finetuned, 2)} (its own, longer budget). The target (fewer than "
+                    f"{pub.filters_left} filters) is **{'met' if met else 'not met'}**.")
+    if len(budgets) > 2:
+        prev = tab[tab["epochs"] == budgets[-2]].set_index("family")
+        moves = []
+        for r in L.itertuples():
+            if r.family in prev.index:
+                p = prev.loc[r.family]
+                d = r.filters_left_mean - p["filters_left_mean"]
+                spread = np.nansum([r.filters_left_std, p["filters_left_std"]])
+                moves.append(f"{r.label} {d:+.1f} ({'within' if abs(d) <= spread else 'beyond'} the seeds' spread "
+                             f"{spread:.1f})")
+        text.append(f"From {budgets[-2]} to {last} epochs the filters left at each choice moved: {'; '.join(moves)}.")
+    rank_first = tab[tab["epochs"] == first].sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
+    rank_last = L.sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
+    same = rank_first == rank_last
+    text.append(f"Order of the leaders by filters left: at {first} epochs {', '.join(rank_first)}; at {last} epochs "
+                f"{', '.join(rank_last)}: the longer budget {'keeps' if same else 'changes'} the order"
+                + (", so the short survey's choice of leaders stands." if same else
+                   f", so the short survey does not rank families reliably: the leaders were taken longer for that "
+                   f"reason, and a family left out at {first} epochs might also gain."))
+    h = L[L["family"].isin(HGSR_FAMILIES)]
+    if len(h):
+        r = h.iloc[0]
+        pos = rank_last.index(r["label"]) + 1
+        text.append(f"{r['label']} ranks {pos} of {len(rank_last)} at {last} epochs ({r['filters_left_mean']:.1f} "
+                    f"filters at {percent(r['error_finetuned'], 2)}, {'at' if r['reaches_on_val'] and r['meets_test'] else 'not at'} "
+                    f"the target).")
+    return "\n\n".join(text)

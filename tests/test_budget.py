@@ -1,0 +1,105 @@
+"""Notebook 07's budget stage (hgsr.study.budget) on hand-made sweep rows: which families go on, which point
+each budget chooses, and what the verdict says."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from hgsr.errors import InvalidArgument
+from hgsr.study import budget, fronts
+from hgsr.study.families import FAMILIES
+
+
+def _row(fam, mult, seed, filters, val, test, epochs=3):
+    """A sweep row whose own-rule and shared-rule figures are equal (the verdicts read the shared ones)."""
+    base = {"filters_left": filters, "params": 1000 * filters, "macs": 5000 * filters, "error_finetuned": test,
+            "val_error": val, "error_dense": 0.008, "params_dense": 431080, "macs_dense": 2293000,
+            "widths": f"{filters // 2}-{filters - filters // 2}", "linear_units": "500", "widths_dense": "20-50",
+            "error_pruned": test}
+    row = {"family": fam, "label": FAMILIES[fam].label, "lam_mult": mult, "seed": seed, "rule": "zeros",
+           "lam": f"lam = {mult:g}", "test_images": 10000, "val_images": 5000, "epochs": epochs, **base,
+           **{k + "_shared": v for k, v in base.items()}, "val_error_unpruned_shared": val,
+           "val_error_pruned_shared": val}
+    return row
+
+
+def _survey():
+    # baseline at 0.90 % on validation and test: the bounds equal the test thresholds (1.00 %)
+    return pd.DataFrame([_row("none", 1.0, 0, 70, 0.0090, 0.0090),
+                         _row("nonconvex_l1_l2", 1.0, 0, 20, 0.0095, 0.0095), _row("nonconvex_l1_l2", 2.83, 0, 9, 0.0120, 0.0120),
+                         _row("group_lasso_filter_sw", 1.0, 0, 24, 0.0098, 0.0097),
+                         _row("prox_sgl", 1.0, 0, 26, 0.0099, 0.0098),
+                         _row("hgsr_ref", 1.0, 0, 22, 0.0097, 0.0096),
+                         _row("hgsr_ref_output", 1.0, 0, 30, 0.0099, 0.0099)])
+
+
+def _shared_table(rows):
+    return fronts.table(fronts.under_shared(fronts.points(rows)), fronts.validation_bounds(rows))
+
+
+def test_leaders_are_the_two_best_non_hgsr_families_then_the_better_hgsr_grouping():
+    assert budget.leaders(_shared_table(_survey())) == ["nonconvex_l1_l2", "group_lasso_filter_sw", "hgsr_ref"]
+
+
+def test_leaders_keep_an_hgsr_grouping_even_when_none_is_at_the_target():
+    s = _survey()
+    s.loc[s["family"].str.startswith("hgsr"), ["val_error_shared", "error_finetuned_shared"]] = 0.02
+    s.loc[s["family"] == "hgsr_ref_output", ["val_error_shared", "error_finetuned_shared"]] = 0.015
+    assert budget.leaders(_shared_table(s))[-1] == "hgsr_ref_output"     # the lower error of the two
+
+
+def test_leaders_names_missing_columns():
+    with pytest.raises(InvalidArgument, match="lacks columns"):
+        budget.leaders(pd.DataFrame({"family": ["a"]}))
+
+
+def test_every_profile_has_budgets_and_an_unknown_one_is_named():
+    assert budget.budget("default")["lenet_budget_epochs"] == (10, 20)
+    with pytest.raises(InvalidArgument, match="profile"):
+        budget.budget("nope")
+
+
+def _budget_rows():
+    rows = [r for r in _survey().to_dict("records") if r["family"] in ("none", "nonconvex_l1_l2", "hgsr_ref")]
+    for e, (fl, fh) in {10: (14, 18), 20: (11, 17)}.items():
+        rows += [_row("none", 1.0, 0, 70, 0.0085, 0.0085, e)]
+        for s, d in enumerate((0, 1, -1)):
+            rows += [_row("nonconvex_l1_l2", 1.0, s, fl + d, 0.0092, 0.0093, e),
+                     _row("hgsr_ref", 1.0, s, fh + d, 0.0094, 0.0095, e)]
+        rows += [_row("nonconvex_l1_l2", 2.83, 0, 6, 0.0130, 0.0125, e)]   # beyond the bound: not chosen
+    return pd.DataFrame(rows)
+
+
+def test_table_chooses_per_budget_on_validation_with_that_budgets_bounds():
+    tab = budget.table(_budget_rows())
+    assert sorted(tab["epochs"].unique()) == [3, 10, 20] and "none" not in set(tab["family"])
+    at20 = tab[tab["epochs"] == 20].set_index("family")
+    assert at20.loc["nonconvex_l1_l2", "lam_mult"] == 1.0 and at20.loc["nonconvex_l1_l2", "seeds"] == 3
+    assert at20.loc["nonconvex_l1_l2", "filters_left_mean"] == pytest.approx(11)
+    assert at20.loc["nonconvex_l1_l2", "filters_left_std"] == pytest.approx(1.0)
+
+
+def test_verdict_states_the_target_the_last_step_and_the_order():
+    tab = budget.table(_budget_rows())
+    text = budget.verdict(tab, None)
+    assert "At 20 epochs, fewest filters at ≤ 1.00% test error: nonconvex SGL, R = L1-L2**, 11.0 ± 1.0" in text
+    assert "is **met**" in text            # 11 < SSL's published 15
+    assert "nonconvex SGL, R = L1-L2 -3.0 (beyond the seeds' spread 2.0)" in text
+    assert "keeps the order" in text and "ranks 2 of 2 at 20 epochs" in text
+
+
+def test_verdict_says_when_the_longer_budget_changes_the_order():
+    rows = _budget_rows()
+    rows.loc[(rows["epochs"] == 20) & (rows["family"] == "hgsr_ref"), ["filters_left_shared"]] = 5
+    text = budget.verdict(budget.table(rows), None)
+    assert "changes the order" in text and "ranks 1 of 2" in text
+
+
+def test_plot_draws_one_line_per_family_over_the_budgets():
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = budget.plot(budget.table(_budget_rows()))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [FAMILIES["hgsr_ref"].label,
+                                                                    FAMILIES["nonconvex_l1_l2"].label] or \
+        len(ax.get_legend().get_texts()) == 2
+    assert list(ax.get_xticks()) == [3, 10, 20]
