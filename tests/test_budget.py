@@ -80,7 +80,7 @@ def test_table_chooses_per_budget_on_validation_with_that_budgets_bounds():
 
 def test_verdict_states_the_target_the_last_step_and_the_order():
     tab = budget.table(_budget_rows())
-    text = budget.verdict(tab, None)
+    text = budget.verdict(tab)
     assert "At 20 epochs, fewest filters at ≤ 1.00% test error: nonconvex SGL, R = L1-L2**, 11.0 ± 1.0" in text
     assert "is **met**" in text            # 11 < SSL's published 15
     assert "nonconvex SGL, R = L1-L2 -3.0 (beyond the seeds' spread 2.0)" in text
@@ -90,7 +90,7 @@ def test_verdict_states_the_target_the_last_step_and_the_order():
 def test_verdict_says_when_the_longer_budget_changes_the_order():
     rows = _budget_rows()
     rows.loc[(rows["epochs"] == 20) & (rows["family"] == "hgsr_ref"), ["filters_left_shared"]] = 5
-    text = budget.verdict(budget.table(rows), None)
+    text = budget.verdict(budget.table(rows))
     assert "changes the order" in text and "ranks 1 of 2" in text
 
 

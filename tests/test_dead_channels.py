@@ -1,7 +1,9 @@
 import pytest
 import torch
 
+from hgsr.errors import InvalidArgument
 from hgsr.study import dead_channels as dc
+from hgsr.study import dead_channels, families
 from hgsr import experiments, models, prune
 
 SHAPE = (1, 28, 28)
@@ -86,3 +88,30 @@ def test_rules_derive_from_the_criteria_registry_with_the_former_content():
     assert dc.RULES == {"zeros": ("magnitude",), "inputs": ("dead_inputs",),
                         "zeros+inputs": ("magnitude", "dead_inputs"), "gamma": ("bn_gamma",)}
     assert all(set(keys) <= set(prune.criteria.names()) for keys in dc.RULES.values())
+
+
+# ----------------------------------------------------------------------------- one rule per family, from the registry
+def test_compact_own_applies_the_registry_rule_of_each_family(monkeypatch):
+    calls = []
+    monkeypatch.setattr(dead_channels, "compact_from_zeros", lambda run, **kw: calls.append(("zeros", kw)) or kw)
+    monkeypatch.setattr(dead_channels, "compact_by_rule", lambda run, rule, **kw: calls.append((rule, kw)) or kw)
+    for name in ("l1", "l1_over_l2", "slimming", "ssl", "nonconvex_tl1_fc"):
+        dead_channels.compact_own(name, object(), finetune_epochs=2)
+    assert calls == [("zeros", {"finetune_epochs": 2}), ("zeros", {"rel": families.family("l1_over_l2").rel, "finetune_epochs": 2}),
+                     ("gamma", {"finetune_epochs": 2, "include_linear": False}),
+                     ("zeros+inputs", {"finetune_epochs": 2, "include_linear": False}),
+                     ("zeros+inputs", {"finetune_epochs": 2, "include_linear": True})]
+
+
+def test_compact_by_names_a_bad_rule_and_a_missing_rho():
+    with pytest.raises(InvalidArgument, match="rule='median' is not a removal rule; known: .*relative"):
+        dead_channels.compact_by(object(), "median")
+    with pytest.raises(InvalidArgument, match="needs rel"):
+        dead_channels.compact_by(object(), "relative")
+
+
+def test_every_family_rule_is_a_known_rule_with_its_words():
+    from hgsr.viz import vocabulary
+    for name, fam in families.FAMILIES.items():
+        assert fam.rule in dead_channels.OWN_RULES and fam.rule in vocabulary.REMOVAL_RULES, name
+        assert (fam.rel is not None) == (fam.rule == "relative"), name

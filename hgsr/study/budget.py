@@ -37,6 +37,8 @@ HGSR_FAMILIES = ("hgsr_ref", "hgsr_ref_output")   # the reference mix's two grou
 STEPS = (1 / 2.83, 1.0, 2.83)  # λ multiples around the survey's choice (one step of grids.LAM_MULTS either side)
 SEEDS = 3                      # seeds at each (budget, family) choice
 MAX_ROUNDS = 3                 # seed rounds: a choice that moves when seeds are added gets its seeds too
+# the columns a reader needs of the budget stage's runs (07_budget_runs); the rest goes to the appendix
+RUNS_COLUMNS = ("epochs", *fronts.RUNS_COLUMNS, "lr_retries")
 BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,)}, "default": {"lenet_budget_epochs": (10, 20)},
                             "paper": {"lenet_budget_epochs": ()}}
 
@@ -169,8 +171,8 @@ def plot(tab: pd.DataFrame):
     return fig
 
 
-def verdict(tab: pd.DataFrame, survey_table: pd.DataFrame) -> str:
-    """Markdown from :func:`table` and the survey's shared-rule :func:`hgsr.study.fronts.table`: the family
+def verdict(tab: pd.DataFrame) -> str:
+    """Markdown from :func:`table`: the family
     with the fewest filters at the target at the longest budget (mean ± std, seeds) against SSL's published
     point (the target: fewer filters than it at ``<= ERROR_TARGET``); how much the last budget step moved each
     leader (against the seeds' spread); whether the leaders' order changed between the survey and the longest

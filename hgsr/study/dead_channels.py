@@ -168,6 +168,33 @@ def compact_by_rule(run: experiments.Run, rule: str = "zeros+inputs", tol: float
                         "compact_rule", params, finetune_epochs, finetune_lr, progress, device)
 
 
+OWN_RULES = (*RULES, "relative")   # a family's own rule: a rule of RULES, or "relative" (ρ·max of the layer)
+
+
+def compact_by(run: experiments.Run, rule: str, rel: float | None = None, include_linear: bool = False,
+               finetune_epochs: int = 0) -> dict:
+    """The compact network of ``run`` by a family's own removal ``rule`` (:data:`OWN_RULES`), cached:
+    ``"zeros"`` without fc units is :func:`hgsr.compact.compact_from_zeros` (``||F|| <= tol``); ``"relative"``
+    is the same with ``||F|| <= rel · max ||F||`` per layer (notebook 05's scale-free rule); any other rule is
+    :func:`compact_by_rule` (``include_linear``: fc units too)."""
+    if rule not in OWN_RULES:
+        raise InvalidArgument(f"rule={rule!r} is not a removal rule; known: {', '.join(OWN_RULES)}")
+    if rule == "relative":
+        if rel is None:
+            raise InvalidArgument("rule='relative' needs rel, the fraction ρ of the layer's largest filter norm")
+        return compact_from_zeros(run, rel=rel, finetune_epochs=finetune_epochs)
+    if rule == "zeros" and not include_linear:
+        return compact_from_zeros(run, finetune_epochs=finetune_epochs)
+    return compact_by_rule(run, rule, finetune_epochs=finetune_epochs, include_linear=include_linear)
+
+
+def compact_own(name: str, run: experiments.Run, finetune_epochs: int = 0) -> dict:
+    """The compact network of family ``name``'s ``run`` by the family's own rule (:data:`hgsr.study.families.FAMILIES`:
+    ``rule``, ``rel``, ``include_linear``; :func:`compact_by`): the one table every notebook reads a family's rule from."""
+    fam = families.family(name)
+    return compact_by(run, fam.rule, fam.rel, fam.include_linear, finetune_epochs)
+
+
 def inputs_add_channels(model: nn.Module, input_shape, tol: float = measure.TOL) -> bool:
     """True when the ``"zeros+inputs"`` rule removes more channels than ``"zeros"`` (some channel has a
     non-zero filter but no reader), i.e. when a ``+ dead inputs`` compact network differs."""

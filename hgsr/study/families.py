@@ -28,8 +28,10 @@ class Family:
     regularizer: Any                 # a spec for hgsr.regularizers.from_spec (None: no regularizer)
     model_kw: dict = field(default_factory=dict)
     notebook: str = ""               # the notebook that introduces it
-    rule: str = "zeros"              # how notebook 07 removes structure: a rule of hgsr.study.dead_channels.RULES
+    rule: str = "zeros"              # the family's own removal rule (hgsr.study.dead_channels.OWN_RULES), the one its
+                                     # notebook teaches; every notebook compacts the family by it (dead_channels.compact_own)
     include_linear: bool = False     # the rule also removes hidden fully connected units
+    rel: float | None = None         # ρ of the "relative" rule: ||F|| <= ρ · the largest filter norm of its layer
 
     @property
     def spec_text(self) -> str:
@@ -83,7 +85,9 @@ FAMILIES: dict[str, Family] = {
     "group_lasso_filter_fc": Family("group lasso (filters), with fc layers",
                                     {"key": "group_lasso", "lam": LAM_GL_FC, "group": "filter", "linear": True},
                                     notebook="04", rule="zeros+inputs", include_linear=True),
-    "l1_over_l2": Family("L1/L2 on filters", {"key": "l1_over_l2", "lam": 0.08}, notebook="05"),
+    # scale-invariant penalty, scale-free rule (notebook 05): ρ = 0.1 is 05's choice for this run (05_rho_note)
+    "l1_over_l2": Family("L1/L2 on filters", {"key": "l1_over_l2", "lam": 0.08}, notebook="05", rule="relative",
+                         rel=0.1),
 }
 
 

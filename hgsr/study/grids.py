@@ -35,7 +35,7 @@ from typing import Callable
 
 from torch import nn
 
-from .. import compact, experiments, train
+from .. import experiments, train
 from ..errors import InvalidArgument
 from ..results import widths_text
 from ..sweep import Task
@@ -64,11 +64,12 @@ LR_RETRIES = 2            # a point whose training or fine-tuning diverges is tr
 LR_RETRY_FACTOR = 0.5     # then × its square: a missing point of a front is a lesson lost (notebook 07)
 
 
-def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False) -> dict:
+def front_row(config: experiments.Config, rule: str = "zeros", include_linear: bool = False,
+              rel: float | None = None) -> dict:
     """One point of notebook 07's fronts: train (or load) ``config``, then compact it twice and report both:
 
-    - by the family's own ``rule`` (:mod:`hgsr.study.dead_channels`; ``"zeros"`` is
-      :func:`hgsr.compact.compact_from_zeros`, shared with notebooks 02-05), fine-tuned ``lenet_finetune_epochs``
+    - by the family's own ``rule`` (:func:`hgsr.study.dead_channels.compact_by`, as notebooks 02-05 and 08 remove
+      it; ``rel``: ρ of the ``"relative"`` rule), fine-tuned ``lenet_finetune_epochs``
       of the profile: the compact network's size, its test error and its error on the config's held-out
       validation images (both fine-tuned);
     - by the shared rule (:mod:`hgsr.study.shared_rule`: ΔL order, as many channels as keep the validation
@@ -83,7 +84,7 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
     for retry in range(LR_RETRIES + 1):
         attempt = config.replace(lr=config.lr * LR_RETRY_FACTOR ** retry) if retry else config
         try:
-            row = _front_row(attempt, rule, include_linear, shared_rule.allowance(config))
+            row = _front_row(attempt, rule, include_linear, rel, shared_rule.allowance(config))
         except train.NonFiniteLoss:
             if retry == LR_RETRIES:
                 raise
@@ -92,15 +93,12 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
     raise AssertionError("unreachable")   # the loop returns or raises
 
 
-def _front_row(config: experiments.Config, rule: str, include_linear: bool, allowed_rise: float) -> dict:
+def _front_row(config: experiments.Config, rule: str, include_linear: bool, rel: float | None,
+               allowed_rise: float) -> dict:
     """:func:`front_row` for one learning rate (no retry)."""
     P = experiments.profile(config.profile)
     run = experiments.run(config, progress=False)
-    ep = P["lenet_finetune_epochs"]
-    if rule == "zeros" and not include_linear:
-        out = compact.compact_from_zeros(run, finetune_epochs=ep)
-    else:
-        out = dead_channels.compact_by_rule(run, rule, finetune_epochs=ep, include_linear=include_linear)
+    out = dead_channels.compact_by(run, rule, rel, include_linear, P["lenet_finetune_epochs"])
     shared = shared_rule.compact_shared(run, allowed_rise)
     val = experiments.validation_for(config)
     reg = config.regularizer or {}
@@ -133,7 +131,7 @@ def family_task(name: str, profile: str, mult: float = 1.0, seed: int = 0) -> Ta
     fam = FAMILIES[name]
     cfg = family_config(name, profile, seed=seed)
     cfg = cfg.replace(regularizer=scale_lams(cfg.regularizer, mult))
-    return Task(cfg, fn=functools.partial(front_row, rule=fam.rule, include_linear=fam.include_linear),
+    return Task(cfg, fn=functools.partial(front_row, rule=fam.rule, include_linear=fam.include_linear, rel=fam.rel),
                 tags={"family": name, "label": fam.label, "lam_mult": mult})
 
 

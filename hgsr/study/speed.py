@@ -52,7 +52,7 @@ LATENCY_COLUMNS = ["network", "label", "widths", "params", "macs", "latency_b1_m
 def lenet_latency(compacted: Mapping[str, dict], dense: nn.Module, batches: Sequence[int] = (1, 64),
                   threads: int | None = 1, **timing_kw) -> pd.DataFrame:
     """:func:`hgsr.timing.latency_table` of the dense LeNet-5 (``dense``) and the compact networks of
-    ``{family: compact result}`` (:func:`hgsr.compact.compact_from_zeros`), with each family's label,
+    ``{family: compact result}`` (each by its own rule, :func:`hgsr.study.dead_channels.compact_own`), with each family's label,
     widths and accuracy after fine-tuning; ``network`` = "LeNet-5"; the dense row is the "dense
     reference" of widths 20-50. ``timing_kw``: repeats, warm-up passes and rounds."""
     models = {"dense": dense, **{n: out["model"] for n, out in compacted.items()}}

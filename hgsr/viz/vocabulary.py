@@ -87,6 +87,7 @@ PENALTIES_R: dict[str, str] = {"l1": "L1", "l0": "L0", "tl1": "TL1", "l1_l2": "L
 # the removal rules of hgsr.study.dead_channels (and the shared rule of hgsr.study.shared_rule)
 REMOVAL_RULES: dict[str, str] = {"zeros": "‖F‖ ≤ tol", "inputs": "inputs ≤ tol",
                                  "zeros+inputs": "‖F‖ ≤ tol or inputs ≤ tol", "gamma": "BN |γ| ≤ 1% of max",
+                                 "relative": "‖F‖ ≤ ρ·max of its layer",
                                  "shared": "ΔL order, within the validation allowance"}
 # a regularizer spec's parameters and their values (hgsr.regularizers.from_spec), as :func:`spec_text` writes them
 SPEC_PARAMETERS: dict[str, str] = {"lam": "λ", "lam1": "λ₁", "lam2": "λ₂", "lam_filter": "λ (filters)",
