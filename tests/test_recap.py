@@ -86,3 +86,13 @@ def test_which_method_names_a_missing_column_and_load_a_missing_table(tmp_path):
         recap.which_method(t)
     with pytest.raises(InvalidArgument, match="07_rules_compared.csv"):
         recap.load(tmp_path)
+
+
+def test_the_verdict_states_the_longest_budgets_leader():
+    b = pd.DataFrame({"epochs": [3, 20, 20], "label": ["A", "A", "B"], "filters_left_mean": [20.0, 11.0, 9.0],
+                      "filters_left_std": [2.0, 1.0, 0.5], "error_finetuned": [0.009, 0.0095, 0.012], "seeds": [2, 3, 3],
+                      "reaches_on_val": [True, True, True], "meets_test": [True, True, False]})
+    text = recap.verdict({**_tables(), "budget": b})
+    assert "trained 20 epochs instead of 3, the fewest filters at the 1.00% target are left by **A**, 11.0 ± 1.0 filters at 0.95%" in text
+    none = recap.verdict({**_tables(), "budget": b.assign(meets_test=False)})
+    assert "no leading family reaches the 1.00% target" in none

@@ -399,17 +399,6 @@ def test_lenet_families_grid_scales_every_lam_and_keeps_the_registered_runs():
         grids.grid("nope")
 
 
-def test_lenet_long_trains_the_nearest_families_longer_and_nothing_else_changes():
-    from hgsr.study.families import family_config
-    tasks = grids.grid("lenet_long", "default")
-    assert len(tasks) == 2 * (1 + len(grids.LONG_FAMILIES) * len(grids.LONG_MULTS))
-    assert len({t.hash for t in tasks}) == len(tasks) and {t.config.epochs for t in tasks} == {grids.LONG_EPOCHS}
-    assert {t.tags["family"] for t in tasks} == {"none", *grids.LONG_FAMILIES}
-    for t in tasks:   # the family's own config at that seed and λ, but for the number of epochs
-        own = grids.family_task(t.tags["family"], "default", t.tags["lam_mult"], t.config.seed).config
-        assert t.config == own.replace(epochs=grids.LONG_EPOCHS) and own.epochs == family_config("none").epochs
-
-
 def test_arguments_are_checked_before_any_work():
     from hgsr.errors import InvalidArgument, InvalidType
     with pytest.raises(InvalidArgument, match="workers"):

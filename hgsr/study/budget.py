@@ -171,6 +171,10 @@ def plot(tab: pd.DataFrame):
     return fig
 
 
+def _epochs(n) -> str:
+    return f"{int(n)} epoch{'' if int(n) == 1 else 's'}"
+
+
 def verdict(tab: pd.DataFrame) -> str:
     """Markdown from :func:`table`: the family
     with the fewest filters at the target at the longest budget (mean ± std, seeds) against SSL's published
@@ -187,13 +191,13 @@ def verdict(tab: pd.DataFrame) -> str:
     ok = L[L["reaches_on_val"] & L["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
     text = []
     if ok.empty:
-        text.append(f"At {last} epochs no leader reaches the target (≤ {percent(ERROR_TARGET, 2)} test error at a "
+        text.append(f"At {_epochs(last)} no leader reaches the target (≤ {percent(ERROR_TARGET, 2)} test error at a "
                     f"validation choice within the bound).")
     else:
         b = ok.iloc[0]
         std = "" if np.isnan(b["filters_left_std"]) else f" ± {b['filters_left_std']:.1f}"
         met = b["filters_left_mean"] < pub.filters_left
-        text.append(f"**At {last} epochs, fewest filters at ≤ {percent(ERROR_TARGET, 2)} test error: {b['label']}**, "
+        text.append(f"**At {_epochs(last)}, fewest filters at ≤ {percent(ERROR_TARGET, 2)} test error: {b['label']}**, "
                     f"{b['filters_left_mean']:.1f}{std} filters ({b['widths']}) at {percent(b['error_finetuned'], 2)} "
                     f"test error, mean of {int(b['seeds'])} seeds; SSL's *published* result is {pub.filters_left} "
                     f"filters at {percent(pub.error_finetuned, 2)} (its own, longer budget). The target (fewer than "
@@ -208,20 +212,20 @@ def verdict(tab: pd.DataFrame) -> str:
                 spread = np.nansum([r.filters_left_std, p["filters_left_std"]])
                 moves.append(f"{r.label} {d:+.1f} ({'within' if abs(d) <= spread else 'beyond'} the seeds' spread "
                              f"{spread:.1f})")
-        text.append(f"From {budgets[-2]} to {last} epochs the filters left at each choice moved: {'; '.join(moves)}.")
+        text.append(f"From {budgets[-2]} to {_epochs(last)} the filters left at each choice moved: {'; '.join(moves)}.")
     rank_first = tab[tab["epochs"] == first].sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
     rank_last = L.sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
     same = rank_first == rank_last
-    text.append(f"Order of the leaders by filters left: at {first} epochs {', '.join(rank_first)}; at {last} epochs "
+    text.append(f"Order of the leaders by filters left: at {_epochs(first)} {', '.join(rank_first)}; at {_epochs(last)} "
                 f"{', '.join(rank_last)}: the longer budget {'keeps' if same else 'changes'} the order"
                 + (", so the short survey's choice of leaders stands." if same else
                    f", so the short survey does not rank families reliably: the leaders were taken longer for that "
-                   f"reason, and a family left out at {first} epochs might also gain."))
+                   f"reason, and a family left out at {_epochs(first)} might also gain."))
     h = L[L["family"].isin(HGSR_FAMILIES)]
     if len(h):
         r = h.iloc[0]
         pos = rank_last.index(r["label"]) + 1
-        text.append(f"{r['label']} ranks {pos} of {len(rank_last)} at {last} epochs ({r['filters_left_mean']:.1f} "
+        text.append(f"{r['label']} ranks {pos} of {len(rank_last)} at {_epochs(last)} ({r['filters_left_mean']:.1f} "
                     f"filters at {percent(r['error_finetuned'], 2)}, {'at' if r['reaches_on_val'] and r['meets_test'] else 'not at'} "
                     f"the target).")
     return "\n\n".join(text)

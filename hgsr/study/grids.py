@@ -19,11 +19,6 @@ last line is ``trained N, cached M, failed F`` and the exit status is 1 if any t
   adds a second seed for the points near the front (:mod:`hgsr.study.fronts`). Sized for 2 CPU cores.
 - ``lenet_families_full``: the same families at nine λ from λ/16 to 16λ (factors of 2), three seeds
   each: the grid for a cluster (about six times the tasks).
-- ``lenet_long``: the families nearest the LeNet-5 target (:data:`LONG_FAMILIES`) and the baseline
-  trained for :data:`LONG_EPOCHS` epochs instead of the profile's ``lenet_epochs`` (fine-tuning
-  unchanged), at λ × each of :data:`LONG_MULTS`, seeds 0 and 1: does a longer training reach the target
-  that the default budget misses? Not run by ``make figures`` (one to two hours on 2 CPU cores); its rows
-  go through the same analysis as notebook 07's (``fronts.table(fronts.points(rows))``).
 - ``smoke``: a handful of tiny LeNet-5 runs on the generated ``synthetic`` set (tests, CI), one of
   them listed twice to exercise deduplication.
 """
@@ -47,10 +42,6 @@ from .families import FAMILIES, family_config
 LAM_MULTS = (0.125, 0.354, 1.0, 2.83, 8.0)
 LAM_MULTS_FULL = tuple(2.0 ** k for k in range(-4, 5))   # λ/16 … 16λ
 SEEDS_FULL = (0, 1, 2)
-# lenet_long: the families whose validation choice came nearest the target at the default budget
-LONG_FAMILIES = ("prox_sgl", "nonconvex_l1", "ssl", "group_lasso_filter")
-LONG_MULTS = (1.0, 1.41, 2.0)
-LONG_EPOCHS = 10
 
 
 def scale_lams(spec, mult: float):
@@ -151,13 +142,6 @@ def lenet_families_full(profile: str = "default") -> list[Task]:
     return _families(profile, LAM_MULTS_FULL, SEEDS_FULL)
 
 
-def lenet_long(profile: str = "default") -> list[Task]:
-    """:data:`LONG_FAMILIES` at λ × :data:`LONG_MULTS` and the unregularized baseline (the anchor of the
-    validation bound), seeds 0 and 1, each trained :data:`LONG_EPOCHS` epochs (the profile's fine-tuning)."""
-    return [Task(t.config.replace(epochs=LONG_EPOCHS), fn=t.fn, tags={**t.tags, "epochs": LONG_EPOCHS})
-            for t in _families(profile, LONG_MULTS, (0, 1), ("none", *LONG_FAMILIES))]
-
-
 def smoke(profile: str = "smoke") -> list[Task]:
     """Four tiny configs (one listed twice) on the synthetic set; ``profile`` only labels them."""
     base = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128,
@@ -168,7 +152,7 @@ def smoke(profile: str = "smoke") -> list[Task]:
 
 
 GRIDS: dict[str, Callable[[str], list[Task]]] = {"lenet_families": lenet_families,
-                                                  "lenet_families_full": lenet_families_full, "lenet_long": lenet_long,
+                                                  "lenet_families_full": lenet_families_full,
                                                   "smoke": smoke}
 
 

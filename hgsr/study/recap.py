@@ -20,7 +20,7 @@ from . import families, filter_pruning, fronts, outer_functions
 
 TABLES_DIR = REPO / "figures" / "tables"
 # short name -> committed table (without .csv) and the notebook that writes it
-TABLES = {"rules": "07_rules_compared", "shared": "07_lenet_table", "latency": "08_latency",
+TABLES = {"rules": "07_rules_compared", "shared": "07_lenet_table", "budget": "07_budget_table", "latency": "08_latency",
           "headline": "06_headline", "outer": "03_outer_function_matched"}
 # headers for the columns of :func:`which_method` that the suite's vocabulary does not name
 HEADERS = {"label": "method", "notebook": "taught in notebook",
@@ -142,12 +142,28 @@ def _outer_sentence(outer: pd.DataFrame) -> str | None:
             f"squared one in {hsq}, and {ties} tie.")
 
 
+def _budget_sentence(budget: pd.DataFrame) -> str | None:
+    """The longest budget of notebook 07's budget stage: the fewest filters at the target (mean ± std, seeds)."""
+    if budget is None or budget.empty:
+        return None
+    first, last = int(budget["epochs"].min()), int(budget["epochs"].max())
+    at = budget[(budget["epochs"] == last) & budget["reaches_on_val"].astype(bool) & budget["meets_test"].astype(bool)]
+    if at.empty:
+        return (f"**A longer training** (notebook 07): trained {last} epochs instead of {first}, no leading family "
+                f"reaches the {fronts.ERROR_TARGET:.2%} target.")
+    r = at.sort_values(["filters_left_mean", "error_finetuned"], kind="stable").iloc[0]
+    std = "" if pd.isna(r["filters_left_std"]) else f" ± {r['filters_left_std']:.1f}"
+    return (f"**A longer training** (notebook 07): trained {last} epochs instead of {first}, the fewest filters at the "
+            f"{fronts.ERROR_TARGET:.2%} target are left by **{r['label']}**, {r['filters_left_mean']:.1f}{std} filters at "
+            f"{r['error_finetuned']:.2%} test error (mean of {int(r['seeds'])} seeds).")
+
+
 def verdict(tables: dict[str, pd.DataFrame]) -> str:
     """Markdown for notebook 09 from :func:`load`'s tables: the LeNet-5 ranking under the shared and the own
-    rules with the most parameters and MACs removed, the measured speed of the compact networks, the ResNet-20
+    rules with the most parameters and MACs removed, the longest budget's leader, the measured speed of the compact networks, the ResNet-20
     filter-pruning headline against its target and the outer-function comparison of notebook 03."""
     parts = _lenet_sentences(which_method(tables))
-    for s in (_speed_sentence(tables["latency"]), _resnet_sentence(tables["headline"]), _outer_sentence(tables["outer"])):
+    for s in (_budget_sentence(tables.get("budget")), _speed_sentence(tables["latency"]), _resnet_sentence(tables["headline"]), _outer_sentence(tables["outer"])):
         if s:
             parts.append(s)
     return "\n\n".join(f"- {p}" for p in parts)
