@@ -7,11 +7,12 @@ short. This stage trains the families that matter longer and asks whether the an
    the target (validation choice within the bound and test error ``<= ERROR_TARGET``) among the non-HGSR
    families, plus the better grouping of the HGSR reference mix (:data:`HGSR_FAMILIES`): the course's subject
    always has its best shot on the longer budget;
-2. :func:`sweep`: for each budget of :data:`BUDGETS` (``lenet_budget_epochs``, epochs), each leader at its
-   survey choice of λ times :data:`STEPS` (one step of the survey's grid either side), seed 0, with one more
-   step past an edge where the budget's choice sits on one (:func:`hgsr.study.fronts.edge_extensions`), and
-   the unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); then
-   more seeds at each (budget, family) choice until it has :data:`SEEDS` (the survey budget included);
+2. :func:`sweep`: for each budget of :data:`BUDGETS` (``lenet_budget_epochs``, epochs), seed 0: the first at each
+   leader's survey choice of λ times :data:`STEPS` (one step of the survey's grid either side), each later one at
+   the previous budget's choice times :data:`LATER_STEPS` (the same λ or one step down), with one more step past
+   an edge where the budget's choice sits on one (:func:`hgsr.study.fronts.edge_extensions`), and the
+   unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); then more
+   seeds at the survey's and the longest budget's choices until each has :data:`SEEDS`;
 3. :func:`table`: per (family, budget), the point chosen on validation under the shared rule
    (:func:`hgsr.study.fronts.chosen` with that budget's bounds), its filters and test error (mean, std over
    seeds); :func:`plot` draws filters left against epochs; :func:`verdict` states whether the longest budget
@@ -35,8 +36,12 @@ from .shared_rule import ERROR_TARGET
 LEADERS = 2                    # non-HGSR families taken to the longer budgets
 HGSR_FAMILIES = ("hgsr_ref", "hgsr_ref_output")   # the reference mix's two groupings: the better one goes on
 STEPS = (1 / 2.83, 1.0, 2.83)  # λ multiples around the survey's choice (one step of grids.LAM_MULTS either side)
-SEEDS = 3                      # seeds at each (budget, family) choice
-MAX_ROUNDS = 3                 # seed rounds: a choice that moves when seeds are added gets its seeds too
+LATER_STEPS = (1 / 2.83, 1.0)  # a later budget, from the previous budget's choice: a longer training at the same λ
+                               # only empties more filters, so the choice can only stay or move down
+EXTEND_STEPS = 1               # at most one λ added past an edge where a budget's choice sits
+SEEDS = 3                      # seeds at the survey's and the longest budget's choices (2 CPU cores: the budgets
+                               # between get seed 0 only)
+MAX_ROUNDS = 2                 # seed rounds: a choice that moves when seeds are added gets its seeds too
 # the columns a reader needs of the budget stage's runs (07_budget_runs); the rest goes to the appendix
 RUNS_COLUMNS = ("epochs", *fronts.RUNS_COLUMNS, "lr_retries")
 BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,)}, "default": {"lenet_budget_epochs": (10, 20)},
@@ -103,11 +108,13 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
     start = dict(zip(shared_tab["family"], shared_tab["lam_mult"].astype(float)))
     keep = survey["family"].isin([fronts.BASELINE, *names])
     out = [survey[keep]]
-    for epochs in budget(profile)["lenet_budget_epochs"]:
+    budgets = budget(profile)["lenet_budget_epochs"]
+    for i, epochs in enumerate(budgets):
+        steps = STEPS if i == 0 else LATER_STEPS     # later budgets: from the previous budget's choice, downward
         tasks = [_task(fronts.BASELINE, profile, epochs, 1.0, 0)]
-        tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in STEPS]
+        tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in steps]
         rows = fronts._run(tasks, progress, workers, scheduler, allow_divergence=True)
-        for _ in range(fronts.EXTEND_STEPS):
+        for _ in range(EXTEND_STEPS):
             more = fronts.edge_extensions(fronts.under_shared(rows), _bounds(rows), step=STEPS[2])
             more = [_task(f, profile, epochs, m, 0) for f, m in more if f in names]
             if not more:
@@ -115,13 +122,16 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
             rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
                              ignore_index=True)
         out.append(rows.assign(epochs=epochs))
+        start = _choices(rows, names)
     rows = pd.concat(out, ignore_index=True)
-    for _ in range(MAX_ROUNDS):                 # seeds at every (budget, family) choice
+    seeded = {short, *budgets[-1:]}              # the survey's and the longest budget's choices get SEEDS seeds
+    for _ in range(MAX_ROUNDS):
         more = []
-        for epochs, d in rows.groupby("epochs", sort=True):
+        for epochs, d in rows[rows["epochs"].isin(seeded)].groupby("epochs", sort=True):
             have = set(zip(d["family"], d["lam_mult"].astype(float), d["seed"]))
             for fam, m in _choices(d, names).items():
-                finished = ((fronts._trained(d)["family"] == fam) & (fronts._trained(d)["lam_mult"].astype(float) == m)).sum()
+                done = fronts._trained(d)
+                finished = int(((done["family"] == fam) & (done["lam_mult"].astype(float) == m)).sum())
                 seeds = [s for s in range(fronts.MAX_SEED + 1) if (fam, m, s) not in have][:max(0, SEEDS - finished)]
                 more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
         if not more:
