@@ -224,7 +224,9 @@ def test_the_grid_spans_every_family_at_every_lambda_and_keeps_the_family_rule()
     reg = [n for n, f in FAMILIES.items() if f.regularizer is not None]
     assert len(tasks) == len(reg) * len(grids.LAM_MULTS) + (len(FAMILIES) - len(reg))
     slim = [t for t in tasks if t.tags["family"] == "slimming"][0]
-    assert slim.fn.keywords == {"rule": "gamma", "include_linear": False}
+    assert slim.fn.keywords == {"rule": "gamma", "include_linear": False, "rel": None}
+    l1l2 = [t for t in tasks if t.tags["family"] == "l1_over_l2"][0]
+    assert l1l2.fn.keywords == {"rule": "relative", "include_linear": False, "rel": FAMILIES["l1_over_l2"].rel}
     lams = sorted(t.config.regularizer["lam"] for t in tasks if t.tags["family"] == "l1")
     assert lams[-1] / lams[0] == pytest.approx(64) and all(t.config.val_images for t in tasks)
 

@@ -15,27 +15,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # hgsr.experiments.PROFILES before the study knobs moved out (commit c91b4ba), written out, with notebook 06's
 # knobs as they are since 06 reads the committed starts (issue 27: no fp_* training runs; BatchNorm recalibration;
-# the short fine-tunes at lr 0.01 on the 5,000 held-out images): cached results are keyed by these values
+# the short fine-tunes at lr 0.01 on the 5,000 held-out images) and notebook 07's budget stage (issue 28): cached
+# results are keyed by these values
 FORMER = {
     "smoke": {"mnist_train": 1024, "mnist_test": 512, "cifar_train": 512, "cifar_test": 256,
               "lenet_epochs": 1, "lenet_finetune_epochs": 1, "resnet_epochs": 1, "finetune_epochs": 1,
               "score_samples": 16, "variant_train": 1024, "prune_fractions": (0.5,),
               "train_images": 512, "calibration_images": 256, "finetune_train": 256,
               "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
-              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}},
+              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}, "lenet_budget_epochs": (2,)},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2,
                 "score_samples": 1024, "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
                 "train_images": None, "calibration_images": 2000, "finetune_train": 10000,
                 "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.01,
-                "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
+                "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": (10, 20)},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "lenet_finetune_epochs": 40, "resnet_epochs": 100, "finetune_epochs": 40,
               "score_samples": 1024, "variant_train": None,
               "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
               "train_images": None, "calibration_images": 2000, "finetune_train": 45000,
               "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.001,
-              "latency": {"repeats": 30, "warmup": 5, "rounds": 3}},
+              "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": ()},
 }
 
 

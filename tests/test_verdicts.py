@@ -123,7 +123,7 @@ def test_hierarchical_verdict_says_which_outer_function_removed_more():
 
 def test_reference_mix_note():
     note = hgsr_variants.reference_mix_note(1e-3, 0.5, {"key": "hgsr_ref", "lam": 5e-4})
-    assert "defaults $\\lambda$ = 0.001" in note and "HGSR reference mix) runs it with λ = 0.0005" in note
+    assert "defaults $\\lambda$ = 0.001" in note and "HGSR reference mix (input grouping)) runs it with λ = 0.0005" in note
 
 
 # ----------------------------------------------------------------------------- 04

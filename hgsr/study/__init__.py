@@ -17,6 +17,7 @@ One module per topic a notebook studies:
 | :mod:`.filter_pruning`, :mod:`.pruning_starts` | 06 | HGSR filter pruning of ResNet-20 on CIFAR-10; its committed starts |
 | :mod:`.dense_start`, :mod:`.regularized_start`, :mod:`.finetuned_start` | 06 | the commands that make 06's committed networks |
 | :mod:`.fronts`, :mod:`.shared_rule`, :mod:`.comparison`, :mod:`.published` | 07 | λ sweeps as fronts, one shared removal rule, every family against published numbers |
+| :mod:`.budget` | 07 | the leaders and HGSR's better grouping trained longer: does the budget move the front? |
 | :mod:`.speed` | 08 | measured latency of compact networks against their MAC ratio |
 | :mod:`.recap` | 09 | which method when: the committed result tables side by side, and what they say |
 | :mod:`.palette` | 02-08 | one colour and marker per family, protocol and penalty in every figure |
