@@ -83,15 +83,16 @@ def test_verdict_states_the_target_the_last_step_and_the_order():
     text = budget.verdict(tab)
     assert "At 20 epochs, fewest filters at ≤ 1.00% test error: nonconvex SGL, R = L1-L2**, 11.0 ± 1.0" in text
     assert "which it beats" in text and "(at most 12 filters, mean of at least 3 seeds) is **met**" in text   # 11
-    assert "nonconvex SGL, R = L1-L2 -3.0 (beyond the seeds' spread 2.0)" in text
-    assert "keeps the order" in text and "ranks 2 of 2 at 20 epochs" in text
+    assert "nonconvex SGL, R = L1-L2 -3.0 (beyond the sum of the seed spreads, 2.0)" in text
+    assert "keeps the order" in text and "ranks 2 of 2 at the target at 20 epochs" in text
+    assert "6.0 filters behind nonconvex SGL, R = L1-L2, beyond the sum of the two seed spreads (2.0)" in text
 
 
 def test_verdict_says_when_the_longer_budget_changes_the_order():
     rows = _budget_rows()
     rows.loc[(rows["epochs"] == 20) & (rows["family"] == "hgsr_ref"), ["filters_left_shared"]] = 5
     text = budget.verdict(budget.table(rows))
-    assert "changes the order" in text and "ranks 1 of 2" in text
+    assert "changes the order" in text and "ranks 1 of 2 at the target" in text
 
 
 def test_verdict_says_when_the_target_is_missed_by_a_fraction_of_a_filter():
@@ -102,6 +103,14 @@ def test_verdict_says_when_the_target_is_missed_by_a_fraction_of_a_filter():
     rows.loc[(rows["epochs"] == 20) & (rows["family"] == "nonconvex_l1_l2") & (rows["seed"] == 2), "filters_left_shared"] = 14
     text = budget.verdict(budget.table(rows))
     assert "12.7" in text and "is **not met**" in text and "which it beats" in text
+
+
+def test_verdict_names_a_leader_whose_longer_choice_misses_the_test_target():
+    rows = _budget_rows()
+    rows.loc[(rows["epochs"] == 20) & (rows["family"] == "hgsr_ref"), "error_finetuned_shared"] = 0.0105
+    text = budget.verdict(budget.table(rows))
+    assert "the validation choice of HGSR reference mix (input grouping) misses the target on the test set" in text
+    assert "HGSR reference mix (input grouping) is not at the target at 20 epochs" in text
 
 
 def test_plot_draws_one_line_per_family_over_the_budgets():

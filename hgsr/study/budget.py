@@ -222,23 +222,42 @@ def verdict(tab: pd.DataFrame) -> str:
             if r.family in prev.index:
                 p = prev.loc[r.family]
                 d = r.filters_left_mean - p["filters_left_mean"]
-                spread = np.nansum([r.filters_left_std, p["filters_left_std"]])
-                moves.append(f"{r.label} {d:+.1f} ({'within' if abs(d) <= spread else 'beyond'} the seeds' spread "
-                             f"{spread:.1f})")
+                if np.isnan(p["filters_left_std"]) or np.isnan(r.filters_left_std):
+                    moves.append(f"{r.label} {d:+.1f} (one seed at one of the two budgets: no spread to compare with)")
+                else:
+                    spread = p["filters_left_std"] + r.filters_left_std
+                    moves.append(f"{r.label} {d:+.1f} ({'within' if abs(d) <= spread else 'beyond'} the sum of the "
+                                 f"seed spreads, {spread:.1f})")
         text.append(f"From {budgets[-2]} to {_epochs(last)} the filters left at each choice moved: {'; '.join(moves)}.")
-    rank_first = tab[tab["epochs"] == first].sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
-    rank_last = L.sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
-    same = rank_first == rank_last
-    text.append(f"Order of the leaders by filters left: at {_epochs(first)} {', '.join(rank_first)}; at {_epochs(last)} "
-                f"{', '.join(rank_last)}: the longer budget {'keeps' if same else 'changes'} the order"
-                + (", so the short survey's choice of leaders stands." if same else
-                   f", so the short survey does not rank families reliably: the leaders were taken longer for that "
-                   f"reason, and a family left out at {_epochs(first)} might also gain."))
+    F = tab[tab["epochs"] == first]
+    at_first = F[F["reaches_on_val"] & F["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
+    at_last = ok["label"].tolist()
+    both = [x for x in at_first if x in at_last]
+    same = both == [x for x in at_last if x in at_first]
+    text.append(f"Order of the leaders at the target by filters left: at {_epochs(first)} {', '.join(at_first) or 'none'}; "
+                f"at {_epochs(last)} {', '.join(at_last) or 'none'}. "
+                + (f"Among the families at the target at both budgets the longer budget {'keeps' if same else 'changes'} "
+                   f"the order" + (", so the short survey's choice of leaders stands." if same else
+                                   ", so the short survey does not rank families reliably, and a family left out at "
+                                   f"{_epochs(first)} might also gain.") if len(both) > 1 else ""))
+    dropped = [x for x in at_first if x not in at_last]
+    if dropped:
+        text.append(f"At {_epochs(last)} the validation choice of {', '.join(dropped)} misses the target on the test set "
+                    f"(within the bound on validation, above {percent(ERROR_TARGET, 2)} on test): the fewer filters a "
+                    f"longer training reaches are not always worth their error.")
     h = L[L["family"].isin(HGSR_FAMILIES)]
     if len(h):
         r = h.iloc[0]
-        pos = rank_last.index(r["label"]) + 1
-        text.append(f"{r['label']} ranks {pos} of {len(rank_last)} at {_epochs(last)} ({r['filters_left_mean']:.1f} "
-                    f"filters at {percent(r['error_finetuned'], 2)}, {'at' if r['reaches_on_val'] and r['meets_test'] else 'not at'} "
-                    f"the target).")
+        where = (f"ranks {at_last.index(r['label']) + 1} of {len(at_last)} at the target" if r["label"] in at_last
+                 else "is not at the target")
+        gap = ""
+        if r["label"] in at_last and at_last.index(r["label"]) > 0:
+            lead = ok.iloc[0]
+            d = r["filters_left_mean"] - lead["filters_left_mean"]
+            spread = lead["filters_left_std"] + r["filters_left_std"]
+            gap = (f": {d:.1f} filters behind {lead['label']}, "
+                   + ("spread unknown (one seed)" if np.isnan(spread) else
+                      f"{'within' if d <= spread else 'beyond'} the sum of the two seed spreads ({spread:.1f})"))
+        text.append(f"{r['label']} {where} at {_epochs(last)} ({r['filters_left_mean']:.1f} filters at "
+                    f"{percent(r['error_finetuned'], 2)}){gap}.")
     return "\n\n".join(text)
