@@ -122,3 +122,17 @@ def test_plot_draws_one_line_per_family_over_the_budgets():
                                                                     FAMILIES["nonconvex_l1_l2"].label] or \
         len(ax.get_legend().get_texts()) == 2
     assert list(ax.get_xticks()) == [3, 10, 20]
+
+
+def test_the_budget_figure_gives_every_family_its_own_colour():
+    import matplotlib
+    matplotlib.use("Agg")
+    from hgsr.study import palette  # noqa: F401  (registers the family styles)
+    names = ["nonconvex_l1_l2", "group_lasso_filter_sw", "prox_sgl", "hsr_gl_output", "hsr_gl_input", "hgsr_ref",
+             "hgsr_ref_output", "nonconvex_l1"]
+    tab = pd.DataFrame([{"epochs": e, "family": n, "label": FAMILIES[n].label, "filters_left_mean": 10.0 + i,
+                         "filters_left_std": 1.0, "reaches_on_val": True, "meets_test": True}
+                        for i, n in enumerate(names) for e in (3, 10)])
+    ax = budget.plot(tab).axes[0]
+    colours = [c.lines[0].get_color() for c in ax.containers if c.get_label() in {FAMILIES[n].label for n in names}]
+    assert len(colours) == len(names) and len(set(colours)) == len(names), colours

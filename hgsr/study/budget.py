@@ -160,11 +160,16 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
 def plot(tab: pd.DataFrame):
     """Filters left at each budget's validation choice (mean ± std over seeds) against training epochs, one
     line per family (its palette style); a hollow marker where the choice misses the target on test."""
-    from ..viz import style
+    from ..viz import style, theme
     from ..viz._common import new_axes, series_styles
 
     fig, ax = new_axes(figsize=(8, 4.5))
     styles = series_styles(list(dict.fromkeys(tab["label"])))
+    used = []                  # the families on one budget figure come from several notebooks: their fixed colours
+    for lab, st in styles.items():   # may coincide, so a repeated colour gives way to the first free one
+        if st["color"] in used:
+            st["color"] = next((c for c in theme.PALETTE if c not in used), st["color"])
+        used.append(st["color"])
     for fam, d in tab.groupby("family", sort=False):
         d = d.sort_values("epochs")
         st = styles[d["label"].iloc[0]]

@@ -34,7 +34,7 @@ FAMILY_STYLES: dict[str, tuple[int, str]] = {
     # 07's "nonconvex SGL" panel adds these two
     "nonconvex_tl1_fc": (0, "X"), "group_lasso_filter_fc": (2, "X"),
     # notebooks 03 and 05, 07's "hierarchical and L1/L2" panel
-    "hsr_gl_output": (6, "h"), "hsr_gl_input": (2, "H"), "hgsr_ref": (3, "*"), "hgsr_ref_output": (4, "p"),
+    "hsr_gl_output": (5, "h"), "hsr_gl_input": (2, "H"), "hgsr_ref": (3, "*"), "hgsr_ref_output": (4, "p"),
     "l1_over_l2": (1, "D"),
 }
 # notebook 03: the grid's groupings and the outer functions
