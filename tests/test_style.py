@@ -91,3 +91,18 @@ def test_legend_goes_outside_when_long_and_tidy_moves_a_legend_off_the_data():
     fig.canvas.draw()
     legs = [a.get_legend() for a in fig.axes if a.get_legend()] + list(fig.legends)
     assert legs[0].get_window_extent().x0 >= ax.get_window_extent().x1     # no free corner: outside
+
+
+def test_count_text_puts_the_noun_in_its_number():
+    from hgsr.viz.vocabulary import count_text
+    assert count_text(1, "epoch") == "1 epoch" and count_text(20, "epoch") == "20 epochs"
+    assert count_text(3, "timed pass", "timed passes") == "3 timed passes"
+
+
+def test_distinct_series_styles_give_a_repeated_registered_colour_way():
+    from hgsr.viz import theme
+    theme.register_styles({"_a": {"color": 0, "marker": "o"}, "_b": {"color": 0, "marker": "s"}})
+    plain, distinct = theme.series_styles(["_a", "_b"]), theme.series_styles(["_a", "_b"], distinct=True)
+    assert plain["_a"]["color"] == plain["_b"]["color"]
+    assert distinct["_a"]["color"] == theme.PALETTE[0] and distinct["_b"]["color"] != theme.PALETTE[0]
+    assert distinct["_b"]["marker"] == "s"

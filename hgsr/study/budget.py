@@ -29,6 +29,7 @@ import pandas as pd
 from .. import experiments
 from ..errors import InvalidArgument
 from ..sweep import Task
+from ..viz.vocabulary import count_text
 from . import fronts, grids
 from .families import FAMILIES
 from .shared_rule import ERROR_TARGET
@@ -78,8 +79,6 @@ def leaders(shared_table: pd.DataFrame) -> list[str]:
 def _task(name: str, profile: str, epochs: int, mult: float, seed: int) -> Task:
     """:func:`hgsr.study.grids.family_task` trained ``epochs`` epochs (tag ``epochs``)."""
     t = grids.family_task(name, profile, mult, seed)
-    if epochs == t.config.epochs:
-        return Task(t.config, fn=t.fn, tags={**t.tags, "epochs": epochs})
     return Task(t.config.replace(epochs=epochs), fn=t.fn, tags={**t.tags, "epochs": epochs})
 
 
@@ -103,8 +102,7 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
     P = experiments.profile(profile)
     short = P["lenet_epochs"]
     survey = survey.assign(epochs=short)
-    bounds = fronts.validation_bounds(fronts._trained(survey)[lambda t: t["seed"] == 0])
-    shared_tab = fronts.table(fronts.under_shared(fronts.points(survey)), bounds)
+    shared_tab = fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
     names = leaders(shared_tab)
     start = dict(zip(shared_tab["family"], shared_tab["lam_mult"].astype(float)))
     keep = survey["family"].isin([fronts.BASELINE, *names])
@@ -130,8 +128,8 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
         more = []
         for epochs, d in rows[rows["epochs"].isin(seeded)].groupby("epochs", sort=True):
             have = set(zip(d["family"], d["lam_mult"].astype(float), d["seed"]))
+            done = fronts._trained(d)
             for fam, m in _choices(d, names).items():
-                done = fronts._trained(d)
                 finished = int(((done["family"] == fam) & (done["lam_mult"].astype(float) == m)).sum())
                 seeds = [s for s in range(fronts.MAX_SEED + 1) if (fam, m, s) not in have][:max(0, SEEDS - finished)]
                 more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
@@ -160,16 +158,11 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
 def plot(tab: pd.DataFrame):
     """Filters left at each budget's validation choice (mean ± std over seeds) against training epochs, one
     line per family (its palette style); a hollow marker where the choice misses the target on test."""
-    from ..viz import style, theme
+    from ..viz import style
     from ..viz._common import new_axes, series_styles
 
     fig, ax = new_axes(figsize=(8, 4.5))
-    styles = series_styles(list(dict.fromkeys(tab["label"])))
-    used = []                  # the families on one budget figure come from several notebooks: their fixed colours
-    for lab, st in styles.items():   # may coincide, so a repeated colour gives way to the first free one
-        if st["color"] in used:
-            st["color"] = next((c for c in theme.PALETTE if c not in used), st["color"])
-        used.append(st["color"])
+    styles = series_styles(list(tab["label"]), distinct=True)   # the leaders come from several notebooks
     for fam, d in tab.groupby("family", sort=False):
         d = d.sort_values("epochs")
         st = styles[d["label"].iloc[0]]
@@ -187,8 +180,15 @@ def plot(tab: pd.DataFrame):
     return fig
 
 
+def at_target(tab: pd.DataFrame, epochs: int) -> pd.DataFrame:
+    """The rows of :func:`table` (or its saved CSV) at budget ``epochs`` whose choice reaches the target on
+    validation and on test, fewest filters first (ties: lower test error)."""
+    d = tab[(tab["epochs"] == epochs) & tab["reaches_on_val"].astype(bool) & tab["meets_test"].astype(bool)]
+    return d.sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
+
+
 def _epochs(n) -> str:
-    return f"{int(n)} epoch{'' if int(n) == 1 else 's'}"
+    return count_text(n, "epoch")
 
 
 def verdict(tab: pd.DataFrame) -> str:
@@ -204,7 +204,7 @@ def verdict(tab: pd.DataFrame) -> str:
     budgets = sorted(tab["epochs"].unique())
     first, last = budgets[0], budgets[-1]
     L = tab[tab["epochs"] == last]
-    ok = L[L["reaches_on_val"] & L["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"], kind="stable")
+    ok = at_target(tab, last)
     text = []
     if ok.empty:
         text.append(f"At {_epochs(last)} no leader reaches the target (≤ {percent(ERROR_TARGET, 2)} test error at a "
@@ -234,8 +234,7 @@ def verdict(tab: pd.DataFrame) -> str:
                     moves.append(f"{r.label} {d:+.1f} ({'within' if abs(d) <= spread else 'beyond'} the sum of the "
                                  f"seed spreads, {spread:.1f})")
         text.append(f"From {budgets[-2]} to {_epochs(last)} the filters left at each choice moved: {'; '.join(moves)}.")
-    F = tab[tab["epochs"] == first]
-    at_first = F[F["reaches_on_val"] & F["meets_test"]].sort_values(["filters_left_mean", "error_finetuned"])["label"].tolist()
+    at_first = at_target(tab, first)["label"].tolist()
     at_last = ok["label"].tolist()
     both = [x for x in at_first if x in at_last]
     same = both == [x for x in at_last if x in at_first]

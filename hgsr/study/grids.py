@@ -72,16 +72,16 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
     :data:`LR_RETRIES` times; the row's ``lr`` and ``lr_retries`` say which run it reports. The validation bound
     stays the one of the task's own recipe. Only a point that diverges at every learning rate raises
     :class:`hgsr.train.NonFiniteLoss`, naming the run (:func:`hgsr.compact.compact_with`)."""
+    allowed_rise = shared_rule.allowance(config)     # the task's own recipe's bound, whatever lr a retry uses
     for retry in range(LR_RETRIES + 1):
         attempt = config.replace(lr=config.lr * LR_RETRY_FACTOR ** retry) if retry else config
         try:
-            row = _front_row(attempt, rule, include_linear, rel, shared_rule.allowance(config))
+            row = _front_row(attempt, rule, include_linear, rel, allowed_rise)
         except train.NonFiniteLoss:
-            if retry == LR_RETRIES:
-                raise
-            continue
+            if retry < LR_RETRIES:
+                continue
+            raise
         return {**row, "lr": attempt.lr, "lr_retries": retry}
-    raise AssertionError("unreachable")   # the loop returns or raises
 
 
 def _front_row(config: experiments.Config, rule: str, include_linear: bool, rel: float | None,

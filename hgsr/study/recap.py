@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..data import REPO
 from ..errors import InvalidArgument
+from . import budget as budget_stage
 from . import families, filter_pruning, fronts, outer_functions
 
 TABLES_DIR = REPO / "figures" / "tables"
@@ -147,11 +148,11 @@ def _budget_sentence(budget: pd.DataFrame) -> str | None:
     if budget is None or budget.empty:
         return None
     first, last = int(budget["epochs"].min()), int(budget["epochs"].max())
-    at = budget[(budget["epochs"] == last) & budget["reaches_on_val"].astype(bool) & budget["meets_test"].astype(bool)]
+    at = budget_stage.at_target(budget, last)
     if at.empty:
         return (f"**A longer training** (notebook 07): trained {last} epochs instead of {first}, no leading family "
                 f"reaches the {fronts.ERROR_TARGET:.2%} target.")
-    r = at.sort_values(["filters_left_mean", "error_finetuned"], kind="stable").iloc[0]
+    r = at.iloc[0]
     std = "" if pd.isna(r["filters_left_std"]) else f" ± {r['filters_left_std']:.1f}"
     return (f"**A longer training** (notebook 07): trained {last} epochs instead of {first}, the fewest filters at the "
             f"{fronts.ERROR_TARGET:.2%} target are left by **{r['label']}**, {r['filters_left_mean']:.1f}{std} filters at "

@@ -78,11 +78,10 @@ def latency_summary(lenet: pd.DataFrame, resnet: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- verdicts (notebook 08)
 def timing_note(info: dict, timing: dict, batches: Sequence[int]) -> str:
     """Markdown: the machine and the timing protocol (:func:`machine_info`, the ``TIMING`` dict)."""
-    def many(n: int, word: str, plural: str) -> str:
-        return f"{n} {word if n == 1 else plural}"
+    from ..viz.vocabulary import count_text as many
     return (f"Timings below: CPU **{info['cpu']}** ({info['cores']} logical cores), {info['platform']}, torch "
-            f"{info['torch']}, **{many(info['threads'], 'thread', 'threads')}** per forward pass; "
-            f"{many(timing['repeats'], 'timed pass', 'timed passes')} in {many(timing['rounds'], 'round', 'rounds')} "
+            f"{info['torch']}, **{many(info['threads'], 'thread')}** per forward pass; "
+            f"{many(timing['repeats'], 'timed pass', 'timed passes')} in {many(timing['rounds'], 'round')} "
             f"after {many(timing['warmup'], 'warm-up pass', 'warm-up passes')}, batch sizes "
             f"{', '.join(map(str, batches))}.")
 

@@ -94,14 +94,22 @@ def registered_style(label: Hashable) -> dict | None:
     return dict(st) if st is not None else None
 
 
-def series_styles(labels: Sequence[Hashable]) -> dict:
+def series_styles(labels: Sequence[Hashable], distinct: bool = False) -> dict:
     """``{label: {"color": ..., "marker": ...}}``, stable in the order given: a registered label
     (:func:`register_styles`) keeps its style; the others take, in order, the first (colour, marker) pairs of
     colour ``i mod 9`` from :data:`PALETTE` and marker ``i mod 12`` from :data:`MARKERS` whose colour no
     registered label of this figure holds (while such colours remain), so the first 108 labels all get
-    distinct pairs. Duplicated labels keep their first style."""
+    distinct pairs. Duplicated labels keep their first style. With ``distinct``, a registered colour already held
+    by an earlier label of the figure gives way to the first colour no label holds (series from several notebooks,
+    each styled for its own, can meet in one figure)."""
     labels = list(dict.fromkeys(labels))
     out: dict = {lab: registered_style(lab) for lab in labels if lab in _REGISTERED}
+    if distinct:
+        registered, held = {st["color"] for st in out.values()}, []
+        for st in out.values():
+            if st["color"] in held:
+                st["color"] = next((c for c in PALETTE if c not in held and c not in registered), st["color"])
+            held.append(st["color"])
     taken = {st["color"] for st in out.values()}
     pairs = {(st["color"], st["marker"]) for st in out.values()}
     free = [c for c in PALETTE if c not in taken] or list(PALETTE)

@@ -333,6 +333,13 @@ def percent(value: float, decimals: int = 1) -> str:
         return "—"
     return f"{100 * value:.{decimals}f}%"
 
+def count_text(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the number it takes: ``count_text(1, "epoch") == "1 epoch"``,
+    ``count_text(3, "timed pass", "timed passes") == "3 timed passes"`` (default plural: ``word + "s"``)."""
+    n = int(n)
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 def fmt_count(n: float) -> str:
     """``1234567 -> '1.23M'``, ``45200 -> '45.2k'``, small numbers as they are."""
     n = float(n)
