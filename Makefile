@@ -4,6 +4,8 @@
 #               is cached under runs/ as it finishes, so an interrupted `make figures` resumes where it stopped
 # make dense-start / hgsr-start / finetuned   the committed ResNet-20 artifacts of notebook 06 (data/pretrained/, each
 #                    with a card; resumable per epoch under runs/pretrain/; a GPU is used when present)
+# make lenet-budget  notebook 07's budget stage (the leading LeNet-5 families trained 10 and 20 epochs), committed as
+#                    data/budget/lenet_budget_$(PROFILE).csv with a card; every task cached under runs/ as it finishes
 # make site      the course site (hgsr/suite/site.py) from the executed notebooks in OUT (build/notebooks, made by
 #                make figures) into SITE (build/site, beside OUT); works offline: open build/site/index.html
 # make test-browser  the widget notebooks in a real JupyterLab in headless Chromium (tests/browser/lab_check.py), then
@@ -19,7 +21,7 @@ CHROMIUM ?= /usr/bin/chromium
 BIN     := $(VENV)/bin
 SHELL   := /bin/bash
 
-.PHONY: install test test-browser figures site bench clean dense-start hgsr-start finetuned
+.PHONY: install test test-browser figures site bench clean dense-start hgsr-start finetuned lenet-budget
 
 install: $(VENV)/.installed
 
@@ -68,6 +70,9 @@ dense-start: install
 
 hgsr-start: install
 	$(BIN)/python -m hgsr.study.regularized_start resnet20_cifar10_hgsr
+
+lenet-budget: install
+	$(BIN)/python -m hgsr.study.budget --profile $(PROFILE)
 
 finetuned: install
 	$(BIN)/python -m hgsr.study.finetuned_start --seeds 0 1 2

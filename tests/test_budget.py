@@ -136,3 +136,50 @@ def test_the_budget_figure_gives_every_family_its_own_colour():
     ax = budget.plot(tab).axes[0]
     colours = [c.lines[0].get_color() for c in ax.containers if c.get_label() in {FAMILIES[n].label for n in names}]
     assert len(colours) == len(names) and len(set(colours)) == len(names), colours
+
+
+def test_refinements_add_the_geometric_midpoint_above_each_choice_once():
+    rows = pd.DataFrame([_row("none", 1.0, 0, 70, 0.0085, 0.0085, 20),
+                         _row("nonconvex_l1_l2", 0.354, 0, 12, 0.0090, 0.0092, 20),
+                         _row("nonconvex_l1_l2", 1.0, 0, 8, 0.0130, 0.0126, 20),      # beyond the bound
+                         _row("hgsr_ref", 0.125, 0, 13, 0.0091, 0.0090, 20)])          # nothing tried above it
+    got = budget.refinements(rows, ["nonconvex_l1_l2", "hgsr_ref"])
+    assert got == [("nonconvex_l1_l2", round((0.354 * 1.0) ** 0.5, 4))]
+    refined = pd.concat([rows, pd.DataFrame([_row("nonconvex_l1_l2", got[0][1], 0, 10, 0.0125, 0.0120, 20)])])
+    assert budget.refinements(refined, ["nonconvex_l1_l2"]) == []    # the choice stays; its gap is already halved
+
+
+def test_a_missing_or_stale_or_edited_artifact_names_its_path_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(budget, "ARTIFACT_DIR", tmp_path)
+    survey = _survey()
+    with pytest.raises(budget.BudgetArtifactError, match="lenet_budget_default.csv is missing.*make lenet-budget"):
+        budget.load(survey, "default")
+    stage = _budget_rows()
+    path = budget.artifact_path("default")
+    stage.to_csv(path, index=False)
+    from hgsr.io import file_digest
+    card = {"sha256": file_digest(path), "survey_digest": budget.survey_digest(survey), "made": "then"}
+    budget.card_path("default").write_text(__import__("json").dumps(card))
+    got = budget.load(survey, "default")
+    assert len(got) == len(stage) and list(got.columns) == list(stage.columns)
+    other = survey.copy()
+    other.loc[other["family"] == "nonconvex_l1_l2", "filters_left_shared"] += 1      # a changed survey
+    with pytest.raises(budget.BudgetArtifactError, match="another survey.*make lenet-budget"):
+        budget.load(other, "default")
+    path.write_text(path.read_text() + "edit\n")
+    with pytest.raises(budget.BudgetArtifactError, match="does not match the SHA-256"):
+        budget.load(survey, "default")
+
+
+def test_the_digest_covers_only_the_rows_the_stage_starts_from():
+    survey = _survey()
+    other = survey.copy()
+    other.loc[other["family"] == "prox_sgl", "filters_left"] += 5      # not a leader, not the baseline
+    assert budget.survey_digest(other) == budget.survey_digest(survey)
+
+
+def test_rows_read_the_artifact_only_where_the_profile_commits_one(monkeypatch):
+    monkeypatch.setattr(budget, "load", lambda survey, profile: "artifact")
+    monkeypatch.setattr(budget, "sweep", lambda survey, profile, *a: "live")
+    assert budget.rows(_survey(), "default") == "artifact"
+    assert budget.rows(_survey(), "smoke") == "live"

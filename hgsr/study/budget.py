@@ -11,7 +11,9 @@ short. This stage trains the families that matter longer and asks whether the an
    leader's survey choice of λ times :data:`STEPS` (one step of the survey's grid either side), each later one at
    the previous budget's choice times :data:`LATER_STEPS` (the same λ or one step down), with one more step past
    an edge where the budget's choice sits on one (:func:`hgsr.study.fronts.edge_extensions`), and the
-   unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); then more
+   unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); at the
+   longest budget, where the target is judged, one more λ per family halfway (geometrically) between its choice
+   and the next larger λ tried (:func:`refinements`: the survey's grid is coarse near a front); then more
    seeds at the survey's and the longest budget's choices until each has :data:`SEEDS`;
 3. :func:`table`: per (family, budget), the point chosen on validation under the shared rule
    (:func:`hgsr.study.fronts.chosen` with that budget's bounds), its filters and test error (mean, std over
@@ -20,14 +22,33 @@ short. This stage trains the families that matter longer and asks whether the an
    leaders changed from the survey (the condition under which a two-stage sweep is sound).
 
 Every point is a :func:`hgsr.study.grids.front_row` (own rule and shared rule, fine-tuning as in the survey).
+
+The longer budgets are more than two CPU cores can redo inside notebook 07 (a 20-epoch task takes 6-9 minutes
+on one core), so at the ``default`` profile the stage is a committed artifact, like notebook 06's long runs:
+``make lenet-budget`` (``python -m hgsr.study.budget``, :func:`make`) writes its rows to
+``data/budget/lenet_budget_<profile>.csv`` with a card (``.json``: the stage's settings, the leaders, a digest of
+the survey rows it started from, the machine, the commit, the wall time, the SHA-256 of the rows), each task
+cached in the runs cache as it finishes (an interrupted ``make`` resumes). Notebook 07 reads it
+(:func:`rows`, :func:`load`), after checking that it was made from the same survey. The ``smoke`` profile runs
+the stage live.
 """
 from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import experiments
+from ..data import REPO
 from ..errors import InvalidArgument
+from ..io import atomic_write_json, file_digest
 from ..sweep import Task
 from ..viz.vocabulary import count_text
 from . import fronts, grids
@@ -46,8 +67,19 @@ TARGET_FILTERS = 12           # the course's target at the longest budget: at mo
 MAX_ROUNDS = 2                 # seed rounds: a choice that moves when seeds are added gets its seeds too
 # the columns a reader needs of the budget stage's runs (07_budget_runs); the rest goes to the appendix
 RUNS_COLUMNS = ("epochs", *fronts.RUNS_COLUMNS, "lr_retries")
-BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,)}, "default": {"lenet_budget_epochs": (10, 20)},
-                            "paper": {"lenet_budget_epochs": ()}}
+REFINE = math.sqrt(STEPS[2])  # at the longest budget: λ × this, halfway (geometrically) to the next larger λ tried
+# per profile: the budgets (epochs) and whether the stage is a committed artifact (data/budget/) or run live
+BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,), "artifact": False},
+                            "default": {"lenet_budget_epochs": (10, 20), "artifact": True},
+                            "paper": {"lenet_budget_epochs": (), "artifact": False}}
+ARTIFACT_DIR = REPO / "data" / "budget"
+# the survey columns an artifact's digest covers: the rows it started from, as results (a changed survey changes them)
+SURVEY_DIGEST_COLUMNS = ("family", "lam_mult", "seed", "status", "filters_left", "error_finetuned", "val_error",
+                         "filters_left_shared", "error_finetuned_shared", "val_error_shared")
+
+
+class BudgetArtifactError(FileNotFoundError):
+    """The committed budget stage of a profile is missing, unreadable, or was made from another survey."""
 
 
 def budget(profile: str) -> dict:
@@ -94,6 +126,19 @@ def _choices(rows: pd.DataFrame, names) -> dict[str, float]:
     return dict(zip(c["family"], c["lam_mult"].astype(float)))
 
 
+def refinements(rows: pd.DataFrame, names) -> list[tuple[str, float]]:
+    """``(family, λ multiple)`` halfway between each family's validation choice (seed-0 rows of one budget) and
+    the next larger λ among its rows, ``sqrt(m · m_up)``, rounded to 4 digits; none where no larger λ was tried
+    or the two are already within a factor :data:`REFINE` (a grid refined once is not refined again)."""
+    out = []
+    d0 = rows[rows["seed"] == 0]
+    for fam, m in _choices(d0, names).items():
+        up = sorted(x for x in d0.loc[d0["family"] == fam, "lam_mult"].astype(float) if x > m)
+        if up and up[0] / m > REFINE * 1.01:
+            out.append((fam, round(math.sqrt(m * up[0]), 4)))
+    return out
+
+
 def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
           scheduler: str | None = None) -> pd.DataFrame:
     """Every point of the budget stage (module docstring), one row per (budget, family, λ, seed) with an
@@ -120,6 +165,11 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
                 break
             rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
                              ignore_index=True)
+        if i == len(budgets) - 1:
+            more = [_task(f, profile, epochs, m, 0) for f, m in refinements(rows, names)]
+            if more:
+                rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
+                                 ignore_index=True)
         out.append(rows.assign(epochs=epochs))
         start = _choices(rows, names)
     rows = pd.concat(out, ignore_index=True)
@@ -265,3 +315,115 @@ def verdict(tab: pd.DataFrame) -> str:
         text.append(f"{r['label']} {where} at {_epochs(last)} ({r['filters_left_mean']:.1f} filters at "
                     f"{percent(r['error_finetuned'], 2)}){gap}.")
     return "\n\n".join(text)
+
+
+# ----------------------------------------------------------------------------- the committed artifact
+
+def artifact_path(profile: str) -> Path:
+    """``data/budget/lenet_budget_<profile>.csv``: the committed rows of the stage at ``profile``."""
+    return ARTIFACT_DIR / f"lenet_budget_{profile}.csv"
+
+
+def card_path(profile: str) -> Path:
+    return artifact_path(profile).with_suffix(".json")
+
+
+def survey_digest(survey: pd.DataFrame) -> str:
+    """SHA-256 of the survey rows the stage starts from (the baseline's and the leaders', :func:`leaders`), over
+    :data:`SURVEY_DIGEST_COLUMNS`, numbers printed to 6 significant digits: the same survey gives the same digest."""
+    tab = fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
+    keep = survey[survey["family"].isin([fronts.BASELINE, *leaders(tab)])]
+    cols = [c for c in SURVEY_DIGEST_COLUMNS if c in keep.columns]
+    d = keep[cols].sort_values(["family", "lam_mult", "seed"], kind="stable")
+    text = d.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fix(profile: str) -> str:
+    return (f"make it with `make lenet-budget PROFILE={profile}` (python -m hgsr.study.budget --profile {profile}; "
+            f"reads every run already in the runs cache), or restore the committed one with "
+            f"`git checkout -- {artifact_path(profile).parent}`")
+
+
+def load(survey: pd.DataFrame, profile: str = "default") -> pd.DataFrame:
+    """The committed rows of the stage at ``profile`` (:func:`make`), after checking the file against its card's
+    SHA-256 and the card's survey digest against ``survey`` (:func:`survey_digest`): a stage made from another
+    survey (code or grid changed since) raises :class:`BudgetArtifactError` naming the file and the fix."""
+    path, cpath = artifact_path(profile), card_path(profile)
+    for p in (path, cpath):
+        if not p.exists():
+            raise BudgetArtifactError(f"profile={profile!r}: the budget stage is not committed ({p} is missing); "
+                                      f"{_fix(profile)}")
+    try:
+        card = json.loads(cpath.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BudgetArtifactError(f"{cpath} cannot be read ({e}); {_fix(profile)}") from e
+    if file_digest(path) != card.get("sha256"):
+        raise BudgetArtifactError(f"{path} does not match the SHA-256 in its card {cpath} (edited or truncated); "
+                                  f"{_fix(profile)}")
+    if card.get("survey_digest") != survey_digest(survey):
+        raise BudgetArtifactError(f"{path} was made from another survey than this one (the leaders' or the "
+                                  f"baseline's survey rows differ: the code or the grid changed since "
+                                  f"{card.get('made', 'it was made')}); {_fix(profile)}")
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise BudgetArtifactError(f"{path} cannot be read ({e}); {_fix(profile)}") from e
+
+
+def rows(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
+         scheduler: str | None = None) -> pd.DataFrame:
+    """The stage's rows at ``profile``: the committed artifact (:func:`load`) where :data:`BUDGETS` says so,
+    else :func:`sweep` run now."""
+    if budget(profile)["artifact"]:
+        return load(survey, profile)
+    return sweep(survey, profile, progress, workers, scheduler)
+
+
+def make(profile: str = "default", progress: bool = True, workers: int | None = None,
+         scheduler: str | None = None) -> dict:
+    """Run the survey (:func:`hgsr.study.fronts.sweep`, from the runs cache where it is there) and the stage,
+    write the artifact and its card (:func:`artifact_path`), and return the card."""
+    from .dense_start import _git_commit, machine_record
+    import torch
+
+    started = time.perf_counter()
+    survey = fronts.sweep(profile, progress=progress, workers=workers, scheduler=scheduler)
+    stage = sweep(survey, profile, progress, workers, scheduler)
+    path = artifact_path(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage.to_csv(path, index=False)
+    status = stage["status"].value_counts().to_dict() if "status" in stage else {}
+    trained = stage[stage["status"] == "trained"] if "status" in stage else stage.iloc[:0]
+    card = {"name": path.stem, "profile": profile, "budgets": list(budget(profile)["lenet_budget_epochs"]),
+            "survey_epochs": experiments.profile(profile)["lenet_epochs"],
+            "leaders": [f for f in dict.fromkeys(stage["family"]) if f != fronts.BASELINE],
+            "steps": list(STEPS), "later_steps": list(LATER_STEPS), "refine": REFINE, "seeds": SEEDS,
+            "rows": len(stage), "tasks_trained_in_this_call": int(len(trained)),
+            "tasks_read_from_cache": int(status.get("cached", 0)),
+            "task_seconds_trained_in_this_call": round(float(trained["task_s"].sum()), 1) if len(trained) else 0.0,
+            "wall_seconds_of_this_call": round(time.perf_counter() - started, 1),
+            "note": "a task read from the runs cache was trained by an earlier call; its seconds are not counted here",
+            "machine": machine_record(torch.device("cpu")), "commit": _git_commit(),
+            "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "survey_digest": survey_digest(survey), "sha256": file_digest(path)}
+    atomic_write_json(card, card_path(profile))
+    print(f"{path}: {len(stage)} rows, {card['tasks_trained_in_this_call']} tasks trained in this call, "
+          f"{card['wall_seconds_of_this_call']:.0f} s")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hgsr.study.budget [--profile default] [--workers N] [--scheduler ADDR] [--no-progress]``."""
+    p = argparse.ArgumentParser(prog="python -m hgsr.study.budget", description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="default", choices=[k for k, v in BUDGETS.items() if v["artifact"]])
+    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    make(a.profile, not a.no_progress, a.workers, a.scheduler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

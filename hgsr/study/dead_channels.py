@@ -172,20 +172,22 @@ OWN_RULES = (*RULES, "relative")   # a family's own rule: a rule of RULES, or "r
 
 
 def compact_by(run: experiments.Run, rule: str, rel: float | None = None, include_linear: bool = False,
-               finetune_epochs: int = 0) -> dict:
+               finetune_epochs: int = 0, finetune_lr: float | None = None) -> dict:
     """The compact network of ``run`` by a family's own removal ``rule`` (:data:`OWN_RULES`), cached:
     ``"zeros"`` without fc units is :func:`hgsr.compact.compact_from_zeros` (``||F|| <= tol``); ``"relative"``
     is the same with ``||F|| <= rel · max ||F||`` per layer (notebook 05's scale-free rule); any other rule is
-    :func:`compact_by_rule` (``include_linear``: fc units too)."""
+    :func:`compact_by_rule` (``include_linear``: fc units too). ``finetune_lr``: as there (default: the run's
+    lr × :data:`hgsr.compact.FINETUNE_LR_FRACTION`)."""
     if rule not in OWN_RULES:
         raise InvalidArgument(f"rule={rule!r} is not a removal rule; known: {', '.join(OWN_RULES)}")
     if rule == "relative":
         if rel is None:
             raise InvalidArgument("rule='relative' needs rel, the fraction ρ of the layer's largest filter norm")
-        return compact_from_zeros(run, rel=rel, finetune_epochs=finetune_epochs)
+        return compact_from_zeros(run, rel=rel, finetune_epochs=finetune_epochs, finetune_lr=finetune_lr)
     if rule == "zeros" and not include_linear:
-        return compact_from_zeros(run, finetune_epochs=finetune_epochs)
-    return compact_by_rule(run, rule, finetune_epochs=finetune_epochs, include_linear=include_linear)
+        return compact_from_zeros(run, finetune_epochs=finetune_epochs, finetune_lr=finetune_lr)
+    return compact_by_rule(run, rule, finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
+                           include_linear=include_linear)
 
 
 def compact_own(name: str, run: experiments.Run, finetune_epochs: int = 0) -> dict:

@@ -60,12 +60,15 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
     """One point of notebook 07's fronts: train (or load) ``config``, then compact it twice and report both:
 
     - by the family's own ``rule`` (:func:`hgsr.study.dead_channels.compact_by`, as notebooks 02-05 and 08 remove
-      it; ``rel``: ρ of the ``"relative"`` rule), fine-tuned ``lenet_finetune_epochs``
-      of the profile: the compact network's size, its test error and its error on the config's held-out
-      validation images (both fine-tuned);
+      it; ``rel``: ρ of the ``"relative"`` rule): the compact network's size, its test error and its error on the
+      config's held-out validation images (both fine-tuned);
     - by the shared rule (:mod:`hgsr.study.shared_rule`: ΔL order, as many channels as keep the validation
-      error within the allowance, then a short fine-tuning): the same figures in columns ending ``_shared``,
-      plus ``val_error_unpruned_shared`` and ``val_error_pruned_shared`` (before fine-tuning).
+      error within the allowance): the same figures in columns ending ``_shared``, plus
+      ``val_error_unpruned_shared`` and ``val_error_pruned_shared`` (before fine-tuning).
+
+    Both compact networks get the same fine-tuning, :func:`hgsr.study.shared_rule.polish` (a short one at a
+    fraction of the run's lr), so that the two rules differ only in what they remove. (Notebooks 02-05 and 08
+    retrain their own-rule networks longer, the profile's ``lenet_finetune_epochs`` at the full rate.)
 
     Divergence is handled, not dropped: if the training or a fine-tuning diverges (:class:`hgsr.train.NonFiniteLoss`),
     the point is trained again with the learning rate × :data:`LR_RETRY_FACTOR` (``lr_k = lr · 0.5^k``), up to
@@ -87,9 +90,8 @@ def front_row(config: experiments.Config, rule: str = "zeros", include_linear: b
 def _front_row(config: experiments.Config, rule: str, include_linear: bool, rel: float | None,
                allowed_rise: float) -> dict:
     """:func:`front_row` for one learning rate (no retry)."""
-    P = experiments.profile(config.profile)
     run = experiments.run(config, progress=False)
-    out = dead_channels.compact_by(run, rule, rel, include_linear, P["lenet_finetune_epochs"])
+    out = dead_channels.compact_by(run, rule, rel, include_linear, **shared_rule.polish(config))
     shared = shared_rule.compact_shared(run, allowed_rise)
     val = experiments.validation_for(config)
     reg = config.regularizer or {}

@@ -13,7 +13,9 @@ judges every trained network the same way:
    images at most its unpruned error plus :func:`allowance` (:func:`hgsr.prune.largest_within`, bisection
    over the count); each layer keeps at least one channel;
 3. fine-tune the compact network :data:`FINETUNE_EPOCHS` epoch at :data:`FINETUNE_LR_FRACTION` of the run's
-   learning rate (cosine): a polish of a network whose removal was bounded, not a recovery.
+   learning rate (cosine): a polish of a network whose removal was bounded, not a recovery (:func:`polish`).
+   Notebook 07 gives the compact networks of the families' own rules the same polish, so that the two rules
+   compare removals, not fine-tunings.
 
 The allowance is what the target leaves above the unregularized baseline, ``ERROR_TARGET − test_b``: the removal
 may cost every network, before fine-tuning and on validation, what the target lets the baseline lose. It is
@@ -38,6 +40,12 @@ FINETUNE_LR_FRACTION = 0.1    # of the run's learning rate: a polish (a full-rat
 ERROR_TARGET = 0.0100     # the test-error target (notebook 07's)
 VERSION = 3               # of the procedure above: part of the cache key, raise it when the procedure changes
 BASELINE = "none"         # the family whose run anchors the bound (hgsr.study.families)
+
+
+def polish(config: experiments.Config) -> dict:
+    """The fine-tuning after a removal in notebook 07, for either rule: ``{"finetune_epochs": FINETUNE_EPOCHS,
+    "finetune_lr": config.lr × FINETUNE_LR_FRACTION}`` (keyword arguments of :func:`hgsr.compact.compact_with`)."""
+    return {"finetune_epochs": FINETUNE_EPOCHS, "finetune_lr": config.lr * FINETUNE_LR_FRACTION}
 
 
 def baseline_config(config: experiments.Config) -> experiments.Config:
@@ -81,8 +89,7 @@ def compact_shared(run: experiments.Run, allowed_rise: float) -> dict:
 
     params = {"rule": "loss_within_allowance", "version": VERSION, "allowed_rise": round(float(allowed_rise), 6),
               "samples": SAMPLES}
-    res = compact.compact_with(run, choose, "compact_shared", params, FINETUNE_EPOCHS,
-                               finetune_lr=run.config.lr * FINETUNE_LR_FRACTION)
+    res = compact.compact_with(run, choose, "compact_shared", params, **polish(run.config))
     s = res["summary"]
     probes = res["structure"].set_index("removed")["val_error"]
     removed = sum(s["widths_dense"]) - sum(s["widths"])
