@@ -183,3 +183,15 @@ def test_rows_read_the_artifact_only_where_the_profile_commits_one(monkeypatch):
     monkeypatch.setattr(budget, "sweep", lambda survey, profile, *a: "live")
     assert budget.rows(_survey(), "default") == "artifact"
     assert budget.rows(_survey(), "smoke") == "live"
+
+
+@pytest.mark.parametrize("profile", [p for p, b in budget.BUDGETS.items() if b["artifact"]])
+def test_the_committed_artifact_matches_its_card(profile):
+    import json
+    from hgsr.io import file_digest
+    path, card = budget.artifact_path(profile), json.loads(budget.card_path(profile).read_text())
+    assert file_digest(path) == card["sha256"]
+    assert card["budgets"] == list(budget.budget(profile)["lenet_budget_epochs"]) and card["seeds"] == budget.SEEDS
+    rows = pd.read_csv(path)
+    assert sorted(rows["epochs"].unique()) == sorted({card["survey_epochs"], *card["budgets"]})
+    assert set(card["leaders"]) == set(rows["family"]) - {fronts.BASELINE}

@@ -97,10 +97,16 @@ def test_compact_own_applies_the_registry_rule_of_each_family(monkeypatch):
     monkeypatch.setattr(dead_channels, "compact_by_rule", lambda run, rule, **kw: calls.append((rule, kw)) or kw)
     for name in ("l1", "l1_over_l2", "slimming", "ssl", "nonconvex_tl1_fc"):
         dead_channels.compact_own(name, object(), finetune_epochs=2)
-    assert calls == [("zeros", {"finetune_epochs": 2}), ("zeros", {"rel": families.family("l1_over_l2").rel, "finetune_epochs": 2}),
-                     ("gamma", {"finetune_epochs": 2, "include_linear": False}),
-                     ("zeros+inputs", {"finetune_epochs": 2, "include_linear": False}),
-                     ("zeros+inputs", {"finetune_epochs": 2, "include_linear": True})]
+    ft = {"finetune_epochs": 2, "finetune_lr": None}
+    assert calls == [("zeros", ft), ("zeros", {"rel": families.family("l1_over_l2").rel, **ft}),
+                     ("gamma", {**ft, "include_linear": False}),
+                     ("zeros+inputs", {**ft, "include_linear": False}),
+                     ("zeros+inputs", {**ft, "include_linear": True})]
+    calls.clear()     # notebook 07's polish: an own rule with the shared rule's learning rate
+    dead_channels.compact_by(object(), "relative", rel=0.1, finetune_epochs=1, finetune_lr=0.005)
+    dead_channels.compact_by(object(), "gamma", finetune_epochs=1, finetune_lr=0.005)
+    assert calls == [("zeros", {"rel": 0.1, "finetune_epochs": 1, "finetune_lr": 0.005}),
+                     ("gamma", {"finetune_epochs": 1, "finetune_lr": 0.005, "include_linear": False})]
 
 
 def test_compact_by_names_a_bad_rule_and_a_missing_rho():

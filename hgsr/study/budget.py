@@ -116,12 +116,12 @@ def _task(name: str, profile: str, epochs: int, mult: float, seed: int) -> Task:
 
 def _bounds(rows: pd.DataFrame) -> dict:
     """The validation bounds of one budget's rows (its own baseline run)."""
-    return fronts.validation_bounds(fronts._trained(rows)[lambda t: t["seed"] == 0])
+    return fronts.validation_bounds(fronts.finished(rows)[lambda t: t["seed"] == 0])
 
 
 def _choices(rows: pd.DataFrame, names) -> dict[str, float]:
     """``{family: λ multiple}`` chosen on validation under the shared rule (mean over the seeds so far)."""
-    pts = fronts.under_shared(fronts.points(fronts._trained(rows)))
+    pts = fronts.under_shared(fronts.points(fronts.finished(rows)))
     c = fronts.chosen(pts[pts["family"].isin(names)], _bounds(rows))
     return dict(zip(c["family"], c["lam_mult"].astype(float)))
 
@@ -157,18 +157,18 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
         steps = STEPS if i == 0 else LATER_STEPS     # later budgets: from the previous budget's choice, downward
         tasks = [_task(fronts.BASELINE, profile, epochs, 1.0, 0)]
         tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in steps]
-        rows = fronts._run(tasks, progress, workers, scheduler, allow_divergence=True)
+        rows = fronts.run_tasks(tasks, progress, workers, scheduler, allow_divergence=True)
         for _ in range(EXTEND_STEPS):
             more = fronts.edge_extensions(fronts.under_shared(rows), _bounds(rows), step=STEPS[2])
             more = [_task(f, profile, epochs, m, 0) for f, m in more if f in names]
             if not more:
                 break
-            rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
+            rows = pd.concat([rows, fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)],
                              ignore_index=True)
         if i == len(budgets) - 1:
             more = [_task(f, profile, epochs, m, 0) for f, m in refinements(rows, names)]
             if more:
-                rows = pd.concat([rows, fronts._run(more, progress, workers, scheduler, allow_divergence=True)],
+                rows = pd.concat([rows, fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)],
                                  ignore_index=True)
         out.append(rows.assign(epochs=epochs))
         start = _choices(rows, names)
@@ -178,14 +178,14 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
         more = []
         for epochs, d in rows[rows["epochs"].isin(seeded)].groupby("epochs", sort=True):
             have = set(zip(d["family"], d["lam_mult"].astype(float), d["seed"]))
-            done = fronts._trained(d)
+            done = fronts.finished(d)
             for fam, m in _choices(d, names).items():
                 finished = int(((done["family"] == fam) & (done["lam_mult"].astype(float) == m)).sum())
                 seeds = [s for s in range(fronts.MAX_SEED + 1) if (fam, m, s) not in have][:max(0, SEEDS - finished)]
                 more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
         if not more:
             break
-        new = fronts._run(more, progress, workers, scheduler, allow_divergence=True)
+        new = fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)
         rows = pd.concat([rows, new.assign(epochs=new["epochs"].astype(int))], ignore_index=True)
     order = {f: i for i, f in enumerate(FAMILIES)}
     return rows.sort_values(["epochs", "family", "lam_mult", "seed"], kind="stable",
@@ -197,7 +197,7 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     (:func:`hgsr.study.fronts.table`), with ``epochs``; the baseline is left out."""
     out = []
     for epochs, d in rows.groupby("epochs", sort=True):
-        t = fronts.table(fronts.under_shared(fronts.points(fronts._trained(d))), _bounds(d))
+        t = fronts.table(fronts.under_shared(fronts.points(fronts.finished(d))), _bounds(d))
         out.append(t[t["family"] != fronts.BASELINE].assign(epochs=int(epochs)))
     cols = ["epochs", "label", "lam", "lam_mult", "seeds", "widths", "filters_left_mean", "filters_left_std",
             "params_removed", "val_error", "error_finetuned", "error_finetuned_std", "reaches_on_val", "meets_test",

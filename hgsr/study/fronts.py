@@ -70,7 +70,7 @@ PANELS = {
 }
 
 
-def _run(tasks, progress: bool, workers, scheduler, allow_divergence: bool = False) -> pd.DataFrame:
+def run_tasks(tasks, progress: bool, workers, scheduler, allow_divergence: bool = False) -> pd.DataFrame:
     """The rows of a sweep; with ``allow_divergence`` a run that diverged (non-finite loss) becomes a row with
     ``status = "diverged"`` (its tags, seed and error; no metrics); any other failure raises, naming its config."""
     result = run_sweep(tasks, progress=progress, workers=workers, scheduler=scheduler)
@@ -95,7 +95,7 @@ def edge_extensions(rows: pd.DataFrame, bounds: dict, step: float | None = None)
     d0 = rows[rows["seed"] == 0]
     out = []
     for fam, d in d0.groupby("family", sort=False):
-        ok = _trained(d)
+        ok = finished(d)
         if ok.empty or (ok["lam"] == "—").all():     # nothing finished, or no regularizer (no λ to extend)
             continue
         m = float(_choose(ok, "val_error", "filters_left", bounds["target"])["lam_mult"])
@@ -116,29 +116,29 @@ def sweep(profile: str = "default", progress: bool = True, workers: int | None =
     (family, λ, seed); cached runs are read, not retrained. A run whose training or fine-tuning diverged
     (λ at the collapsing end of a grid) is a row with ``status = "diverged"``; any other failed task raises,
     naming its config."""
-    first = _run(grids.grid(grid, profile), progress, workers, scheduler, allow_divergence=True)
-    bounds = validation_bounds(_trained(first)[lambda t: t["seed"] == 0])
+    first = run_tasks(grids.grid(grid, profile), progress, workers, scheduler, allow_divergence=True)
+    bounds = validation_bounds(finished(first)[lambda t: t["seed"] == 0])
     for _ in range(EXTEND_STEPS):              # bracket each family's choice: one more λ past an edge it sits on
         more = [grids.family_task(f, profile, m, 0) for f, m in edge_extensions(under_shared(first), bounds)]
         if not more:
             break
-        first = pd.concat([first, _run(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
+        first = pd.concat([first, run_tasks(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
     near = sorted(set(near_front(first)) | set(near_front(under_shared(first), bounds)),   # near under either rule
                   key=lambda k: (list(FAMILIES).index(k[0]), k[1]))
     rows = first
     for seed in range(1, MAX_SEED + 1):        # the next seed for every point near the front still short of SEEDS
-        done = _trained(rows).groupby(["family", "lam_mult"]).size()
+        done = finished(rows).groupby(["family", "lam_mult"]).size()
         want = [(f, m) for f, m in near if done.get((f, m), 0) < len(SEEDS)]
         have = set(zip(rows["family"], rows["lam_mult"].astype(float), rows["seed"]))
         more = [grids.family_task(f, profile, m, seed) for f, m in want if (f, m, seed) not in have]
         if more:
-            rows = pd.concat([rows, _run(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
+            rows = pd.concat([rows, run_tasks(more, progress, workers, scheduler, allow_divergence=True)], ignore_index=True)
     order = {f: i for i, f in enumerate(FAMILIES)}
     return rows.sort_values(["family", "lam_mult", "seed"], key=lambda c: c.map(order) if c.name == "family" else c,
                             kind="stable").reset_index(drop=True)
 
 
-def _trained(rows: pd.DataFrame) -> pd.DataFrame:
+def finished(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of runs that finished (every row but those with ``status == "diverged"``)."""
     return rows[rows["status"] != "diverged"] if "status" in rows.columns else rows
 
@@ -148,7 +148,7 @@ def validation_bounds(frame: pd.DataFrame) -> dict:
     family (mean over its finished rows): ``target = val_b + (ERROR_TARGET − test_b)`` and
     ``near = val_b + (NEAR_ERROR − test_b)``, with ``val_b``, ``test_b`` the baseline's validation and
     (fine-tuned) test error. Returns those four numbers; a frame without the baseline raises."""
-    base = _trained(frame)[lambda t: t["family"] == BASELINE] if "family" in frame.columns else frame.iloc[:0]
+    base = finished(frame)[lambda t: t["family"] == BASELINE] if "family" in frame.columns else frame.iloc[:0]
     if base.empty:
         raise InvalidArgument(f"the sweep has no finished run of the baseline family {BASELINE!r}: the validation "
                               f"bounds are relative to it; include it in the grid")
@@ -183,11 +183,11 @@ def divergence_text(rows: pd.DataFrame) -> str:
     if "status" not in rows.columns or not (rows["status"] == "diverged").any():
         return f"No run of the sweep diverged ({len(rows)} runs)."
     bad = rows[rows["status"] == "diverged"].assign(lam_mult=lambda t: t["lam_mult"].astype(float))
-    ok = _trained(rows)
-    finished = set(zip(ok["family"], ok["lam_mult"].astype(float)))
+    ok = finished(rows)
+    done = set(zip(ok["family"], ok["lam_mult"].astype(float)))
     runs = ", ".join(f"{r.label} at λ × {r.lam_mult:g}, seed {int(r.seed)}" for r in bad.itertuples())
     diverged_points = {(r.family, r.lam_mult): r.label for r in bad.itertuples()}
-    gone = sorted((label, m) for (fam, m), label in diverged_points.items() if (fam, m) not in finished)
+    gone = sorted((label, m) for (fam, m), label in diverged_points.items() if (fam, m) not in done)
     text = f"{len(bad)} run(s) diverged (non-finite loss; each error message is in the sweep's appendix table): {runs}."
     if gone:
         text += (f" No seed of {len(gone)} point(s) finished ({', '.join(f'{l} at λ × {m:g}' for l, m in gone)}): "
@@ -210,7 +210,7 @@ def near_front(rows: pd.DataFrame, bounds: dict | None = None) -> list[tuple[str
     """``(family, lam_mult)`` of the seed-0 points that decide results: validation error within the near
     bound of :func:`validation_bounds` (``bounds``; default: those of ``rows``) and on a validation front
     (error vs parameters or vs MACs), or the family's validation choice (if within that bound)."""
-    d = _trained(rows)[lambda t: t["seed"] == 0].assign(val_acc=lambda t: 1 - t["val_error"])
+    d = finished(rows)[lambda t: t["seed"] == 0].assign(val_acc=lambda t: 1 - t["val_error"])
     bounds = bounds or validation_bounds(d)
     keys = set()
     close = d[d["val_error"] <= bounds["near"]]
@@ -235,7 +235,7 @@ def points(rows: pd.DataFrame) -> pd.DataFrame:
         raise InvalidArgument("rows is empty: no sweep point to average")
     out = []
     for (fam, mult), d_all in rows.groupby(["family", "lam_mult"], sort=False):
-        d = _trained(d_all)
+        d = finished(d_all)
         if d.empty:          # every seed diverged: no point to draw (:func:`divergence_text` lists it)
             continue
         r = {"family": fam, "label": d["label"].iloc[0], "rule": d["rule"].iloc[0], "lam_mult": mult,
