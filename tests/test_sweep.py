@@ -418,13 +418,13 @@ def test_fronts_records_a_diverged_run_as_a_row_and_raises_on_other_failures(sch
     from hgsr.study import fronts
     good, = [t for t in smoke_tasks() if t.config.regularizer is None][:1]
     blowup = sweep.Task(good.config.replace(lr=1e6, seed=3), tags={"family": "x", "lam_mult": 1.0})
-    rows = fronts._run([good, blowup], False, None, scheduler, allow_divergence=True)
+    rows = fronts.run_tasks([good, blowup], False, None, scheduler, allow_divergence=True)
     bad = rows[rows["status"] == "diverged"]
     assert len(bad) == 1 and bad.iloc[0]["seed"] == 3 and bad.iloc[0]["family"] == "x"
     assert bad.iloc[0]["error"].startswith("NonFiniteLoss")
     assert (rows["status"] != "diverged").sum() == 1
     with pytest.raises(RuntimeError, match="1 sweep task"):
-        fronts._run([blowup], False, None, scheduler)
+        fronts.run_tasks([blowup], False, None, scheduler)
 
 
 def test_a_deterministic_error_is_reported_at_once_and_any_other_is_retried(scheduler):
