@@ -195,3 +195,28 @@ def test_the_committed_artifact_matches_its_card(profile):
     rows = pd.read_csv(path)
     assert sorted(rows["epochs"].unique()) == sorted({card["survey_epochs"], *card["budgets"]})
     assert set(card["leaders"]) == set(rows["family"]) - {fronts.BASELINE}
+
+
+def test_sweep_steps_refines_and_seeds_the_longest_budget_and_its_baseline(monkeypatch):
+    """The stage's orchestration on a fake sweep: fewer filters and more error as λ grows, fewer filters with epochs."""
+    def fake(tasks, *a, **k):
+        out = []
+        for t in tasks:
+            fam, m, e, s = t.tags["family"], float(t.tags["lam_mult"]), t.tags["epochs"], t.config.seed
+            if fam == "none":
+                out.append(_row(fam, 1.0, s, 70, 0.0090 + 0.0002 * s, 0.0085, e))
+                continue
+            filters = max(4, round(30 / (1 + 3 * m) * (3 / e) ** 0.3))
+            out.append(_row(fam, m, s, filters, 0.0085 + 0.003 * m, 0.0085 + 0.003 * m, e))
+        return pd.DataFrame(out).assign(status="trained", hash=[t.hash for t in tasks])
+    monkeypatch.setattr(fronts, "run_tasks", fake)
+    survey = _survey().assign(status="trained", hash="h")
+    rows = budget.sweep(survey, "default", progress=False)
+    at20 = rows[rows["epochs"] == 20]
+    assert sorted(at20.loc[at20["family"] == "none", "seed"]) == [0, 1, 2]       # the bound's baseline, seeded
+    tab = budget.table(rows).set_index(["epochs", "family"])
+    for fam in budget.leaders(_shared_table(survey)):
+        assert tab.loc[(20, fam), "seeds"] == budget.SEEDS
+        mults = sorted(at20.loc[(at20["family"] == fam) & (at20["seed"] == 0), "lam_mult"].astype(float))
+        assert any(abs(b / a - budget.REFINE) < 0.01 for a, b in zip(mults, mults[1:])), mults   # a refined half step
+    assert set(rows["epochs"]) == {3, 10, 20}

@@ -14,7 +14,9 @@ short. This stage trains the families that matter longer and asks whether the an
    unregularized baseline (it anchors the budget's validation bound and its shared-rule allowance); at the
    longest budget, where the target is judged, one more λ per family halfway (geometrically) between its choice
    and the next larger λ tried (:func:`refinements`: the survey's grid is coarse near a front); then more
-   seeds at the survey's and the longest budget's choices until each has :data:`SEEDS`;
+   seeds at the survey's and the longest budget's choices until each has :data:`SEEDS`, and as many for the
+   longest budget's baseline (its validation bound, a mean over the baseline's seeds, is what every choice there
+   is judged by: one seed's error would move it by about as much as the differences it decides);
 3. :func:`table`: per (family, budget), the point chosen on validation under the shared rule
    (:func:`hgsr.study.fronts.chosen` with that budget's bounds), its filters and test error (mean, std over
    seeds); :func:`plot` draws filters left against epochs; :func:`verdict` states whether the longest budget
@@ -179,7 +181,10 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
         for epochs, d in rows[rows["epochs"].isin(seeded)].groupby("epochs", sort=True):
             have = set(zip(d["family"], d["lam_mult"].astype(float), d["seed"]))
             done = fronts.finished(d)
-            for fam, m in _choices(d, names).items():
+            wanted = _choices(d, names)
+            if epochs != short:       # the bound every choice of a trained budget is judged by: as many seeds
+                wanted[fronts.BASELINE] = 1.0         # (the survey's baseline seeds are the survey's own)
+            for fam, m in wanted.items():
                 finished = int(((done["family"] == fam) & (done["lam_mult"].astype(float) == m)).sum())
                 seeds = [s for s in range(fronts.MAX_SEED + 1) if (fam, m, s) not in have][:max(0, SEEDS - finished)]
                 more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
