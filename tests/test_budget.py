@@ -185,7 +185,7 @@ def test_rows_read_the_artifact_only_where_the_profile_commits_one(monkeypatch):
     assert budget.rows(_survey(), "smoke") == "live"
 
 
-@pytest.mark.parametrize("profile", [p for p, b in budget.BUDGETS.items() if b["artifact"]])
+@pytest.mark.parametrize("profile", [p for p, b in budget.BUDGETS.items() if b["lenet_budget_artifact"]])
 def test_the_committed_artifact_matches_its_card(profile):
     import json
     from hgsr.io import file_digest

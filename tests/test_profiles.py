@@ -23,20 +23,20 @@ FORMER = {
               "score_samples": 16, "variant_train": 1024, "prune_fractions": (0.5,),
               "train_images": 512, "calibration_images": 256, "finetune_train": 256,
               "val_images": 256, "mnist_val": 256, "fp_seeds": 2, "finetune_lr": 0.002,
-              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}, "lenet_budget_epochs": (2,)},
+              "latency": {"repeats": 3, "warmup": 1, "rounds": 3}, "lenet_budget_epochs": (2,), "lenet_budget_artifact": False},
     "default": {"mnist_train": None, "mnist_test": None, "cifar_train": 8000, "cifar_test": None,
                 "lenet_epochs": 3, "lenet_finetune_epochs": 4, "resnet_epochs": 8, "finetune_epochs": 2,
                 "score_samples": 1024, "variant_train": 10000, "prune_fractions": (0.3, 0.5, 0.65),
                 "train_images": None, "calibration_images": 2000, "finetune_train": 10000,
                 "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.01,
-                "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": (10, 20)},
+                "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": (10, 20), "lenet_budget_artifact": True},
     "paper": {"mnist_train": None, "mnist_test": None, "cifar_train": None, "cifar_test": None,
               "lenet_epochs": 200, "lenet_finetune_epochs": 40, "resnet_epochs": 100, "finetune_epochs": 40,
               "score_samples": 1024, "variant_train": None,
               "prune_fractions": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
               "train_images": None, "calibration_images": 2000, "finetune_train": 45000,
               "val_images": 5000, "mnist_val": 5000, "fp_seeds": 3, "finetune_lr": 0.001,
-              "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": ()},
+              "latency": {"repeats": 30, "warmup": 5, "rounds": 3}, "lenet_budget_epochs": (), "lenet_budget_artifact": False},
 }
 
 

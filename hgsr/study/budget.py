@@ -71,9 +71,9 @@ MAX_ROUNDS = 2                 # seed rounds: a choice that moves when seeds are
 RUNS_COLUMNS = ("epochs", *fronts.RUNS_COLUMNS, "lr_retries")
 REFINE = math.sqrt(STEPS[2])  # at the longest budget: λ × this, halfway (geometrically) to the next larger λ tried
 # per profile: the budgets (epochs) and whether the stage is a committed artifact (data/budget/) or run live
-BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,), "artifact": False},
-                            "default": {"lenet_budget_epochs": (10, 20), "artifact": True},
-                            "paper": {"lenet_budget_epochs": (), "artifact": False}}
+BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,), "lenet_budget_artifact": False},
+                            "default": {"lenet_budget_epochs": (10, 20), "lenet_budget_artifact": True},
+                            "paper": {"lenet_budget_epochs": (), "lenet_budget_artifact": False}}
 ARTIFACT_DIR = REPO / "data" / "budget"
 # the survey columns an artifact's digest covers: the rows it started from, as results (a changed survey changes them)
 SURVEY_DIGEST_COLUMNS = ("family", "lam_mult", "seed", "status", "filters_left", "error_finetuned", "val_error",
@@ -381,7 +381,7 @@ def rows(survey: pd.DataFrame, profile: str = "default", progress: bool = True, 
          scheduler: str | None = None) -> pd.DataFrame:
     """The stage's rows at ``profile``: the committed artifact (:func:`load`) where :data:`BUDGETS` says so,
     else :func:`sweep` run now."""
-    if budget(profile)["artifact"]:
+    if budget(profile)["lenet_budget_artifact"]:
         return load(survey, profile)
     return sweep(survey, profile, progress, workers, scheduler)
 
@@ -422,7 +422,7 @@ def make(profile: str = "default", progress: bool = True, workers: int | None = 
 def main(argv: list[str] | None = None) -> int:
     """``python -m hgsr.study.budget [--profile default] [--workers N] [--scheduler ADDR] [--no-progress]``."""
     p = argparse.ArgumentParser(prog="python -m hgsr.study.budget", description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default="default", choices=[k for k, v in BUDGETS.items() if v["artifact"]])
+    p.add_argument("--profile", default="default", choices=[k for k, v in BUDGETS.items() if v["lenet_budget_artifact"]])
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     p.add_argument("--no-progress", action="store_true")
