@@ -86,6 +86,8 @@ def test_verdict_states_the_target_the_last_step_and_the_order():
     assert "nonconvex SGL, R = L1-L2 -3.0 (beyond the sum of the seed spreads, 2.0)" in text
     assert "keeps the order" in text and "ranks 2 of 2 at the target at 20 epochs" in text
     assert "6.0 filters behind nonconvex SGL, R = L1-L2, beyond the sum of the two seed spreads (2.0)" in text
+    # 0.93 % on test: 0.07 % below the target, less than one sampling standard error on 10,000 images (0.10 %)
+    assert "is 0.07% below the 1.00% target: less than one sampling standard error" in text and "(0.10%;" in text
 
 
 def test_verdict_says_when_the_longer_budget_changes_the_order():

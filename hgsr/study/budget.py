@@ -53,7 +53,7 @@ from ..errors import InvalidArgument
 from ..io import atomic_write_json, file_digest
 from ..sweep import Task
 from ..viz.vocabulary import count_text
-from . import fronts, grids
+from . import filter_pruning, fronts, grids
 from .families import FAMILIES
 from .shared_rule import ERROR_TARGET
 
@@ -204,10 +204,10 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for epochs, d in rows.groupby("epochs", sort=True):
         t = fronts.table(fronts.under_shared(fronts.points(fronts.finished(d))), _bounds(d))
-        out.append(t[t["family"] != fronts.BASELINE].assign(epochs=int(epochs)))
+        out.append(t[t["family"] != fronts.BASELINE].assign(epochs=int(epochs), test_images=int(d["test_images"].max())))
     cols = ["epochs", "label", "lam", "lam_mult", "seeds", "widths", "filters_left_mean", "filters_left_std",
             "params_removed", "val_error", "error_finetuned", "error_finetuned_std", "reaches_on_val", "meets_test",
-            "family"]
+            "test_images", "family"]
     return pd.concat(out, ignore_index=True)[cols]
 
 
@@ -276,6 +276,13 @@ def verdict(tab: pd.DataFrame) -> str:
                     f"filters at {percent(pub.error_finetuned, 2)} (its own, longer budget), which it "
                     f"{'beats' if beats else 'does not beat'}. The course's target (at most {TARGET_FILTERS} filters, "
                     f"mean of at least {SEEDS} seeds) is **{'met' if met else 'not met'}**.")
+        se = filter_pruning.binomial_se(ERROR_TARGET, int(b["test_images"]))   # the same for error and accuracy
+        gap = ERROR_TARGET - b["error_finetuned"]
+        spread = "" if np.isnan(b["error_finetuned_std"]) else f" (± {percent(b['error_finetuned_std'], 2)} over the seeds)"
+        text.append(f"Its test error{spread} is {percent(gap, 2)} below the {percent(ERROR_TARGET, 2)} target: "
+                    f"{'less' if gap < se else 'more'} than one sampling standard error of an error rate near the target "
+                    f"on {int(b['test_images']):,} test images ({percent(se, 2)}; the seeds share those images, so it does "
+                    f"not shrink with them).")
     if len(budgets) > 2:
         prev = tab[tab["epochs"] == budgets[-2]].set_index("family")
         moves = []
