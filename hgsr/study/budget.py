@@ -142,6 +142,12 @@ def refinements(rows: pd.DataFrame, names) -> list[tuple[str, float]]:
     return out
 
 
+def _survey_table(survey: pd.DataFrame) -> pd.DataFrame:
+    """The survey's :func:`hgsr.study.fronts.table` under the shared rule, at its own bounds: what the leaders and
+    their starting λ are read from."""
+    return fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
+
+
 def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
           scheduler: str | None = None) -> pd.DataFrame:
     """Every point of the budget stage (module docstring), one row per (budget, family, λ, seed) with an
@@ -150,29 +156,31 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
     P = experiments.profile(profile)
     short = P["lenet_epochs"]
     survey = survey.assign(epochs=short)
-    shared_tab = fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
+    shared_tab = _survey_table(survey)
     names = leaders(shared_tab)
     start = dict(zip(shared_tab["family"], shared_tab["lam_mult"].astype(float)))
     keep = survey["family"].isin([fronts.BASELINE, *names])
     out = [survey[keep]]
     budgets = budget(profile)["lenet_budget_epochs"]
+
+    def run(tasks):
+        return fronts.run_tasks(tasks, progress, workers, scheduler, allow_divergence=True)
+
     for i, epochs in enumerate(budgets):
         steps = STEPS if i == 0 else LATER_STEPS     # later budgets: from the previous budget's choice, downward
         tasks = [_task(fronts.BASELINE, profile, epochs, 1.0, 0)]
         tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in steps]
-        rows = fronts.run_tasks(tasks, progress, workers, scheduler, allow_divergence=True)
+        rows = run(tasks)
         for _ in range(EXTEND_STEPS):
             more = fronts.edge_extensions(fronts.under_shared(rows), _bounds(rows), step=STEPS[2])
             more = [_task(f, profile, epochs, m, 0) for f, m in more if f in names]
             if not more:
                 break
-            rows = pd.concat([rows, fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)],
-                             ignore_index=True)
+            rows = pd.concat([rows, run(more)], ignore_index=True)
         if i == len(budgets) - 1:
             more = [_task(f, profile, epochs, m, 0) for f, m in refinements(rows, names)]
             if more:
-                rows = pd.concat([rows, fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)],
-                                 ignore_index=True)
+                rows = pd.concat([rows, run(more)], ignore_index=True)
         out.append(rows.assign(epochs=epochs))
         start = _choices(rows, names)
     rows = pd.concat(out, ignore_index=True)
@@ -191,7 +199,7 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
                 more += [_task(fam, profile, int(epochs), m, s) for s in seeds]
         if not more:
             break
-        new = fronts.run_tasks(more, progress, workers, scheduler, allow_divergence=True)
+        new = run(more)
         rows = pd.concat([rows, new.assign(epochs=new["epochs"].astype(int))], ignore_index=True)
     order = {f: i for i, f in enumerate(FAMILIES)}
     return rows.sort_values(["epochs", "family", "lam_mult", "seed"], kind="stable",
@@ -344,8 +352,7 @@ def card_path(profile: str) -> Path:
 def survey_digest(survey: pd.DataFrame) -> str:
     """SHA-256 of the survey rows the stage starts from (the baseline's and the leaders', :func:`leaders`), over
     :data:`SURVEY_DIGEST_COLUMNS`, numbers printed to 6 significant digits: the same survey gives the same digest."""
-    tab = fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
-    keep = survey[survey["family"].isin([fronts.BASELINE, *leaders(tab)])]
+    keep = survey[survey["family"].isin([fronts.BASELINE, *leaders(_survey_table(survey))])]
     cols = [c for c in SURVEY_DIGEST_COLUMNS if c in keep.columns]
     d = keep[cols].sort_values(["family", "lam_mult", "seed"], kind="stable")
     text = d.to_csv(index=False, float_format="%.6g", lineterminator="\n")
@@ -406,15 +413,14 @@ def make(profile: str = "default", progress: bool = True, workers: int | None = 
     path = artifact_path(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     stage.to_csv(path, index=False)
-    status = stage["status"].value_counts().to_dict() if "status" in stage else {}
-    trained = stage[stage["status"] == "trained"] if "status" in stage else stage.iloc[:0]
+    trained = stage[stage["status"] == "trained"]     # sweep rows always carry a status
     card = {"name": path.stem, "profile": profile, "budgets": list(budget(profile)["lenet_budget_epochs"]),
             "survey_epochs": experiments.profile(profile)["lenet_epochs"],
             "leaders": [f for f in dict.fromkeys(stage["family"]) if f != fronts.BASELINE],
             "steps": list(STEPS), "later_steps": list(LATER_STEPS), "refine": REFINE, "seeds": SEEDS,
             "rows": len(stage), "tasks_trained_in_this_call": int(len(trained)),
-            "tasks_read_from_cache": int(status.get("cached", 0)),
-            "task_seconds_trained_in_this_call": round(float(trained["task_s"].sum()), 1) if len(trained) else 0.0,
+            "tasks_read_from_cache": int((stage["status"] == "cached").sum()),
+            "task_seconds_trained_in_this_call": round(float(trained["task_s"].sum()), 1),
             "wall_seconds_of_this_call": round(time.perf_counter() - started, 1),
             "note": "a task read from the runs cache was trained by an earlier call; its seconds are not counted here",
             "machine": machine_record(torch.device("cpu")), "commit": _git_commit(),
