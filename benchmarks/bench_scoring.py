@@ -12,11 +12,15 @@ in odd rounds, naive first in even ones), each round giving a ratio; the summary
 median(naive) / median(fast). Wall-clock and process CPU time are both printed: on a machine shared
 with other work, CPU time is the less noisy of the two.
 
-The model is ResNet-20 with random weights and random BatchNorm statistics (timing does not depend
-on training). Threads are fixed (``--threads``, default 1: on a shared 2-core machine two OpenMP
+``--model random`` (the default) is ResNet-20 with random weights and random BatchNorm statistics:
+nearly every channel is non-zero on every image, so the fast path skips nothing and the ratio is that
+of its rewrites alone. ``--model hgsr`` is the committed HGSR-trained start that notebook 06 scores
+(``data/pretrained/resnet20_cifar10_hgsr.pt``): there the fast path also leaves out the images a
+silenced channel cannot change (step 3 of ``hgsr.prune.ranking.loss``), and the fraction of
+(channel, image) rows it ran is printed. Threads are fixed (``--threads``, default 1: on a shared 2-core machine two OpenMP
 threads can thrash).
 
-    python benchmarks/bench_scoring.py [--samples 1024] [--batch 256] [--threads 1] [--rounds 2]
+    python benchmarks/bench_scoring.py [--model random|hgsr] [--samples 1024] [--batch 256] [--threads 1] [--rounds 2]
 """
 from __future__ import annotations
 
@@ -30,10 +34,14 @@ from torch import nn
 
 from hgsr import data as hdata
 from hgsr import models
+from hgsr import pretrained
 from hgsr import prune as P
+from hgsr.prune.ranking import loss as scoring
 
 
-def model():
+def model(kind: str):
+    if kind == "hgsr":
+        return pretrained.load("resnet20_cifar10_hgsr").eval()
     torch.manual_seed(0)
     m = models.build("resnet20")
     for mod in m.modules():
@@ -59,6 +67,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--naive-per-group", type=int, default=2)
     ap.add_argument("--data", choices=["cifar10", "random"], default="cifar10")
+    ap.add_argument("--model", choices=["random", "hgsr"], default="random")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.data == "cifar10":
@@ -66,7 +75,7 @@ def main():
     else:
         g = torch.Generator().manual_seed(0)
         ds = (torch.randn(args.samples, 3, 32, 32, generator=g), torch.randint(0, 10, (args.samples,), generator=g))
-    m = model()
+    m = model(args.model)
     groups = P.prunable_groups(m, (3, 32, 32))
     n_all = sum(g.size for g in groups)
     k = args.naive_per_group
@@ -74,13 +83,26 @@ def main():
     n_sub = sum(len(v) for v in subset.values())
     scale = (n_all + 1) / (n_sub + 1)
     kw = dict(n_samples=args.samples, batch_size=args.batch)
-    print(f"# ResNet-20, {args.samples} {args.data} training images, batch {args.batch}, "
+    print(f"# ResNet-20 ({args.model} weights), {args.samples} {args.data} training images, batch {args.batch}, "
           f"{args.threads} thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
     print(f"# naive timed on {n_sub} of {n_all} channels and extrapolated (x {scale:.2f}); "
           f"{args.rounds} interleaved rounds")
 
-    runs = {"fast": lambda: P.loss_increase_scores(m, ds, **kw),
+    rows = []  # rows of the fast path's passes (the last run's)
+    build = scoring._Rows.build
+
+    def counted(chans, images, b):
+        out = build(chans, images, b)
+        rows.append(len(out))
+        return out
+    scoring._Rows.build = staticmethod(counted)
+
+    def run_fast():
+        rows.clear()
+        return P.loss_increase_scores(m, ds, **kw)
+
+    runs = {"fast": run_fast,
             "naive": lambda: P.loss_increase_scores_naive(m, ds, channels=subset, **kw)}
     wall, cpu, out = {"fast": [], "naive": []}, {"fast": [], "naive": []}, {}
     for r in range(args.rounds):
@@ -97,7 +119,8 @@ def main():
     merged = fast.merge(naive, on=["group", "channel"], suffixes=("_fast", "_naive"))
     diff = (merged["delta_loss_fast"] - merged["delta_loss_naive"]).abs().max()
     med = {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in wall}
-    print(f"channels scored by the fast path:   {len(fast)} (all of {n_all})")
+    print(f"channels scored by the fast path:   {len(fast)} (all of {n_all}); rows run: {sum(rows):,} of "
+          f"{n_all * args.samples:,} (channel, image) pairs ({sum(rows) / (n_all * args.samples):.1%})")
     print(f"fast path, all channels (median):   {med['fast'][0]:8.1f} s wall {med['fast'][1]:8.1f} s CPU")
     print(f"naive, {n_sub} channels (median):      {med['naive'][0] / scale:8.1f} s wall "
           f"{med['naive'][1] / scale:8.1f} s CPU (measured)")

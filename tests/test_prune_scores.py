@@ -190,3 +190,95 @@ def test_select_min_keep_is_a_floor_per_group_and_keeps_the_count():
     from hgsr.errors import InvalidArgument
     with pytest.raises(InvalidArgument, match="min_keep"):
         P.select(t, fraction=0.5, min_keep=1.5)
+
+
+def sparse_activations(model: torch.nn.Module, shift: float, seed: int = 0) -> torch.nn.Module:
+    """Lower every BatchNorm's β (every bias, where there is no BatchNorm) by ``shift`` times a random
+    fraction: many channels then stay 0 after their ReLU on some images and not on others, as in a
+    network trained with a sparsity penalty."""
+    g = torch.Generator().manual_seed(seed)
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d) or (not has_bn and getattr(mod, "bias", None) is not None):
+                mod.bias -= shift * torch.rand(mod.bias.shape, generator=g)
+    return model
+
+
+def scaled_images(shape, n, seed=0):
+    """Images whose contrast varies from one to the next (so the silent channels vary too)."""
+    x, y = fake_data(shape, n=n, seed=seed)
+    return x * torch.linspace(0.1, 2.0, n).view(-1, *[1] * len(shape)), y
+
+
+@pytest.fixture
+def rows_seen(monkeypatch):
+    """The (variant, image) rows of every pass of the fast path: ``[(variants, rows, full)]``."""
+    seen, build = [], loss._Rows.build
+
+    def spy(chans, images, b):
+        rows = build(chans, images, b)
+        seen.append((len(chans), len(rows), rows.full))
+        return rows
+    monkeypatch.setattr(loss._Rows, "build", staticmethod(spy))
+    return seen
+
+
+def skipped_fraction(seen, n_variants, n_images):
+    return 1 - sum(r for _, r, _ in seen) / (n_variants * n_images)
+
+
+@pytest.mark.parametrize("batch_size, max_rows, fused", [(12, 128, True), (12, 30, True), (8, 8, False)])
+def test_images_a_silenced_channel_cannot_change_are_skipped_exactly_on_resnet20(
+        monkeypatch, rows_seen, batch_size, max_rows, fused):
+    if not fused:
+        monkeypatch.setattr(loss, "_FUSED_OK", False)
+    m = sparse_activations(randomized("resnet20"), shift=1.0)
+    ds = scaled_images((3, 32, 32), n=24)
+    chans = {"layer1": [0, 7, 15], "layer1.0.conv1": None, "layer2": [5, 6], "layer2.1.conv1": None,
+             "layer3": [1, 63], "layer3.2.conv1": list(range(0, 64, 4))}
+    fast = P.loss_increase_scores(m, ds, n_samples=24, batch_size=batch_size, max_rows=max_rows, channels=chans)
+    naive = P.loss_increase_scores_naive(m, ds, n_samples=24, batch_size=8, channels=chans)
+    assert (fast["delta_loss"] - naive["delta_loss"]).abs().max() <= 1e-5
+    assert fast["delta_loss"].abs().max() > 1e-3
+    n_variants = len(fast)
+    skipped = skipped_fraction(rows_seen, n_variants, 24)
+    assert 0.2 < skipped < 0.95, skipped  # the sparse network skips rows, but not all: not vacuous
+    assert any(not full for _, _, full in rows_seen) and all(r <= max(max_rows, batch_size) for _, r, _ in rows_seen)
+    assert (fast["delta_loss"] == 0).sum() < n_variants  # ΔL = 0 exactly only for channels silent on every image
+
+
+@pytest.mark.parametrize("batch_size, max_rows", [(10, 128), (10, 10)])
+def test_images_are_skipped_exactly_on_lenet_and_other_paths(rows_seen, batch_size, max_rows):
+    # LeNet-5 without BatchNorm (biases lowered; linear units with a delta), and the paths of Odd
+    # (a broadcast addition of a clean branch, a residual MLP)
+    torch.manual_seed(0)
+    cases = [(sparse_activations(randomized("lenet5", in_channels=1, image_size=28), shift=0.3),
+              scaled_images((1, 28, 28), n=20)),
+             (sparse_activations(randomize_batchnorm(Odd()).eval(), shift=2.0), scaled_images((3, 16, 16), n=20))]
+    for m, ds in cases:
+        rows_seen.clear()
+        kw = {"n_samples": 20, "include_linear": True}
+        fast = P.loss_increase_scores(m, ds, batch_size=batch_size, max_rows=max_rows, **kw)
+        naive = P.loss_increase_scores_naive(m, ds, batch_size=8, **kw)
+        assert (fast["delta_loss"] - naive["delta_loss"]).abs().max() <= 1e-6
+        assert fast["delta_loss"].abs().max() > 1e-3
+        assert 0.05 < skipped_fraction(rows_seen, len(fast), 20) < 0.95
+        assert any(not full for _, _, full in rows_seen)
+
+
+@pytest.mark.slow
+def test_fast_equals_naive_on_every_channel_of_the_committed_hgsr_start(rows_seen):
+    # the network notebook 06 scores: its penalty left most small channels silent on most images
+    from hgsr import pretrained
+    from hgsr.study import pruning_starts
+    m = pretrained.load(pruning_starts.HGSR).eval()
+    ds = hdata.load("cifar10")
+    fast = P.loss_increase_scores(m, ds, n_samples=16, batch_size=16)
+    naive = P.loss_increase_scores_naive(m, ds, n_samples=16, batch_size=16)
+    assert len(fast) == len(naive) == 448
+    # float32 rounding: to 1e-6 of the score where it exceeds 1 (the largest, layer1's channel 6, is about 26)
+    tol = 1e-6 * naive["delta_loss"].abs().clip(lower=1)
+    assert ((fast["delta_loss"] - naive["delta_loss"]).abs() <= tol).all()
+    assert fast["delta_loss"].abs().max() > 1e-2
+    assert skipped_fraction(rows_seen, 448, 16) > 0.3
