@@ -42,7 +42,8 @@ channel's output is exactly 0 (:mod:`hgsr.prune.removal.silence`). Lower score =
    then the (variant, image) pairs left, up to ``max_rows``; a trained sparse network, whose ReLUs
    silence most of its small channels on most images, skips most of them (on the HGSR-trained
    ResNet-20 of notebook 06, about 80 % of the (image, inner channel) pairs are 0 after the ReLU).
-   ``delta_loss`` is accumulated per image as ``loss(variant) - loss(clean)``.
+   A left-out image adds its clean loss to the variant's sum (a channel that changes no image gets
+   ``delta_loss = 0`` exactly).
 
 All are exact rewrites of the naive computation (the same function, the operations reordered: the
 zeroed channel's contribution subtracted instead of recomputed, BatchNorm folded into the conv, the
@@ -503,8 +504,8 @@ def _delta(layer: nn.Module, u: torch.Tensor, out: torch.Tensor, rows: _Rows,
 
 
 def _variant_losses(interp: graph.Interpreter, clean: dict, p: _Plan, rows: _Rows, y: torch.Tensor,
-                    clean_loss: torch.Tensor, folded: _Folded) -> torch.Tensor:
-    """``sum over the rows of variant k of (loss with channel chans[k] silenced - clean loss)``, per k."""
+                    folded: _Folded) -> torch.Tensor:
+    """The summed loss over the rows of variant ``k`` (channel ``chans[k]`` silenced), per ``k``."""
     b = rows.b
     vals, masked, full = {}, set(), {}  # row values (masked: the clean value); materialized ones
 
@@ -560,8 +561,9 @@ def _variant_losses(interp: graph.Interpreter, clean: dict, p: _Plan, rows: _Row
             full.pop(a, None)
             masked.discard(a)
     loss = F.cross_entropy(kfold(interp.nodes[-1]).double(), y.index_select(0, rows.idx), reduction="none")
-    diff = loss - clean_loss.index_select(0, rows.idx)
-    return torch.zeros(len(rows.chans), dtype=torch.float64, device=diff.device).index_add_(0, rows.var, diff)
+    if rows.full:
+        return loss.view(len(rows.chans), b).sum(1)
+    return torch.zeros(len(rows.chans), dtype=torch.float64, device=loss.device).index_add_(0, rows.var, loss)
 
 
 def _changed(clean: dict, p: _Plan, b: int) -> torch.Tensor:
@@ -629,12 +631,21 @@ def loss_increase_scores(model: nn.Module, ds, n_samples: int = 1024, seed: int 
             clean_loss = F.cross_entropy(clean[interp.nodes[-1]].double(), yb, reduction="none")
             loss0 += clean_loss.sum().item()
             for p in plans:
-                for ks, images in _passes(_changed(clean, p, len(yb)), max_rows):
+                changed = _changed(clean, p, len(yb))
+                # the images a variant leaves out add their clean loss (all of them: exactly this chunk's L0 term)
+                same = (clean_loss.unsqueeze(0) * ~changed).sum(1)
+                unchanged = ~changed.any(1)
+                same[unchanged] = clean_loss.sum()
+                out = same.cpu()
+                for ks, images in _passes(changed, max_rows):
                     rows = _Rows.build([p.chans[k] for k in ks], images, len(yb))
-                    sums[p.group.name][ks] += _variant_losses(interp, clean, p, rows, yb, clean_loss, folded).cpu()
+                    computed = _variant_losses(interp, clean, p, rows, yb, folded).cpu()
+                    partial = torch.tensor([len(i) < len(yb) for i in images])
+                    out[ks] = torch.where(partial, out[ks] + computed, computed)
+                sums[p.group.name] += out
     n = len(y)
     loss0 /= n
-    rows = [(p.group.name, c, float(s) / n) for p in plans for c, s in zip(p.chans, sums[p.group.name])]
+    rows = [(p.group.name, c, float(s) / n - loss0) for p in plans for c, s in zip(p.chans, sums[p.group.name])]
     order = {g.name: k for k, g in enumerate(groups)}
     rows.sort(key=lambda r: (order[r[0]], r[1]))
     return _frame(rows, loss0, n, seed)
