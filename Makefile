@@ -21,7 +21,7 @@ CHROMIUM ?= /usr/bin/chromium
 BIN     := $(VENV)/bin
 SHELL   := /bin/bash
 
-.PHONY: install test test-browser figures site bench clean dense-start hgsr-start finetuned lenet-budget
+.PHONY: install test test-browser figures site bench clean dense-start hgsr-start finetuned lenet-budget timings cold-time
 
 install: $(VENV)/.installed
 
@@ -76,3 +76,15 @@ lenet-budget: install
 
 finetuned: install
 	$(BIN)/python -m hgsr.study.finetuned_start --seeds 0 1 2
+
+# cold wall times, each from an empty runs cache (data/timings/): the smoke profile in order, and 08 alone
+timings: install
+	$(BIN)/python -m hgsr.suite.timings smoke --profile smoke
+	$(BIN)/python -m hgsr.suite.timings smoke_08_alone --profile smoke --only 08
+	$(BIN)/python -m hgsr.suite.readme
+
+# one notebook of the default profile from an empty runs cache, e.g. make cold-time ONLY=07 (07: about 2 hours)
+cold-time: install
+	@test -n "$(ONLY)" || { echo "cold-time: name one notebook, e.g. make cold-time ONLY=07" >&2; exit 1; }
+	$(BIN)/python -m hgsr.suite.timings cold_$(ONLY) --profile default --only $(ONLY)
+	$(BIN)/python -m hgsr.suite.readme

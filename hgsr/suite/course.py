@@ -10,7 +10,7 @@ needs to present a notebook with its exercises and questions, results read from 
 
 Wall times: the ``default`` profile's come from ``figures/manifest.json`` (written by ``make figures``;
 each notebook run in order, so later notebooks find earlier runs in the cache). The ``smoke``
-profile's are :data:`SMOKE_SECONDS`, measured as stated there.
+profile's are measured from an empty cache and committed as ``data/timings/smoke.json`` (:mod:`hgsr.suite.timings`).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..data import REPO
 from ..errors import InvalidArgument
+from . import timings
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,8 @@ LESSONS: tuple[Lesson, ...] = (
            "nothing (reads the committed result tables of 03, 06, 07 and 08)", 30),
 )
 
-# Smoke profile, 2 CPU cores (AMD EPYC), `python -m hgsr.suite.run_notebooks --profile smoke` from an empty run
-# cache at commit f903a29, the notebooks in order (later ones read earlier runs from the cache), machine otherwise idle.
-SMOKE_SECONDS: dict[str, float] = {
-    "00_introduction": 20.0, "01_penalties_and_proximal_operators": 12.6, "02_baselines": 20.0,
-    "03_hierarchical_group_sparsity": 19.4, "04_nonconvex_sparse_group_lasso": 28.9, "05_l1_over_l2": 16.2,
-    "06_filter_pruning": 25.0, "07_comparison": 64.0, "08_speed": 11.7,
-    "09_recap": 9.8,   # 09 alone (it reads committed tables, trains nothing), 2 cores (Intel Xeon) beside a training
-}
-# 08 alone from an empty cache: it trains every LeNet-5 family and both ResNet-20 runs itself.
-SMOKE_SECONDS_08_ALONE: float = 36.1
+SMOKE = "smoke"                  # data/timings/smoke.json: every notebook in order, smoke profile, cold
+SMOKE_08_ALONE = "smoke_08_alone"  # 08 alone from an empty cache: it trains everything it needs
 
 
 def lesson(key: str) -> Lesson:
@@ -143,19 +136,35 @@ def load_manifest(figures_dir: Path | str = REPO / "figures") -> dict | None:
     return json.loads(f.read_text()) if f.exists() else None
 
 
+def _smoke_seconds(name: str) -> dict[str, float]:
+    """The record's wall times; ``{}`` before ``make timings`` has measured them (a fresh clone has them)."""
+    try:
+        return timings.seconds(name)
+    except timings.MissingTimings:
+        return {}
+
+
+def _smoke_note() -> str:
+    alone = _smoke_seconds(SMOKE_08_ALONE).get("08_speed")
+    if not _smoke_seconds(SMOKE) or alone is None:
+        return "Smoke times: not measured yet (`make timings`)."
+    return (f"Smoke times: `data/timings/{SMOKE}.json` (from an empty cache, run in order; 08 alone from an empty "
+            f"cache, training everything it needs: {alone:.0f} s).")
+
+
 def reading_order(manifest: dict | None = None) -> pd.DataFrame:
     """One row per notebook in reading order: number, title, what it teaches, what it trains from a cold
     cache, which notebooks' runs it reuses, the planned lecture time (min), the smoke wall time (s) and, when
     ``manifest`` is a
     ``default``-profile manifest, the default wall time (min) and the ``runs/`` entries that run wrote
     (None where the manifest predates that record; 0: a rerun from a warm cache)."""
-    default, written = {}, {}
+    default, written, smoke = {}, {}, _smoke_seconds(SMOKE)
     if manifest and manifest.get("profile") == "default":
         default = {k: v["seconds"] for k, v in manifest.get("notebooks", {}).items()}
         written = {k: v.get("cache_entries_written") for k, v in manifest.get("notebooks", {}).items()}
     return pd.DataFrame([{"notebook": x.stem, "title": x.title, "teaches": x.teaches, "trains": x.trains,
                           "reuses runs of": ", ".join(x.reuses), "lecture_min": x.lecture_min,
-                          "smoke_s": SMOKE_SECONDS.get(x.stem, float("nan")),
+                          "smoke_s": smoke.get(x.stem, float("nan")),
                           "default_min": default.get(x.stem, float("nan")) / 60,
                           "cache_entries_written": written.get(x.stem)} for x in LESSONS])
 
@@ -177,7 +186,5 @@ def reading_order_markdown(manifest: dict | None = None, link_prefix: str = "not
     if manifest and manifest.get("profile") == "default":
         prov = (f"\n\nDefault-profile times: `figures/manifest.json` (commit `{manifest['commit'][:7]}`, "
                 f"{manifest['cpu']}, {manifest['cpu_count']} cores, run in order, total "
-                f"{manifest['total_seconds'] / 60:.1f} min). Smoke times: `hgsr.suite.course.SMOKE_SECONDS` (run in "
-                f"order; 08 alone from an empty cache, training everything it needs: "
-                f"{SMOKE_SECONDS_08_ALONE:.0f} s).")
+                f"{manifest['total_seconds'] / 60:.1f} min). " + _smoke_note())
     return head + "\n" + "\n".join(rows) + prov

@@ -5,7 +5,9 @@ block ``<!-- manifest -->`` ... ``<!-- /manifest -->`` receives the provenance a
 ``figures/manifest.json``; a block ``<!-- course -->`` ... ``<!-- /course -->`` receives the reading
 order of :mod:`hgsr.suite.course` with those wall times; a block ``<!-- profiles -->`` ...
 ``<!-- /profiles -->`` receives every profile's budget (:func:`hgsr.suite.profiles.markdown`: the core's
-table and the studies' own, merged). ``make figures`` runs this after the notebooks.
+table and the studies' own, merged); a block ``<!-- timings -->`` ... ``<!-- /timings -->`` receives
+the measured cold times of ``data/timings/`` (:func:`hgsr.suite.timings.markdown`). ``make figures``
+runs this after the notebooks.
 
     python -m hgsr.suite.readme [README.md] [figures]
 """
@@ -23,6 +25,7 @@ TABLE = re.compile(r"(<!-- table: *([\w.-]+) *-->\n).*?(<!-- /table -->)", re.S)
 MANIFEST = re.compile(r"(<!-- manifest -->\n).*?(<!-- /manifest -->)", re.S)
 COURSE = re.compile(r"(<!-- course -->\n).*?(<!-- /course -->)", re.S)
 PROFILES = re.compile(r"(<!-- profiles -->\n).*?(<!-- /profiles -->)", re.S)
+TIMINGS = re.compile(r"(<!-- timings -->\n).*?(<!-- /timings -->)", re.S)
 
 
 def _changes(m: dict) -> str:
@@ -75,6 +78,10 @@ def fill(text: str, figures_dir: Path) -> str:
         from .profiles import markdown as profiles_markdown
         budgets = profiles_markdown()
         text = PROFILES.sub(lambda g: g.group(1) + budgets + g.group(2), text)
+    if TIMINGS.search(text):
+        from .timings import markdown as timings_markdown
+        cold = timings_markdown()
+        text = TIMINGS.sub(lambda g: g.group(1) + cold + g.group(2), text)
     return text
 
 

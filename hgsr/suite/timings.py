@@ -1,0 +1,130 @@
+"""Cold wall times of the notebooks, measured and committed: ``data/timings/<name>.json``.
+
+    python -m hgsr.suite.timings smoke --profile smoke                 # every notebook, in order
+    python -m hgsr.suite.timings smoke_08_alone --profile smoke --only 08
+    python -m hgsr.suite.timings cold_07 --profile default --only 07   # about 2 hours on 2 cores
+
+A run gets an empty runs cache (a temporary folder as ``$HGSR_RUNS``) and temporary figures and output
+folders (the committed figures are not touched), so every time it records is a cold time: each notebook
+trains what it needs, the runs of the notebooks it reuses included, unless an earlier notebook of the
+same run made them. :func:`record` turns the manifest of such a run (:mod:`hgsr.suite.manifest`) into
+the record: commit, machine, date, and per notebook its wall time and the cache entries it wrote. It
+refuses a manifest whose run did not start from an empty cache (entries it did not write itself).
+``--from-manifest FIGURES/manifest.json --runs RUNS`` records a run made the same way by other means.
+
+The README's reading-order table takes its smoke times from ``smoke`` and ``smoke_08_alone``, and its
+``<!-- timings -->`` block lists every record (:func:`markdown`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..data import REPO
+from ..errors import CorruptFile, HgsrError, InvalidArgument
+from ..io import atomic_write_json
+from . import manifest as hmanifest
+
+TIMINGS_DIR = REPO / "data" / "timings"
+FIELDS = ("commit", "uncommitted_changes", "cpu", "cpu_model", "cpu_capability", "cpu_count", "torch_threads", "gpu")
+
+
+class MissingTimings(HgsrError, FileNotFoundError):
+    """A timing record that is not there."""
+
+
+def path(name: str) -> Path:
+    return TIMINGS_DIR / f"{name}.json"
+
+
+def record(name: str, manifest: dict, runs: Path, how: str) -> Path:
+    """Write ``data/timings/<name>.json`` from the manifest of a run that started from the empty cache ``runs``."""
+    notebooks = manifest.get("notebooks") or {}
+    if not notebooks:
+        raise InvalidArgument(f"manifest: no notebooks recorded; run the notebooks first ({how})")
+    written = sum(v.get("cache_entries_written") or 0 for v in notebooks.values())
+    held = len(hmanifest.cache_entries(runs))
+    if held != written:
+        raise InvalidArgument(f"runs: {runs} holds {held} cache entries but the notebooks wrote {written}: the run "
+                              "did not start from an empty cache, so its times are not cold times")
+    out = {"name": name, "profile": manifest["profile"], "how": how,
+           **{k: manifest.get(k) for k in FIELDS},
+           "total_seconds": round(sum(v["seconds"] for v in notebooks.values()), 1),
+           "notebooks": {k: {"seconds": v["seconds"], "cache_entries_written": v.get("cache_entries_written"),
+                             "finished": v.get("finished")} for k, v in notebooks.items()}}
+    return atomic_write_json(out, path(name))
+
+
+def load(name: str) -> dict:
+    """The record ``name``; :class:`MissingTimings` naming the command that makes it."""
+    f = path(name)
+    if not f.exists():
+        raise MissingTimings(f"{f} does not exist; measure it with `python -m hgsr.suite.timings {name} ...` "
+                          "(see hgsr/suite/timings.py) or restore it with `git checkout -- data/timings`")
+    try:
+        return json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise CorruptFile(f"{f} is not valid JSON ({e}); restore it with `git checkout -- {f}` or measure it again")
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in TIMINGS_DIR.glob("*.json"))
+
+
+def seconds(name: str) -> dict[str, float]:
+    """``{notebook stem: wall seconds}`` of the record ``name``."""
+    return {k: v["seconds"] for k, v in load(name)["notebooks"].items()}
+
+
+def markdown() -> str:
+    """Every record as a table: what ran, its cold wall time, the cache entries it made, where and when."""
+    rows = []
+    for n in names():
+        r = load(n)
+        nbs = ", ".join(f"{k[:2]} {v['seconds'] / 60:.1f}" for k, v in r["notebooks"].items())
+        entries = sum(v.get("cache_entries_written") or 0 for v in r["notebooks"].values())
+        day = max((v.get("finished") or "") for v in r["notebooks"].values())[:10]
+        rows.append(f"| `{n}` | `{r['profile']}` | {nbs} | **{r['total_seconds'] / 60:.1f}** | {entries} | "
+                    f"`{r['commit'][:7]}` | {r['cpu']} ({r['cpu_capability']}), {r['cpu_count']} cores | {day} |")
+    return ("| record (`data/timings/`) | profile | notebook: min | total (min) | runs cache entries made | commit | "
+            "machine | date |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def measure(name: str, profile: str, only: list[str] | None) -> Path:
+    """Run the notebooks (``only``, else all) from an empty cache into temporary folders; record the times."""
+    with tempfile.TemporaryDirectory(prefix="hgsr-cold-") as tmp:
+        tmp = Path(tmp)
+        runs, figures = tmp / "runs", tmp / "figures"
+        runs.mkdir()
+        cmd = [sys.executable, "-m", "hgsr.suite.run_notebooks", "--profile", profile, "--out", str(tmp / "out"),
+               "--figures", str(figures), *(["--only", *only] if only else [])]
+        subprocess.run(cmd, cwd=REPO, env={**os.environ, "HGSR_RUNS": str(runs)}, check=True)
+        how = f"python -m hgsr.suite.timings {name} --profile {profile}" + (f" --only {' '.join(only)}" if only else "")
+        return record(name, hmanifest.read(figures / "manifest.json"), runs, how)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", help="the record's name: data/timings/<name>.json")
+    ap.add_argument("--profile", choices=["smoke", "default", "paper"], default="smoke")
+    ap.add_argument("--only", nargs="*", help="notebook numbers or stems (default: all, in order)")
+    ap.add_argument("--from-manifest", type=Path, help="record this run's manifest instead of running")
+    ap.add_argument("--runs", type=Path, help="with --from-manifest: the runs cache that run started empty")
+    ap.add_argument("--how", default="", help="with --from-manifest: how that run was made")
+    a = ap.parse_args(argv)
+    if a.from_manifest:
+        if a.runs is None or not a.how:
+            ap.error("--from-manifest needs --runs and --how")
+        out = record(a.name, hmanifest.read(a.from_manifest), a.runs, a.how)
+    else:
+        out = measure(a.name, a.profile, a.only)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
