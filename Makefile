@@ -61,6 +61,7 @@ bench: install
 	mkdir -p benchmarks/results
 	for b in benchmarks/bench_*.py; do n=$$(basename $$b .py); echo "== $$b"; \
 	  $(BIN)/python $$b 2>&1 | tee benchmarks/results/$$n.txt; test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+	$(BIN)/python benchmarks/bench_scoring.py --model hgsr 2>&1 | tee benchmarks/results/bench_scoring_hgsr.txt; test $${PIPESTATUS[0]} -eq 0
 
 clean:
 	rm -rf build runs
