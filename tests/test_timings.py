@@ -32,13 +32,23 @@ def records(tmp_path, monkeypatch):
 
 def test_a_record_keeps_each_notebooks_cold_time_and_reads_back(tmp_path, records):
     m = fake_manifest(**{"02_baselines": (20.5, 7), "04_nonconvex_sparse_group_lasso": (30.0, 7)})
-    out = timings.record("mine", m, fake_runs(tmp_path, 14), how="a test")
+    out = timings.record("mine", m, fake_runs(tmp_path, 14), how="a test", load={"mean": 2.04, "max": 3.5})
     assert out == records / "mine.json"
     assert timings.seconds("mine") == {"02_baselines": 20.5, "04_nonconvex_sparse_group_lasso": 30.0}
     r = timings.load("mine")
     assert r["total_seconds"] == 50.5 and r["how"] == "a test" and r["commit"] == "abc1234def"
     md = timings.markdown()
-    assert "| `mine` | `smoke` | 02 0.3, 04 0.5 | **0.8** | 14 | `abc1234` | Some CPU (AVX2), 2 cores | 2026-12-06 |" in md
+    assert ("| `mine` | `smoke` | 02 0.3, 04 0.5 | **0.8** | 14 | `abc1234` | Some CPU (AVX2), 2 cores | 2.0 (max 3.5) | "
+            "2026-12-06 |") in md
+
+
+def test_the_load_sampler_samples_while_the_block_runs():
+    import time
+    with timings.LoadSampler(every=0.01) as load:
+        time.sleep(0.2)
+    s = load.summary()
+    assert s["samples"] >= 3 and 0 <= s["mean"] <= s["max"]
+    assert timings.LoadSampler().summary() is None
 
 
 def test_a_run_that_did_not_start_from_an_empty_cache_is_refused(tmp_path, records):

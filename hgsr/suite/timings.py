@@ -8,8 +8,9 @@ A run gets an empty runs cache (a temporary folder as ``$HGSR_RUNS``) and tempor
 folders (the committed figures are not touched), so every time it records is a cold time: each notebook
 trains what it needs, the runs of the notebooks it reuses included, unless an earlier notebook of the
 same run made them. :func:`record` turns the manifest of such a run (:mod:`hgsr.suite.manifest`) into
-the record: commit, machine, date, and per notebook its wall time and the cache entries it wrote. It
-refuses a manifest whose run did not start from an empty cache (entries it did not write itself).
+the record: commit, machine, date, and per notebook its wall time and the cache entries it wrote, with the machine's load average sampled
+during the run (:class:`LoadSampler`: a wall time on a loaded machine is read against it). It refuses a
+manifest whose run did not start from an empty cache (entries it did not write itself).
 ``--from-manifest FIGURES/manifest.json --runs RUNS`` records a run made the same way by other means.
 
 The README's reading-order table takes its smoke times from ``smoke`` and ``smoke_08_alone``, and its
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from ..data import REPO
@@ -42,8 +44,37 @@ def path(name: str) -> Path:
     return TIMINGS_DIR / f"{name}.json"
 
 
-def record(name: str, manifest: dict, runs: Path, how: str) -> Path:
-    """Write ``data/timings/<name>.json`` from the manifest of a run that started from the empty cache ``runs``."""
+class LoadSampler:
+    """The machine's 1-minute load average (``os.getloadavg``), sampled every ``every`` seconds while in a
+    ``with`` block: ``summary()`` gives its mean and maximum, to read a wall time against (2 cores at load 4
+    run everything about twice as slowly)."""
+
+    def __init__(self, every: float = 15.0):
+        self.every, self.samples, self._stop = every, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict | None:
+        if not self.samples:
+            return None
+        return {"mean": round(sum(self.samples) / len(self.samples), 2), "max": round(max(self.samples), 2),
+                "samples": len(self.samples), "every_s": self.every}
+
+
+def record(name: str, manifest: dict, runs: Path, how: str, load: dict | None = None) -> Path:
+    """Write ``data/timings/<name>.json`` from the manifest of a run that started from the empty cache ``runs``
+    (``load``: :meth:`LoadSampler.summary` during the run, None where it was not sampled)."""
     notebooks = manifest.get("notebooks") or {}
     if not notebooks:
         raise InvalidArgument(f"manifest: no notebooks recorded; run the notebooks first ({how})")
@@ -52,7 +83,7 @@ def record(name: str, manifest: dict, runs: Path, how: str) -> Path:
     if held != written:
         raise InvalidArgument(f"runs: {runs} holds {held} cache entries but the notebooks wrote {written}: the run "
                               "did not start from an empty cache, so its times are not cold times")
-    out = {"name": name, "profile": manifest["profile"], "how": how,
+    out = {"name": name, "profile": manifest["profile"], "how": how, "load": load,
            **{k: manifest.get(k) for k in FIELDS},
            "total_seconds": round(sum(v["seconds"] for v in notebooks.values()), 1),
            "notebooks": {k: {"seconds": v["seconds"], "cache_entries_written": v.get("cache_entries_written"),
@@ -89,10 +120,13 @@ def markdown() -> str:
         nbs = ", ".join(f"{k[:2]} {v['seconds'] / 60:.1f}" for k, v in r["notebooks"].items())
         entries = sum(v.get("cache_entries_written") or 0 for v in r["notebooks"].values())
         day = max((v.get("finished") or "") for v in r["notebooks"].values())[:10]
+        sampled = r.get("load")
+        busy = f"{sampled['mean']:.1f} (max {sampled['max']:.1f})" if sampled else "not sampled"
         rows.append(f"| `{n}` | `{r['profile']}` | {nbs} | **{r['total_seconds'] / 60:.1f}** | {entries} | "
-                    f"`{r['commit'][:7]}` | {r['cpu']} ({r['cpu_capability']}), {r['cpu_count']} cores | {day} |")
+                    f"`{r['commit'][:7]}` | {r['cpu']} ({r['cpu_capability']}), {r['cpu_count']} cores | {busy} | {day} |")
     return ("| record (`data/timings/`) | profile | notebook: min | total (min) | runs cache entries made | commit | "
-            "machine | date |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+            "machine | load average during the run: mean (max) | date |\n|---|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def measure(name: str, profile: str, only: list[str] | None) -> Path:
@@ -103,9 +137,10 @@ def measure(name: str, profile: str, only: list[str] | None) -> Path:
         runs.mkdir()
         cmd = [sys.executable, "-m", "hgsr.suite.run_notebooks", "--profile", profile, "--out", str(tmp / "out"),
                "--figures", str(figures), *(["--only", *only] if only else [])]
-        subprocess.run(cmd, cwd=REPO, env={**os.environ, "HGSR_RUNS": str(runs)}, check=True)
+        with LoadSampler() as load:
+            subprocess.run(cmd, cwd=REPO, env={**os.environ, "HGSR_RUNS": str(runs)}, check=True)
         how = f"python -m hgsr.suite.timings {name} --profile {profile}" + (f" --only {' '.join(only)}" if only else "")
-        return record(name, hmanifest.read(figures / "manifest.json"), runs, how)
+        return record(name, hmanifest.read(figures / "manifest.json"), runs, how, load.summary())
 
 
 def main(argv=None):
