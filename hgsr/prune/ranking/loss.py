@@ -494,7 +494,7 @@ def _delta(layer: nn.Module, u: torch.Tensor, out: torch.Tensor, rows: _Rows,
     flat = res.permute(0, 2, 3, 1).view(len(rows), -1, O)  # (R, H*W, O): res is channels-last
     clean = out.permute(0, 2, 3, 1).reshape(out.shape[0], -1, O)
     for k, (c, (i, j)) in enumerate(zip(rows.chans, rows.spans)):  # im2col of one channel, times its weights
-        cols = F.unfold(rows.images(k, u)[:, c:c + 1], (kh, kw), layer.dilation, layer.padding, layer.stride)
+        cols = F.unfold(rows.images(k, u[:, c:c + 1]), (kh, kw), layer.dilation, layer.padding, layer.stride)
         w = layer.weight[:, c].reshape(O, kh * kw)
         if scale is not None:
             w = w * scale.view(O, 1)
