@@ -66,6 +66,11 @@ from ..removal import silence
 from ..removal.structure import Group, find_group, prunable_groups
 from ..removal.surgery import _plan_channels
 
+# The version of the numbers :func:`loss_increase_scores` gives: part of the cache key of stored scores
+# (notebook 06). 2: a channel that changes no scoring image scores exactly 0 (before: float rounding of
+# about 1e-8, whose order broke the ties among such channels, differently on another instruction set).
+SCORES_VERSION = 2
+
 
 def subset(ds, n_samples: int = 1024, seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed random subset of the training split, normalized (no augmentation).
