@@ -36,12 +36,12 @@ from hgsr import data as hdata
 from hgsr import models
 from hgsr import pretrained
 from hgsr import prune as P
-from hgsr.prune.ranking import loss as scoring
+from hgsr.study import pruning_starts
 
 
 def model(kind: str):
     if kind == "hgsr":
-        return pretrained.load("resnet20_cifar10_hgsr").eval()
+        return pretrained.load(pruning_starts.HGSR).eval()
     torch.manual_seed(0)
     m = models.build("resnet20")
     for mod in m.modules():
@@ -89,20 +89,7 @@ def main():
     print(f"# naive timed on {n_sub} of {n_all} channels and extrapolated (x {scale:.2f}); "
           f"{args.rounds} interleaved rounds")
 
-    rows = []  # rows of the fast path's passes (the last run's)
-    build = scoring._Rows.build
-
-    def counted(chans, images, b):
-        out = build(chans, images, b)
-        rows.append(len(out))
-        return out
-    scoring._Rows.build = staticmethod(counted)
-
-    def run_fast():
-        rows.clear()
-        return P.loss_increase_scores(m, ds, **kw)
-
-    runs = {"fast": run_fast,
+    runs = {"fast": lambda: P.loss_increase_scores(m, ds, **kw),
             "naive": lambda: P.loss_increase_scores_naive(m, ds, channels=subset, **kw)}
     wall, cpu, out = {"fast": [], "naive": []}, {"fast": [], "naive": []}, {}
     for r in range(args.rounds):
@@ -119,8 +106,9 @@ def main():
     merged = fast.merge(naive, on=["group", "channel"], suffixes=("_fast", "_naive"))
     diff = (merged["delta_loss_fast"] - merged["delta_loss_naive"]).abs().max()
     med = {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in wall}
-    print(f"channels scored by the fast path:   {len(fast)} (all of {n_all}); rows run: {sum(rows):,} of "
-          f"{n_all * args.samples:,} (channel, image) pairs ({sum(rows) / (n_all * args.samples):.1%})")
+    rows = fast.attrs["rows_run"]
+    print(f"channels scored by the fast path:   {len(fast)} (all of {n_all}); rows run: {rows:,} of "
+          f"{n_all * args.samples:,} (channel, image) pairs ({rows / (n_all * args.samples):.1%})")
     print(f"fast path, all channels (median):   {med['fast'][0]:8.1f} s wall {med['fast'][1]:8.1f} s CPU")
     print(f"naive, {n_sub} channels (median):      {med['naive'][0] / scale:8.1f} s wall "
           f"{med['naive'][1] / scale:8.1f} s CPU (measured)")

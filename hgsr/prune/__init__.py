@@ -19,7 +19,7 @@ from .ranking import criteria  # noqa: F401
 from .ranking.criteria import CRITERIA, dead_input_scores  # noqa: F401
 from .ranking.bounded import largest_within  # noqa: F401
 from .ranking.iterative import iterative_plans, iterative_prune  # noqa: F401
-from .ranking.loss import loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
+from .ranking.loss import SCORES_VERSION, loss_increase_scores, loss_increase_scores_naive, subset  # noqa: F401
 from .removal.masks import MaskedFinetune, apply_masks, finetune, masks_from_zero  # noqa: F401
 from .ranking.scores import bn_gamma_scores, magnitude_scores, plan_from_masks, score_table, select  # noqa: F401
 from .removal.silence import silence  # noqa: F401

@@ -61,7 +61,6 @@ from ..errors import InvalidArgument
 from ..viz import style, vocabulary
 from .. import data as hdata
 from . import published, pruning_starts
-from ..prune.ranking import loss as loss_scores
 
 TASK = "resnet20_cifar10"
 PRETRAINED = pruning_starts.DENSE
@@ -205,7 +204,7 @@ def channel_scores(run: experiments.Run, n_samples: int, seed: int = 0) -> dict[
 
     return experiments.cached("fp_scores", {"run": run.config.hash(), "n_samples": n_samples, "seed": seed,
                                             "criteria": prune.criteria.names(),
-                                            "loss_scores": loss_scores.SCORES_VERSION}, compute)
+                                            "loss_scores": prune.SCORES_VERSION}, compute)
 
 
 def _plan(scores: pd.DataFrame, groups: set[str], fraction: float, ranking: str = "global") -> dict:

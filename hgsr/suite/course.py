@@ -146,7 +146,7 @@ def _smoke_seconds(name: str) -> dict[str, float]:
 
 def _smoke_note() -> str:
     alone = _smoke_seconds(SMOKE_08_ALONE).get("08_speed")
-    if not _smoke_seconds(SMOKE) or alone is None:
+    if not timings.path(SMOKE).exists() or alone is None:
         return "Smoke times: not measured yet (`make timings`)."
     return (f"Smoke times: `data/timings/{SMOKE}.json` (from an empty cache, run in order; 08 alone from an empty "
             f"cache, training everything it needs: {alone:.0f} s).")

@@ -68,21 +68,23 @@ def fill(text: str, figures_dir: Path) -> str:
     text = TABLE.sub(table, text)
     mf = Path(figures_dir) / "manifest.json"
     m = json.loads(mf.read_text()) if mf.exists() else None
-    if m is not None:
-        body = manifest_markdown(m)
-        text = MANIFEST.sub(lambda g: g.group(1) + body + g.group(2), text)
     from .course import reading_order_markdown
-    order = reading_order_markdown(m) + "\n"
-    text = COURSE.sub(lambda g: g.group(1) + order + g.group(2), text)
-    if PROFILES.search(text):
-        from .profiles import markdown as profiles_markdown
-        budgets = profiles_markdown()
-        text = PROFILES.sub(lambda g: g.group(1) + budgets + g.group(2), text)
-    if TIMINGS.search(text):
-        from .timings import markdown as timings_markdown
-        cold = timings_markdown()
-        text = TIMINGS.sub(lambda g: g.group(1) + cold + g.group(2), text)
-    return text
+    from .profiles import markdown as profiles_markdown
+    from .timings import markdown as timings_markdown
+    if m is not None:
+        text = _block(text, MANIFEST, lambda: manifest_markdown(m))
+    text = _block(text, COURSE, lambda: reading_order_markdown(m) + "\n")
+    text = _block(text, PROFILES, profiles_markdown)
+    return _block(text, TIMINGS, timings_markdown)
+
+
+def _block(text: str, pattern: re.Pattern, body) -> str:
+    """``text`` with the block ``pattern`` matches (its opening and closing comments kept) filled with
+    ``body()``, called only where the block is there."""
+    if not pattern.search(text):
+        return text
+    filled = body()
+    return pattern.sub(lambda g: g.group(1) + filled + g.group(2), text)
 
 
 def update(readme: Path = REPO / "README.md", figures_dir: Path = REPO / "figures") -> bool:

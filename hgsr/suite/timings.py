@@ -72,13 +72,18 @@ class LoadSampler:
                 "samples": len(self.samples), "every_s": self.every}
 
 
+def _entries(notebooks: dict) -> int:
+    """The runs cache entries the notebooks of a manifest or record wrote, together."""
+    return sum(v.get("cache_entries_written") or 0 for v in notebooks.values())
+
+
 def record(name: str, manifest: dict, runs: Path, how: str, load: dict | None = None) -> Path:
     """Write ``data/timings/<name>.json`` from the manifest of a run that started from the empty cache ``runs``
     (``load``: :meth:`LoadSampler.summary` during the run, None where it was not sampled)."""
     notebooks = manifest.get("notebooks") or {}
     if not notebooks:
         raise InvalidArgument(f"manifest: no notebooks recorded; run the notebooks first ({how})")
-    written = sum(v.get("cache_entries_written") or 0 for v in notebooks.values())
+    written = _entries(notebooks)
     held = len(hmanifest.cache_entries(runs))
     if held != written:
         raise InvalidArgument(f"runs: {runs} holds {held} cache entries but the notebooks wrote {written}: the run "
@@ -118,7 +123,7 @@ def markdown() -> str:
     for n in names():
         r = load(n)
         nbs = ", ".join(f"{k[:2]} {v['seconds'] / 60:.1f}" for k, v in r["notebooks"].items())
-        entries = sum(v.get("cache_entries_written") or 0 for v in r["notebooks"].values())
+        entries = _entries(r["notebooks"])
         day = max((v.get("finished") or "") for v in r["notebooks"].values())[:10]
         sampled = r.get("load")
         busy = f"{sampled['mean']:.1f} (max {sampled['max']:.1f})" if sampled else "not sampled"
