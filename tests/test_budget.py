@@ -151,26 +151,65 @@ def test_refinements_add_the_geometric_midpoint_above_each_choice_once():
     assert budget.refinements(refined, ["nonconvex_l1_l2"]) == []    # the choice stays; its gap is already halved
 
 
-def test_a_missing_or_stale_or_edited_artifact_names_its_path_and_the_fix(tmp_path, monkeypatch):
+def _committed_stage(tmp_path, monkeypatch, survey):
+    """A stage as :func:`budget.make` commits it, started from ``survey``: the survey's rows of the baseline and the
+    leaders plus a stage seed at 3 epochs, each leader at its starting λ times STEPS at 10 and 20 epochs."""
+    from hgsr.io import file_digest
+
+    monkeypatch.setattr(budget, "ARTIFACT_DIR", tmp_path)
+    start = budget.stage_inputs(survey)
+    rows = [r for r in survey.to_dict("records") if r["family"] in ("none", *start)]
+    rows += [_row("hgsr_ref", 1.0, 1, 21, 0.0097, 0.0096)]                   # the stage's own extra seed
+    for e in (10, 20):
+        rows += [_row("none", 1.0, 0, 70, 0.0085, 0.0085, e)]
+        rows += [_row(f, round(m * s, 4), 0, 18 - i, 0.0092, 0.0093, e)
+                 for f, m in start.items() for i, s in enumerate(budget.STEPS)]
+    stage = pd.DataFrame(rows)
+    path = budget.artifact_path("default")
+    stage.to_csv(path, index=False)
+    card = {"sha256": file_digest(path), "survey_digest": budget.survey_digest(survey), "made": "then",
+            "leaders": list(start), "survey_epochs": 3, "machine": {"cpu_capability": "AVX2", "threads": 2}}
+    budget.card_path("default").write_text(__import__("json").dumps(card))
+    return stage, path
+
+
+def test_a_missing_or_other_surveys_or_edited_artifact_names_its_path_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(budget, "ARTIFACT_DIR", tmp_path)
     survey = _survey()
     with pytest.raises(budget.BudgetArtifactError, match="lenet_budget_default.csv is missing.*make lenet-budget"):
         budget.load(survey, "default")
-    stage = _budget_rows()
-    path = budget.artifact_path("default")
-    stage.to_csv(path, index=False)
-    from hgsr.io import file_digest
-    card = {"sha256": file_digest(path), "survey_digest": budget.survey_digest(survey), "made": "then"}
-    budget.card_path("default").write_text(__import__("json").dumps(card))
+    stage, path = _committed_stage(tmp_path, monkeypatch, survey)
     got = budget.load(survey, "default")
     assert len(got) == len(stage) and list(got.columns) == list(stage.columns)
-    other = survey.copy()
-    other.loc[other["family"] == "nonconvex_l1_l2", "filters_left_shared"] += 1      # a changed survey
-    with pytest.raises(budget.BudgetArtifactError, match="another survey.*make lenet-budget"):
+    assert got.attrs["survey"]["differing"] == 0
+    assert "made from this very survey" in budget.survey_note(got)
+    other = survey.copy()       # prox_sgl now leaves fewer filters than group lasso: another leader
+    other.loc[other["family"] == "prox_sgl", ["filters_left_shared", "filters_left"]] = 10
+    with pytest.raises(budget.BudgetArtifactError, match="another survey.*prox_sgl.*make lenet-budget"):
         budget.load(other, "default")
     path.write_text(path.read_text() + "edit\n")
     with pytest.raises(budget.BudgetArtifactError, match="does not match the SHA-256"):
         budget.load(survey, "default")
+
+
+def test_a_survey_that_differs_by_rounding_keeps_the_stage_and_shows_its_own_rows(tmp_path, monkeypatch):
+    survey = _survey()
+    stage, _ = _committed_stage(tmp_path, monkeypatch, survey)
+    rounded = survey.copy()      # one leader's run ends with a filter more: the same choices, the same stage
+    rounded.loc[rounded["family"] == "group_lasso_filter_sw", "filters_left_shared"] += 1
+    assert budget.stage_inputs(rounded) == budget.stage_inputs(survey)
+    got = budget.load(rounded, "default")
+    assert got.attrs["survey"] == {**got.attrs["survey"], "differing": 1, "rows": 5}
+    at3 = got[got["epochs"] == 3].set_index(["family", "seed"])
+    assert at3.loc[("group_lasso_filter_sw", 0), "filters_left_shared"] == 25          # this run's row
+    assert ("hgsr_ref", 1) in at3.index                                                 # the stage's own seed kept
+    assert len(got) == len(stage)
+    longer = pd.read_csv(budget.artifact_path("default")).query("epochs > 3").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[got["epochs"] > 3].reset_index(drop=True), longer, check_dtype=False)
+    note = budget.survey_note(got)
+    assert "differs from this run's in 1 row of the 5" in note and "on AVX2)" in note
+    assert note in budget.verdict(budget.table(got), got)
+    assert budget.survey_note(stage) == ""                                              # a live stage: nothing
 
 
 def test_the_digest_covers_only_the_rows_the_stage_starts_from():

@@ -31,7 +31,9 @@ on one core), so at the ``default`` profile the stage is a committed artifact, l
 ``data/budget/lenet_budget_<profile>.csv`` with a card (``.json``: the stage's settings, the leaders, a digest of
 the survey rows it started from, the machine, the commit, the wall time, the SHA-256 of the rows), each task
 cached in the runs cache as it finishes (an interrupted ``make`` resumes). Notebook 07 reads it
-(:func:`rows`, :func:`load`), after checking that it was made from the same survey. The ``smoke`` profile runs
+(:func:`rows`, :func:`load`) after checking that its survey starts the same stage (the same leaders at the same
+starting λ); where the survey's own rows differ by rounding (another thread count or instruction set), the
+notebook shows this run's rows and :func:`survey_note` says so. The ``smoke`` profile runs
 the stage live.
 """
 from __future__ import annotations
@@ -76,8 +78,9 @@ BUDGETS: dict[str, dict] = {"smoke": {"lenet_budget_epochs": (2,), "lenet_budget
                             "paper": {"lenet_budget_epochs": (), "lenet_budget_artifact": False}}
 ARTIFACT_DIR = REPO / "data" / "budget"
 # the survey columns an artifact's digest covers: the rows it started from, as results (a changed survey changes them)
-SURVEY_DIGEST_COLUMNS = ("family", "lam_mult", "seed", "status", "filters_left", "error_finetuned", "val_error",
-                         "filters_left_shared", "error_finetuned_shared", "val_error_shared")
+SURVEY_RESULT_COLUMNS = ("filters_left", "error_finetuned", "val_error", "filters_left_shared", "error_finetuned_shared",
+                         "val_error_shared")
+SURVEY_DIGEST_COLUMNS = ("family", "lam_mult", "seed", "status", *SURVEY_RESULT_COLUMNS)
 
 
 class BudgetArtifactError(FileNotFoundError):
@@ -148,6 +151,15 @@ def _survey_table(survey: pd.DataFrame) -> pd.DataFrame:
     return fronts.table(fronts.under_shared(fronts.points(survey)), _bounds(survey))
 
 
+def stage_inputs(survey: pd.DataFrame) -> dict[str, float]:
+    """``{leader: λ multiple}``: the survey's :func:`leaders`, in their order, each with its validation choice
+    under the shared rule, where the stage's first budget starts. The stage's tasks depend on the survey
+    through these alone: two surveys with the same inputs run the same stage."""
+    tab = _survey_table(survey)
+    start = dict(zip(tab["family"], tab["lam_mult"].astype(float)))
+    return {n: start[n] for n in leaders(tab)}
+
+
 def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
           scheduler: str | None = None) -> pd.DataFrame:
     """Every point of the budget stage (module docstring), one row per (budget, family, λ, seed) with an
@@ -156,9 +168,8 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
     P = experiments.profile(profile)
     short = P["lenet_epochs"]
     survey = survey.assign(epochs=short)
-    shared_tab = _survey_table(survey)
-    names = leaders(shared_tab)
-    start = dict(zip(shared_tab["family"], shared_tab["lam_mult"].astype(float)))
+    start = stage_inputs(survey)
+    names = list(start)
     keep = survey["family"].isin([fronts.BASELINE, *names])
     out = [survey[keep]]
     budgets = budget(profile)["lenet_budget_epochs"]
@@ -255,12 +266,13 @@ def _epochs(n) -> str:
     return count_text(n, "epoch")
 
 
-def verdict(tab: pd.DataFrame) -> str:
+def verdict(tab: pd.DataFrame, rows: pd.DataFrame | None = None) -> str:
     """Markdown from :func:`table`: the family
     with the fewest filters at the target at the longest budget (mean ± std, seeds) against SSL's published
     point (the target: fewer filters than it at ``<= ERROR_TARGET``); how much the last budget step moved each
     leader (against the seeds' spread); whether the leaders' order changed between the survey and the longest
-    budget; the HGSR reference mix's rank among them."""
+    budget; the HGSR reference mix's rank among them; with the stage's ``rows`` (:func:`rows`), where its
+    longer budgets come from (:func:`survey_note`)."""
     from ..viz.style import percent
     from . import published
 
@@ -335,6 +347,9 @@ def verdict(tab: pd.DataFrame) -> str:
                       f"{'within' if d <= spread else 'beyond'} the sum of the two seed spreads ({spread:.1f})"))
         text.append(f"{r['label']} {where} at {_epochs(last)} ({r['filters_left_mean']:.1f} filters at "
                     f"{percent(r['error_finetuned'], 2)}){gap}.")
+    note = survey_note(rows) if rows is not None else ""
+    if note:
+        text.append(note)
     return "\n\n".join(text)
 
 
@@ -365,10 +380,36 @@ def _fix(profile: str) -> str:
             f"`git checkout -- {artifact_path(profile).parent}`")
 
 
+def _survey_lines(rows: pd.DataFrame) -> dict[tuple, str]:
+    """``{(family, λ multiple, seed): line}``: each row's results (:data:`SURVEY_RESULT_COLUMNS`, numbers to 6
+    significant digits, as :func:`survey_digest` prints them; not whether the run was trained or read)."""
+    cols = [c for c in SURVEY_RESULT_COLUMNS if c in rows.columns]
+    lines = rows[cols].to_csv(index=False, header=False, float_format="%.6g", lineterminator="\n").splitlines()
+    return dict(zip(_row_keys(rows), lines))
+
+
+def _row_keys(rows: pd.DataFrame) -> list[tuple]:
+    """``(family, λ multiple, seed)`` of each row: what identifies a run of one budget."""
+    return list(zip(rows["family"], rows["lam_mult"].astype(float).round(6), rows["seed"].astype(int)))
+
+
+def _inputs_text(inputs: dict[str, float]) -> str:
+    return ", ".join(f"{f} at λ × {m:g}" for f, m in inputs.items()) or "no leaders"
+
+
 def load(survey: pd.DataFrame, profile: str = "default") -> pd.DataFrame:
-    """The committed rows of the stage at ``profile`` (:func:`make`), after checking the file against its card's
-    SHA-256 and the card's survey digest against ``survey`` (:func:`survey_digest`): a stage made from another
-    survey (code or grid changed since) raises :class:`BudgetArtifactError` naming the file and the fix."""
+    """The committed rows of the stage at ``profile`` (:func:`make`), checked against this ``survey``.
+
+    The file must match the SHA-256 in its card, and ``survey`` must start the same stage: the card's leaders
+    are its :func:`leaders`, and the first budget holds, for each, the runs at its starting λ times :data:`STEPS`
+    (:func:`stage_inputs`), so the stage's longer runs are the ones this survey would train. Otherwise
+    :class:`BudgetArtifactError` names the file and the fix.
+
+    Where the survey rows themselves differ, compared row by row (a network trained with another number of threads
+    or on another instruction set can end with a filter more or less), the returned rows hold this survey's rows
+    in their place, so the stage's short budget is the one the notebook's other tables show.
+    ``attrs["survey"]`` says what was compared: ``{"rows", "differing", "made", "machine"}``
+    (:func:`survey_note`)."""
     path, cpath = artifact_path(profile), card_path(profile)
     for p in (path, cpath):
         if not p.exists():
@@ -381,14 +422,53 @@ def load(survey: pd.DataFrame, profile: str = "default") -> pd.DataFrame:
     if file_digest(path) != card.get("sha256"):
         raise BudgetArtifactError(f"{path} does not match the SHA-256 in its card {cpath} (edited or truncated); "
                                   f"{_fix(profile)}")
-    if card.get("survey_digest") != survey_digest(survey):
-        raise BudgetArtifactError(f"{path} was made from another survey than this one (the leaders' or the "
-                                  f"baseline's survey rows differ: the code or the grid changed since "
-                                  f"{card.get('made', 'it was made')}); {_fix(profile)}")
     try:
-        return pd.read_csv(path)
+        stored = pd.read_csv(path)
     except (OSError, ValueError) as e:
         raise BudgetArtifactError(f"{path} cannot be read ({e}); {_fix(profile)}") from e
+    short = card.get("survey_epochs", experiments.profile(profile)["lenet_epochs"])
+    want = stage_inputs(survey)
+    first = stored[(stored["epochs"] == budget(profile)["lenet_budget_epochs"][0]) & (stored["seed"] == 0)]
+    missing = {f: sorted({round(want[f] * s, 4) for s in STEPS} - set(first.loc[first["family"] == f, "lam_mult"]))
+               for f in want}
+    lacking = "; ".join(f"it has no {f} at λ × {', '.join(f'{m:g}' for m in ms)}" for f, ms in missing.items() if ms)
+    if set(want) != set(card.get("leaders", [])) or lacking:
+        raise BudgetArtifactError(f"{path} was made from another survey than this one (its leaders: "
+                                  f"{', '.join(card.get('leaders', [])) or 'none'}; this survey starts "
+                                  f"{_inputs_text(want)}{'; ' + lacking if lacking else ''}: the code or the grid "
+                                  f"changed since {card.get('made', 'it was made')}); {_fix(profile)}")
+    current = survey[survey["family"].isin([fronts.BASELINE, *want])].assign(epochs=short)
+    at_short = stored[stored["epochs"] == short]
+    old, new = _survey_lines(at_short), _survey_lines(current)
+    differing = sum(old.get(k) != line for k, line in new.items())
+    out = stored
+    if differing:     # this survey's rows in place of the stage's, which keeps its own extra seeds
+        kept = at_short[[k not in new for k in _row_keys(at_short)]]
+        out = pd.concat([current.reindex(columns=stored.columns), kept, stored[stored["epochs"] != short]],
+                        ignore_index=True)
+    out.attrs["survey"] = {"rows": len(current), "differing": differing, "made": card.get("made"),
+                           "machine": card.get("machine"),
+                           "path": str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)}
+    return out
+
+
+def survey_note(rows: pd.DataFrame) -> str:
+    """Where the longer budgets of :func:`rows` come from: nothing for a stage run live; for the committed one
+    (:func:`load`), that it was made from this very survey, or from one whose rows of the leaders and the
+    baseline differ in *k* rows while its leaders and their starting λ are the same."""
+    s = rows.attrs.get("survey")
+    if not s:
+        return ""
+    m = s.get("machine") or {}
+    where = f"`{s['path']}`, made {str(s.get('made') or '?')[:10]} on {m.get('cpu_capability', '?')}"
+    if not s["differing"]:
+        return (f"The longer budgets are the committed stage ({where}), made from this very survey: the same rows "
+                f"of the leaders and the baseline.")
+    return (f"The longer budgets are the committed stage ({where}). Its survey differs from this run's in "
+            f"{count_text(s['differing'], 'row')} of the {s['rows']} of the leaders and the baseline: a network "
+            f"trained with another number of threads or on another instruction set rounds differently and can end "
+            f"with a filter more or less. Its leaders and their starting λ are this survey's, so its longer runs are "
+            f"the ones this survey would train; the short budget shown is this run's.")
 
 
 def rows(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
