@@ -447,8 +447,7 @@ def load(survey: pd.DataFrame, profile: str = "default") -> pd.DataFrame:
         out = pd.concat([current.reindex(columns=stored.columns), kept, stored[stored["epochs"] != short]],
                         ignore_index=True)
     out.attrs["survey"] = {"rows": len(current), "differing": differing, "made": card.get("made"),
-                           "machine": card.get("machine"),
-                           "path": str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)}
+                           "machine": card.get("machine")}
     return out
 
 
@@ -460,7 +459,7 @@ def survey_note(rows: pd.DataFrame) -> str:
     if not s:
         return ""
     m = s.get("machine") or {}
-    where = f"`{s['path']}`, made {str(s.get('made') or '?')[:10]} on {m.get('cpu_capability', '?')}"
+    where = f"made {str(s.get('made') or '?')[:10]} on {m.get('cpu_capability', '?')}"
     if not s["differing"]:
         return (f"The longer budgets are the committed stage ({where}), made from this very survey: the same rows "
                 f"of the leaders and the baseline.")
