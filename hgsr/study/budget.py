@@ -347,8 +347,7 @@ def verdict(tab: pd.DataFrame, rows: pd.DataFrame | None = None) -> str:
                       f"{'within' if d <= spread else 'beyond'} the sum of the two seed spreads ({spread:.1f})"))
         text.append(f"{r['label']} {where} at {_epochs(last)} ({r['filters_left_mean']:.1f} filters at "
                     f"{percent(r['error_finetuned'], 2)}){gap}.")
-    note = survey_note(rows) if rows is not None else ""
-    if note:
+    if rows is not None and (note := survey_note(rows)):
         text.append(note)
     return "\n\n".join(text)
 
