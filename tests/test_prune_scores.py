@@ -277,8 +277,10 @@ def test_fast_equals_naive_on_every_channel_of_the_committed_hgsr_start(rows_see
     fast = P.loss_increase_scores(m, ds, n_samples=16, batch_size=16)
     naive = P.loss_increase_scores_naive(m, ds, n_samples=16, batch_size=16)
     assert len(fast) == len(naive) == 448
-    # float32 rounding: to 1e-6 of the score where it exceeds 1 (the largest, layer1's channel 6, is about 26)
-    tol = 1e-6 * naive["delta_loss"].abs().clip(lower=1)
-    assert ((fast["delta_loss"] - naive["delta_loss"]).abs() <= tol).all()
+    # float32 rounding of two mean losses summed in different orders: to 1e-5 of the score where it exceeds 1 (the
+    # largest, layer1's channel 6, is about 26); 1e-6 held on AVX-512 but not on an AVX2-only machine (AMD EPYC)
+    err = (fast["delta_loss"] - naive["delta_loss"]).abs()
+    tol = 1e-5 * naive["delta_loss"].abs().clip(lower=1)
+    assert (err <= tol).all()
     assert fast["delta_loss"].abs().max() > 1e-2
     assert skipped_fraction(rows_seen, 448, 16) > 0.3
