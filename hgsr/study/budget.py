@@ -160,6 +160,11 @@ def stage_inputs(survey: pd.DataFrame) -> dict[str, float]:
     return {n: start[n] for n in leaders(tab)}
 
 
+def _tried(choice: float, steps: tuple[float, ...]) -> list[float]:
+    """The λ multiples a budget tries around a ``choice``: ``round(choice · s, 4)`` for each step ``s``."""
+    return [round(choice * s, 4) for s in steps]
+
+
 def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True, workers: int | None = None,
           scheduler: str | None = None) -> pd.DataFrame:
     """Every point of the budget stage (module docstring), one row per (budget, family, λ, seed) with an
@@ -180,7 +185,7 @@ def sweep(survey: pd.DataFrame, profile: str = "default", progress: bool = True,
     for i, epochs in enumerate(budgets):
         steps = STEPS if i == 0 else LATER_STEPS     # later budgets: from the previous budget's choice, downward
         tasks = [_task(fronts.BASELINE, profile, epochs, 1.0, 0)]
-        tasks += [_task(n, profile, epochs, round(start[n] * s, 4), 0) for n in names for s in steps]
+        tasks += [_task(n, profile, epochs, m, 0) for n in names for m in _tried(start[n], steps)]
         rows = run(tasks)
         for _ in range(EXTEND_STEPS):
             more = fronts.edge_extensions(fronts.under_shared(rows), _bounds(rows), step=STEPS[2])
@@ -428,7 +433,7 @@ def load(survey: pd.DataFrame, profile: str = "default") -> pd.DataFrame:
     short = card.get("survey_epochs", experiments.profile(profile)["lenet_epochs"])
     want = stage_inputs(survey)
     first = stored[(stored["epochs"] == budget(profile)["lenet_budget_epochs"][0]) & (stored["seed"] == 0)]
-    missing = {f: sorted({round(want[f] * s, 4) for s in STEPS} - set(first.loc[first["family"] == f, "lam_mult"]))
+    missing = {f: sorted(set(_tried(want[f], STEPS)) - set(first.loc[first["family"] == f, "lam_mult"]))
                for f in want}
     lacking = "; ".join(f"it has no {f} at λ × {', '.join(f'{m:g}' for m in ms)}" for f, ms in missing.items() if ms)
     if set(want) != set(card.get("leaders", [])) or lacking:
