@@ -84,8 +84,9 @@ timings: install
 	$(BIN)/python -m hgsr.suite.timings smoke_08_alone --profile smoke --only 08
 	$(BIN)/python -m hgsr.suite.readme
 
-# one notebook of the default profile from an empty runs cache, e.g. make cold-time ONLY=07 (07: about 2 hours)
+# one notebook of the default profile from an empty runs cache, e.g. make cold-time ONLY=07 (07: about 2 hours);
+# KEEP=DIR keeps the run's figures, executed notebooks and runs cache in DIR (a new folder)
 cold-time: install
 	@test -n "$(ONLY)" || { echo "cold-time: name one notebook, e.g. make cold-time ONLY=07" >&2; exit 1; }
-	$(BIN)/python -m hgsr.suite.timings cold_$(ONLY) --profile default --only $(ONLY)
+	$(BIN)/python -m hgsr.suite.timings cold_$(ONLY) --profile default --only $(ONLY) $(if $(KEEP),--keep $(KEEP))
 	$(BIN)/python -m hgsr.suite.readme

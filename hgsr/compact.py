@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 from . import experiments, measure, prune, results, train
+from .io import state_digest
 from .regularizers.common import BUFFER_PREFIX
+from .regularizers.nonconvex import BUFFER as BUFFER_V
 
 # Fine-tuning a compact network starts at this fraction of its run's learning rate (then cosine to 0): a
 # short retraining of the compact architecture. Measured on compact LeNet-5 networks of the default profile
@@ -35,9 +37,17 @@ def masked_by_support(model: nn.Module) -> nn.Module:
     for mod in m.modules():
         for name in [b for b in mod._buffers if b.startswith(BUFFER_PREFIX)]:
             buf = mod._buffers.pop(name)
-            if name == "hgsr_V" and getattr(mod, "weight", None) is not None:
+            if name == BUFFER_V and getattr(mod, "weight", None) is not None:
                 mod.weight.mul_((buf != 0).to(mod.weight.dtype))
     return m
+
+
+def is_run_model(run: experiments.Run) -> bool:
+    """True when the dense network a compaction prunes (:func:`masked_by_support` of ``run.model``) is the
+    network the run's stored metrics (``test_acc``, ``val_acc``) measured with :func:`hgsr.train.evaluate`:
+    no auxiliary ``V`` masks its weights, and they are still the weights of the run
+    (:meth:`hgsr.experiments.Run.measured_as_is`). The accuracies are then read, not measured again."""
+    return (not any(BUFFER_V in mod._buffers for mod in run.model.modules())) and run.measured_as_is()
 
 
 def conv_widths(model: nn.Module) -> list[int]:
@@ -83,19 +93,23 @@ def compact_with(run: experiments.Run, choose, name: str, params: dict, finetune
                  finetune_lr: float | None = None, progress: bool = False, device=None) -> dict:
     """The pipeline behind :func:`compact_from_zeros`, with the channels chosen by
     ``choose(dense_model, input_shape) -> (structure table, {group: [channels]})``; cached under
-    ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning. A fine-tuning
+    ``name`` and ``params`` (which must identify ``choose``), the run's hash and the fine-tuning (and the weights'
+    digest where they were edited after the run). A fine-tuning
     that diverges raises :class:`hgsr.train.NonFiniteLoss` naming the run, ``name`` and ``params``."""
     cfg = run.config
     lr = finetune_lr if finetune_lr is not None else cfg.lr * FINETUNE_LR_FRACTION
     key = {"run": cfg.hash(), **params, "finetune_epochs": finetune_epochs, "lr": lr,
            "schema": results.SCHEMA_VERSION}
+    if not run.measured_as_is():    # weights edited after the run: their own entry, never the run's
+        key["weights"] = state_digest(run.model.state_dict())
 
     def compute():
         ds = experiments.dataset_for(cfg)
         shape = experiments.input_shape(ds)
         dense = masked_by_support(run.model)
         structure, plan = choose(dense, shape)
-        model, summary = prune_and_measure(dense, plan, ds, shape)
+        known = run.metrics.get("test_acc") if is_run_model(run) else None   # not measured twice
+        model, summary = prune_and_measure(dense, plan, ds, shape, acc_dense=known)
         history = None
         if finetune_epochs:
             try:

@@ -229,6 +229,12 @@ class Run:
     history: pd.DataFrame
     metrics: dict
     path: Path
+    weights_sha256: str | None = None   # state_digest of the weights ``metrics`` were measured on
+
+    def measured_as_is(self) -> bool:
+        """True when ``model`` still holds the weights ``metrics`` were measured on (its state digest equals
+        ``weights_sha256``): a caller that edited the weights after the run must measure them again."""
+        return self.weights_sha256 is not None and state_digest(self.model.state_dict()) == self.weights_sha256
 
 
 def fingerprint_files() -> list[Path]:
@@ -418,7 +424,8 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
         adopt_buffers(model, cached["model"])
         model.load_state_dict(cached["model"])
         if WEIGHTS_DIGEST in cached or _old_entry_reproduces(cached, folder / "result.pt", model, ds, config):
-            return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder)
+            return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder,
+                       state_digest(model.state_dict()))
         model = build_model(config, ds)     # the cached weights are not trusted: train afresh
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config.to_dict(), folder / "config.json")
@@ -450,11 +457,12 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
     model.cpu()
     metrics = _metrics_of(model, ds, config)
     state = model.state_dict()
+    digest = state_digest(state)
     atomic_save({"config": config.to_dict(), "model": state, "history": history.to_dict("list"),
-                 "metrics": metrics, WEIGHTS_DIGEST: state_digest(state)}, folder / "result.pt")
+                 "metrics": metrics, WEIGHTS_DIGEST: digest}, folder / "result.pt")
     write_meta(folder)
     (folder / "checkpoint.pt").unlink(missing_ok=True)
-    return Run(config, model, history, metrics, folder)
+    return Run(config, model, history, metrics, folder, digest)
 
 
 def _schedule(s):

@@ -41,3 +41,26 @@ def test_a_diverging_fine_tuning_names_the_run_and_caches_nothing(zero_filter_ru
         with pytest.raises(train.NonFiniteLoss,
                            match=rf"fine-tuning the compact network of run {r.config.hash()} \(compact, .*non-finite"):
             compact.compact_from_zeros(r, tol=1e-6, finetune_epochs=1, finetune_lr=1e8)
+
+
+def test_the_dense_accuracy_is_read_from_the_run_only_while_its_weights_are_the_runs():
+    from hgsr import experiments, train
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
+                             lr=0.05, profile="smoke")
+    r = experiments.run(cfg, progress=False)
+    assert compact.is_run_model(r)
+    assert compact.compact_from_zeros(r, tol=1e-6)["summary"]["acc_dense"] == r.metrics["test_acc"]
+    with torch.no_grad():                      # edited after the run: its stored metrics no longer apply
+        r.model.features[0].weight[:10] = 0
+    assert not compact.is_run_model(r)
+    edited = train.evaluate(compact.masked_by_support(r.model), experiments.dataset_for(cfg))["accuracy"]
+    assert compact.compact_from_zeros(r, tol=1e-6)["summary"]["acc_dense"] == edited
+
+
+def test_a_run_whose_weights_an_auxiliary_v_masks_is_measured_again():
+    from hgsr import experiments
+    cfg = experiments.Config(dataset="synthetic", model="lenet5", train_subset=256, test_subset=128, epochs=1,
+                             lr=0.05, profile="smoke",
+                             regularizer={"key": "nonconvex_sgl", "lam": 8e-4, "beta": 1.0, "R": "l1"})
+    r = experiments.run(cfg, progress=False)
+    assert r.measured_as_is() and not compact.is_run_model(r)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,23 @@ def test_the_committed_smoke_times_cover_every_notebook_from_an_empty_cache():
     for name in timings.names():
         r = json.loads(timings.path(name).read_text())
         assert r["total_seconds"] == pytest.approx(sum(v["seconds"] for v in r["notebooks"].values()), abs=0.2)
+
+
+def test_measure_can_keep_the_runs_figures_notebooks_and_cache(tmp_path, records, monkeypatch):
+    """``keep``: what the run made is moved there after the record is written; an existing folder is refused
+    before anything runs (the notebooks are replaced by a stand-in that writes a manifest and one cache entry)."""
+    def fake_run(cmd, cwd, env, check):
+        figures = Path(cmd[cmd.index("--figures") + 1])
+        figures.mkdir(parents=True)
+        (figures / "manifest.json").write_text(json.dumps(fake_manifest(**{"07_comparison": (60.0, 1)})))
+        (Path(env["HGSR_RUNS"]) / "entry0").mkdir()
+        (Path(env["HGSR_RUNS"]) / "entry0" / "result.pt").write_bytes(b"x")
+        (Path(cmd[cmd.index("--out") + 1])).mkdir()
+    monkeypatch.setattr(timings.subprocess, "run", fake_run)
+    monkeypatch.setattr(timings.hmanifest, "read", lambda p: json.loads(p.read_text()))
+    with pytest.raises(InvalidArgument, match="keep: .* exists; name a new folder"):
+        timings.measure("cold_07", "default", ["07"], keep=tmp_path)
+    kept = tmp_path / "kept"
+    assert timings.measure("cold_07", "default", ["07"], keep=kept) == records / "cold_07.json"
+    assert (kept / "figures" / "manifest.json").exists() and (kept / "runs" / "entry0" / "result.pt").exists()
+    assert (kept / "out").is_dir() and timings.seconds("cold_07") == {"07_comparison": 60.0}

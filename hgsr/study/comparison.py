@@ -1,19 +1,17 @@
-"""Every family side by side (notebook 07): the LeNet-5/MNIST fronts of :mod:`hgsr.study.fronts`, the
-ResNet-20 filter-pruning results, and the published numbers of docs/methods.md section 7, labelled as
-published.
+"""Every family side by side (notebook 07): the LeNet-5/MNIST fronts of :mod:`hgsr.study.fronts` and the
+published numbers of docs/methods.md section 7, labelled as published (ResNet-20's own result is notebook 06's,
+:mod:`hgsr.study.filter_pruning`).
 
 - :func:`published_resnet`: the published ResNet (and slimming VGG) rows;
-- :func:`resnet_table`: the fine-tuned ResNet-20 points of :func:`hgsr.study.filter_pruning.study` and its headline;
 - :func:`front_verdict`: which families have a point on the accuracy-vs-parameters and -vs-MACs fronts;
-- :func:`verdict`: the LeNet-5 sentence of :func:`hgsr.study.fronts.verdict` and the ResNet-20 one of
-  :func:`hgsr.study.filter_pruning.verdict`.
+- :func:`verdict`: the LeNet-5 sentence of :func:`hgsr.study.fronts.verdict`.
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from ..viz import pareto_front
-from . import filter_pruning, fronts, published
+from . import fronts, published
 
 
 def published_resnet() -> pd.DataFrame:
@@ -22,25 +20,13 @@ def published_resnet() -> pd.DataFrame:
     return df[["source", "setting", "result", "verified", "note"]]
 
 
-def resnet_table(profile: str) -> tuple[pd.DataFrame, dict]:
-    """The fine-tuned ResNet-20 points of notebook 06 (:func:`hgsr.study.filter_pruning.study`, cached: one
-    per protocol, named by the protocol's label) and its headline (:func:`hgsr.study.filter_pruning.headline`,
-    mean over seeds)."""
-    out = filter_pruning.study(profile)
-    cols = ["label", "fraction", "params", "macs", "params_removed", "macs_removed", "acc_pruned", "val_acc",
-            "test_acc"]
-    return out["finetuned"][cols], filter_pruning.headline(out)
-
-
-def verdict(table: pd.DataFrame, points: pd.DataFrame, resnet_best: dict, profile: str,
-            bounds: dict | None = None) -> str:
+def verdict(table: pd.DataFrame, points: pd.DataFrame, profile: str, bounds: dict | None = None) -> str:
     """Markdown: the LeNet-5 fronts' verdict (:func:`hgsr.study.fronts.verdict` of the per-family ``table``
-    and the ``points``, chosen with ``bounds``), then ResNet-20 against the target
-    (:func:`hgsr.study.filter_pruning.verdict`)."""
+    and the ``points``, chosen with ``bounds``). ResNet-20's is notebook 06's
+    (:func:`hgsr.study.filter_pruning.verdict`), stated there and not recomputed here."""
     rules = list(dict.fromkeys(table["rule"])) if "rule" in table.columns else []
     rule = f", removal rule: {rules[0]}" if len(rules) == 1 else ", each family's own removal rule"
-    return (f"**LeNet-5 / MNIST ({profile} profile{rule}).** " + fronts.verdict(table, points, bounds) + "\n\n"
-            + filter_pruning.verdict(resnet_best, profile))
+    return f"**LeNet-5 / MNIST ({profile} profile{rule}).** " + fronts.verdict(table, points, bounds)
 
 
 def front_verdict(points: pd.DataFrame, y: str = "test_acc") -> str:

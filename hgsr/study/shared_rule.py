@@ -82,7 +82,8 @@ def compact_shared(run: experiments.Run, allowed_rise: float) -> dict:
 
     def choose(dense, shape):
         scores = prune.loss_increase_scores(dense, ds, n_samples=SAMPLES, seed=0)
-        e0 = val_error(dense)          # the bound's base, and largest_within's first probe (the unpruned network)
+        known = run.metrics.get("val_acc") if compact.is_run_model(run) else None   # not measured twice
+        e0 = val_error(dense) if known is None else 1 - known   # the bound's base; largest_within's first probe
         out = prune.largest_within(dense, scores, shape, lambda m: e0 if m is dense else val_error(m),
                                    e0 + allowed_rise, score_col="delta_loss")
         return pd.DataFrame(out["probes"], columns=["removed", "val_error"]), out["plan"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,8 +135,13 @@ def markdown() -> str:
             + "\n".join(rows) + "\n")
 
 
-def measure(name: str, profile: str, only: list[str] | None) -> Path:
-    """Run the notebooks (``only``, else all) from an empty cache into temporary folders; record the times."""
+def measure(name: str, profile: str, only: list[str] | None, keep: Path | None = None) -> Path:
+    """Run the notebooks (``only``, else all) from an empty cache into temporary folders; record the times.
+    ``keep``: a folder that must not exist yet, into which the run's ``figures``, ``out`` (executed notebooks)
+    and ``runs`` (its cache) are moved once the record is written (default: they are deleted)."""
+    if keep is not None and Path(keep).exists():
+        raise InvalidArgument(f"keep: {keep} exists; name a new folder (the run's figures, notebooks and runs "
+                              "cache are moved into it)")
     with tempfile.TemporaryDirectory(prefix="hgsr-cold-") as tmp:
         tmp = Path(tmp)
         runs, figures = tmp / "runs", tmp / "figures"
@@ -145,7 +151,12 @@ def measure(name: str, profile: str, only: list[str] | None) -> Path:
         with LoadSampler() as load:
             subprocess.run(cmd, cwd=REPO, env={**os.environ, "HGSR_RUNS": str(runs)}, check=True)
         how = f"python -m hgsr.suite.timings {name} --profile {profile}" + (f" --only {' '.join(only)}" if only else "")
-        return record(name, hmanifest.read(figures / "manifest.json"), runs, how, load.summary())
+        written = record(name, hmanifest.read(figures / "manifest.json"), runs, how, load.summary())
+        if keep is not None:
+            Path(keep).mkdir(parents=True)
+            for part in ("figures", "out", "runs"):
+                shutil.move(str(tmp / part), str(Path(keep) / part))
+        return written
 
 
 def main(argv=None):
@@ -156,13 +167,15 @@ def main(argv=None):
     ap.add_argument("--from-manifest", type=Path, help="record this run's manifest instead of running")
     ap.add_argument("--runs", type=Path, help="with --from-manifest: the runs cache that run started empty")
     ap.add_argument("--how", default="", help="with --from-manifest: how that run was made")
+    ap.add_argument("--keep", type=Path, help="a new folder to move the run's figures, executed notebooks and runs "
+                                              "cache into (default: deleted)")
     a = ap.parse_args(argv)
     if a.from_manifest:
         if a.runs is None or not a.how:
             ap.error("--from-manifest needs --runs and --how")
         out = record(a.name, hmanifest.read(a.from_manifest), a.runs, a.how)
     else:
-        out = measure(a.name, a.profile, a.only)
+        out = measure(a.name, a.profile, a.only, a.keep)
     print(f"wrote {out}")
 
 
