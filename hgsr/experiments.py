@@ -425,7 +425,7 @@ def run(config: Config, progress: bool = True, device=None) -> Run:
         model.load_state_dict(cached["model"])
         if WEIGHTS_DIGEST in cached or _old_entry_reproduces(cached, folder / "result.pt", model, ds, config):
             return Run(config, model, pd.DataFrame(cached["history"]), cached["metrics"], folder,
-                       state_digest(model.state_dict()))
+                       cached.get(WEIGHTS_DIGEST) or state_digest(cached["model"]))   # verified on loading
         model = build_model(config, ds)     # the cached weights are not trusted: train afresh
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config.to_dict(), folder / "config.json")

@@ -139,7 +139,8 @@ def measure(name: str, profile: str, only: list[str] | None, keep: Path | None =
     """Run the notebooks (``only``, else all) from an empty cache into temporary folders; record the times.
     ``keep``: a folder that must not exist yet, into which the run's ``figures``, ``out`` (executed notebooks)
     and ``runs`` (its cache) are moved once the record is written (default: they are deleted)."""
-    if keep is not None and Path(keep).exists():
+    keep = Path(keep) if keep is not None else None
+    if keep is not None and keep.exists():
         raise InvalidArgument(f"keep: {keep} exists; name a new folder (the run's figures, notebooks and runs "
                               "cache are moved into it)")
     with tempfile.TemporaryDirectory(prefix="hgsr-cold-") as tmp:
@@ -153,9 +154,9 @@ def measure(name: str, profile: str, only: list[str] | None, keep: Path | None =
         how = f"python -m hgsr.suite.timings {name} --profile {profile}" + (f" --only {' '.join(only)}" if only else "")
         written = record(name, hmanifest.read(figures / "manifest.json"), runs, how, load.summary())
         if keep is not None:
-            Path(keep).mkdir(parents=True)
+            keep.mkdir(parents=True)
             for part in ("figures", "out", "runs"):
-                shutil.move(str(tmp / part), str(Path(keep) / part))
+                shutil.move(str(tmp / part), str(keep / part))
         return written
 
 
